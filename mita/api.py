@@ -1,0 +1,85 @@
+"""The JSON API at /api/v1/: one NinjaAPI, each app's router, one error shape."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer, SessionAuth
+
+from mita.accounts.api import router as accounts_router
+from mita.accounts.services import api_token_authenticate
+from mita.core.api import router as core_router
+from mita.core.errors import DomainError
+from mita.notifications.api import router as notifications_router
+from mita.registry.api import router as registry_router
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer mita_...` from POST /api/v1/auth/token."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = api_token_authenticate(raw=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Mita API",
+    version="1",
+    description="Customer management and billing for rural water and mini-grid operators. "
+    "Authenticate with a bearer token from POST /api/v1/auth/token, or with the browser session. "
+    "Choose the workspace with the X-Mita-Workspace header (e.g. operator:12); errors are "
+    '{"error": {"code", "message", "fields"}}.',
+    auth=[BearerToken(), SessionAuth()],
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+
+def error_response(request: HttpRequest, status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> HttpResponse:
+    return api.create_response(request, {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return api.create_response(request, error.as_dict(), status=error.status)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for problem in error.errors:
+        location = [str(part) for part in problem.get("loc", []) if part not in ("body", "query", "path", "payload")]
+        fields.setdefault(".".join(location) or "body", []).append(str(problem.get("msg", "invalid")))
+    message = "; ".join(f"{name}: {', '.join(msgs)}" for name, msgs in fields.items())
+    return error_response(request, 422, "invalid", f"The request is not valid. {message}", fields)
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    return error_response(request, 401, "unauthenticated",
+                          "Sign in, or send 'Authorization: Bearer <token>' from POST /api/v1/auth/token.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    return error_response(request, error.status_code, "http_error", str(error))
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", "Not found.")
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
+    return error_response(request, 403, "forbidden", "Your role does not allow this.")
+
+
+api.add_router("/", core_router)
+api.add_router("/", accounts_router)
+api.add_router("/", registry_router)
+api.add_router("/", notifications_router)

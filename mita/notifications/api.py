@@ -1,0 +1,5 @@
+"""API for the outbox."""
+
+from ninja import Router
+
+router = Router(tags=["notifications"])

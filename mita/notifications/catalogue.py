@@ -1,0 +1,49 @@
+"""The messages Mita sends, one entry per template key, translated through gettext.
+
+Bodies use %(name)s placeholders filled from the context given to message_queue().
+"""
+
+import dataclasses
+
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclasses.dataclass(frozen=True)
+class MessageTemplate:
+    key: str
+    subject: str
+    body: str
+
+
+_catalogue: dict[str, MessageTemplate] = {}
+
+
+def register_template(key: str, *, subject: str, body: str) -> None:
+    _catalogue[key] = MessageTemplate(key=key, subject=subject, body=body)
+
+
+def template_get(key: str) -> MessageTemplate:
+    try:
+        return _catalogue[key]
+    except KeyError:
+        raise LookupError(f"No message template {key!r}; register it in a notifications catalogue") from None
+
+
+register_template(
+    "accounts.invitation",
+    subject=_("Your Mita account"),
+    body=_(
+        "%(inviter)s invited you to Mita as %(role)s for %(organisation)s. "
+        "Set your password here within 7 days: %(link)s"
+    ),
+)
+register_template(
+    "accounts.password_reset_code",
+    subject=_("Your Mita password code"),
+    body=_("Your Mita code is %(code)s. It expires in 10 minutes. Never share it."),
+)
+register_template(
+    "notifications.test",
+    subject=_("Mita test message"),
+    body=_("This is a test message from Mita for %(name)s."),
+)

@@ -1,0 +1,55 @@
+"""The interface Mita sends messages through, and the gateways behind it (chosen by settings)."""
+
+import dataclasses
+from typing import Protocol
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+
+from mita.notifications.models import OutboxMessage
+
+
+class GatewayError(Exception):
+    """The gateway did not take the message; it will be retried."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SendResult:
+    status: str
+    provider_message_id: str = ""
+
+
+class Gateway(Protocol):
+    name: str
+
+    def send(self, message: OutboxMessage) -> SendResult: ...
+
+
+class OutboxOnlyGateway:
+    """Keeps messages in the outbox, readable in the UI: the default, needing nothing from outside."""
+
+    name = "outbox"
+
+    def send(self, message: OutboxMessage) -> SendResult:
+        return SendResult(status=OutboxMessage.Status.KEPT)
+
+
+class EmailGateway:
+    name = "email"
+
+    def send(self, message: OutboxMessage) -> SendResult:
+        try:
+            EmailMessage(subject=message.subject, body=message.body, to=[message.to]).send()
+        except Exception as error:  # SMTP and socket errors alike: retry later
+            raise GatewayError(f"e-mail not accepted: {error}") from error
+        return SendResult(status=OutboxMessage.Status.SENT)
+
+
+def gateway_for(channel: str) -> Gateway:
+    if channel == OutboxMessage.Channel.EMAIL:
+        return EmailGateway()
+    if settings.MITA_SMS_GATEWAY == "africastalking":
+        from mita.notifications.africastalking import AfricasTalkingGateway
+
+        return AfricasTalkingGateway()
+    return OutboxOnlyGateway()

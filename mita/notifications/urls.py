@@ -1,0 +1,9 @@
+from django.urls import path
+
+from mita.notifications import views
+
+app_name = "notifications"
+urlpatterns = [
+    path("outbox/", views.outbox_list, name="outbox_list"),
+    path("outbox/<int:message_id>/", views.outbox_detail, name="outbox_detail"),
+]

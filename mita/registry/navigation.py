@@ -1,0 +1,31 @@
+"""The registry's home cards and search."""
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from mita.accounts.roles import Role
+from mita.core.access import Access
+from mita.core.navigation import Card, register_card
+from mita.core.search import SearchHit, register_search
+from mita.registry.selectors import operators_visible_to
+
+
+def _search_operators(access: Access, query: str) -> list[SearchHit]:
+    if not access.has_role(Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER, Role.DISTRICT_OFFICER):
+        return []
+    operators = operators_visible_to(access).filter(Q(name__icontains=query) | Q(prefix__iexact=query))[:10]
+    return [
+        SearchHit(kind=str(_("Operator")), title=operator.name, subtitle=operator.prefix,
+                  url=reverse("registry:operator_detail", args=[operator.pk]))
+        for operator in operators
+    ]
+
+
+register_card(Card(
+    key="registry.operators", title=_("Operators"),
+    description=_("Every operator you oversee, with its districts."),
+    url_name="registry:operator_list",
+    roles=frozenset({Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER, Role.DISTRICT_OFFICER}), order=10, icon="🏢",
+))
+register_search("registry.operators", _search_operators)

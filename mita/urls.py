@@ -1,0 +1,17 @@
+"""Mita's URLs: the pages of each app, the JSON API under /api/v1/, health, and the Django admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from mita.api import api
+from mita.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("", include("mita.core.urls")),
+    path("accounts/", include("mita.accounts.urls")),
+    path("registry/", include("mita.registry.urls")),
+    path("notifications/", include("mita.notifications.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
