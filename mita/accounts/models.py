@@ -92,10 +92,14 @@ class Membership(models.Model):
                     | models.Q(scope=Scope.OPERATOR, regulator__isnull=True, district__isnull=True, operator__isnull=False)
                 ),
             ),
-            models.UniqueConstraint(
-                fields=["user", "role", "regulator", "district", "operator"],
-                name="membership_unique_role_per_organisation",
-                nulls_distinct=False,
+            *(
+                models.UniqueConstraint(
+                    fields=["user", "role", organisation], condition=models.Q(scope=scope),
+                    name=f"membership_unique_role_per_{organisation}",
+                )
+                for scope, organisation in (
+                    (Scope.REGULATOR, "regulator"), (Scope.DISTRICT, "district"), (Scope.OPERATOR, "operator")
+                )
             ),
         ]
 
