@@ -4,7 +4,9 @@ import os
 
 os.environ.setdefault("MITA_TASKS_IMMEDIATE", "true")
 os.environ.setdefault("MITA_TESTING", "true")
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop in the test thread
+os.environ.setdefault(
+    "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
+)  # Playwright's sync API runs an event loop in the test thread
 
 import pytest
 from django.db import connection

@@ -39,8 +39,12 @@ api = NinjaAPI(
 )
 
 
-def error_response(request: HttpRequest, status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> HttpResponse:
-    return api.create_response(request, {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status)
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, fields: dict[str, Any] | None = None
+) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    )
 
 
 @api.exception_handler(DomainError)
@@ -60,8 +64,12 @@ def _validation_error(request: HttpRequest, error: ValidationError) -> HttpRespo
 
 @api.exception_handler(AuthenticationError)
 def _authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
-    return error_response(request, 401, "unauthenticated",
-                          "Sign in, or send 'Authorization: Bearer <token>' from POST /api/v1/auth/token.")
+    return error_response(
+        request,
+        401,
+        "unauthenticated",
+        "Sign in, or send 'Authorization: Bearer <token>' from POST /api/v1/auth/token.",
+    )
 
 
 @api.exception_handler(HttpError)

@@ -146,9 +146,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # Languages: Kinyarwanda is not one of Django's own, so it is described here.
-locale.LANG_INFO.setdefault(
-    "rw", {"bidi": False, "code": "rw", "name": "Kinyarwanda", "name_local": "Ikinyarwanda"}
-)
+locale.LANG_INFO.setdefault("rw", {"bidi": False, "code": "rw", "name": "Kinyarwanda", "name_local": "Ikinyarwanda"})
 LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", _("English")),

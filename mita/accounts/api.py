@@ -1,5 +1,7 @@
 """API for tokens and the signed-in user."""
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import Router, Schema
 
@@ -35,7 +37,9 @@ class MeOut(Schema):
     workspaces: list[WorkspaceOut]
 
 
-@router.post("/auth/token", auth=None, response={200: TokenOut}, summary="Exchange a phone and password for a bearer token")
+@router.post(
+    "/auth/token", auth=None, response={200: TokenOut}, summary="Exchange a phone and password for a bearer token"
+)
 def token_create(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     user = services.login_authenticate(
         phone=payload.phone, password=payload.password, request=request, ip=request.META.get("REMOTE_ADDR")
@@ -44,20 +48,25 @@ def token_create(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     return {"token": raw}
 
 
-def _workspace_out(workspace: object) -> dict[str, object]:
+def _workspace_out(workspace: Any) -> dict[str, object]:
     return {
-        "key": workspace.key, "scope": workspace.scope, "label": workspace.label,  # type: ignore[attr-defined]
-        "roles": sorted(workspace.roles),  # type: ignore[attr-defined]
+        "key": workspace.key,
+        "scope": workspace.scope,
+        "label": workspace.label,
+        "roles": sorted(workspace.roles),
     }
 
 
 @router.get("/me", response=MeOut, summary="The signed-in user and their workspaces")
 def me(request: HttpRequest) -> dict[str, object]:
     access = request.access  # type: ignore[attr-defined]
-    user = request.user
+    user: Any = request.user
     return {
-        "id": user.pk, "phone": user.phone, "name": user.name, "email": user.email,  # type: ignore[union-attr]
-        "language": user.language,  # type: ignore[union-attr]
+        "id": user.pk,
+        "phone": user.phone,
+        "name": user.name,
+        "email": user.email,
+        "language": user.language,
         "workspace": _workspace_out(access.workspace) if access.workspace else None,
         "workspaces": [_workspace_out(w) for w in access.workspaces],
     }

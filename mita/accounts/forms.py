@@ -4,7 +4,6 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from mita.accounts.phones import normalize_phone
@@ -15,7 +14,9 @@ class PhoneField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("label", _("Phone number"))
         kwargs.setdefault("max_length", 30)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel", "placeholder": "+250788123456"}))
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel", "placeholder": "+250788123456"})
+        )
         super().__init__(**kwargs)
 
     def clean(self, value: Any) -> str:
@@ -25,13 +26,20 @@ class PhoneField(forms.CharField):
 
 class LoginForm(forms.Form):
     phone = PhoneField()
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    password = forms.CharField(
+        label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 class SetPasswordForm(forms.Form):
-    password = forms.CharField(label=_("New password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                               help_text=_("At least 8 characters; not only digits; not a common password."))
-    password_again = forms.CharField(label=_("New password again"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password = forms.CharField(
+        label=_("New password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 8 characters; not only digits; not a common password."),
+    )
+    password_again = forms.CharField(
+        label=_("New password again"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -50,8 +58,12 @@ class PasswordResetRequestForm(forms.Form):
 
 class PasswordResetConfirmForm(SetPasswordForm):
     phone = PhoneField()
-    code = forms.CharField(label=_("Code from the SMS"), max_length=6, min_length=6,
-                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+    code = forms.CharField(
+        label=_("Code from the SMS"),
+        max_length=6,
+        min_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
     field_order = ["phone", "code", "password", "password_again"]
 
 
@@ -64,7 +76,9 @@ class InviteUserForm(forms.Form):
 
     def __init__(self, *args: Any, roles: frozenset[str] = OPERATOR_ROLES, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(role.value, role.label) for role in Role if role in roles]
+        role_field = self.fields["role"]
+        assert isinstance(role_field, forms.ChoiceField)
+        role_field.choices = [(role.value, role.label) for role in Role if role in roles]
 
 
 class ApiTokenForm(forms.Form):

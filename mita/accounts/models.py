@@ -87,18 +87,27 @@ class Membership(models.Model):
             models.CheckConstraint(
                 name="membership_held_at_one_organisation",
                 condition=(
-                    models.Q(scope=Scope.REGULATOR, regulator__isnull=False, district__isnull=True, operator__isnull=True)
-                    | models.Q(scope=Scope.DISTRICT, regulator__isnull=True, district__isnull=False, operator__isnull=True)
-                    | models.Q(scope=Scope.OPERATOR, regulator__isnull=True, district__isnull=True, operator__isnull=False)
+                    models.Q(
+                        scope=Scope.REGULATOR, regulator__isnull=False, district__isnull=True, operator__isnull=True
+                    )
+                    | models.Q(
+                        scope=Scope.DISTRICT, regulator__isnull=True, district__isnull=False, operator__isnull=True
+                    )
+                    | models.Q(
+                        scope=Scope.OPERATOR, regulator__isnull=True, district__isnull=True, operator__isnull=False
+                    )
                 ),
             ),
             *(
                 models.UniqueConstraint(
-                    fields=["user", "role", organisation], condition=models.Q(scope=scope),
+                    fields=["user", "role", organisation],
+                    condition=models.Q(scope=scope),
                     name=f"membership_unique_role_per_{organisation}",
                 )
                 for scope, organisation in (
-                    (Scope.REGULATOR, "regulator"), (Scope.DISTRICT, "district"), (Scope.OPERATOR, "operator")
+                    (Scope.REGULATOR, "regulator"),
+                    (Scope.DISTRICT, "district"),
+                    (Scope.OPERATOR, "operator"),
                 )
             ),
         ]

@@ -19,18 +19,37 @@ def _search_users(access: Access, query: str) -> list[SearchHit]:
         Q(name__icontains=query) | Q(phone__startswith=query) | Q(phone__startswith="+" + query.lstrip("+0"))
     )[:10]
     return [
-        SearchHit(kind=str(_("User")), title=user.name, subtitle=user.phone,
-                  url=reverse("accounts:user_detail", args=[user.pk]))
+        SearchHit(
+            kind=str(_("User")),
+            title=user.name,
+            subtitle=user.phone,
+            url=reverse("accounts:user_detail", args=[user.pk]),
+        )
         for user in users
     ]
 
 
-register_card(Card(
-    key="accounts.users", title=_("Users"), description=_("Invite people and give them roles."),
-    url_name="accounts:user_list", roles=frozenset({Role.OPERATOR_ADMIN, Role.REGULATOR_ADMIN}), order=80, icon="👥",
-))
-register_card(Card(
-    key="accounts.profile", title=_("My profile"), description=_("Language, API tokens and your roles."),
-    url_name="accounts:profile", roles=ALL_ROLES, order=900, icon="👤", in_menu=False,
-))
+register_card(
+    Card(
+        key="accounts.users",
+        title=_("Users"),
+        description=_("Invite people and give them roles."),
+        url_name="accounts:user_list",
+        roles=frozenset({Role.OPERATOR_ADMIN, Role.REGULATOR_ADMIN}),
+        order=80,
+        icon="👥",
+    )
+)
+register_card(
+    Card(
+        key="accounts.profile",
+        title=_("My profile"),
+        description=_("Language, API tokens and your roles."),
+        url_name="accounts:profile",
+        roles=ALL_ROLES,
+        order=900,
+        icon="👤",
+        in_menu=False,
+    )
+)
 register_search("accounts.users", _search_users)

@@ -15,7 +15,8 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
         number = phonenumbers.parse(raw, region or settings.MITA_DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
         raise ValidationError(
-            _("“%(phone)s” is not a phone number. Write it like +250788123456."), code="phone_invalid",
+            _("“%(phone)s” is not a phone number. Write it like +250788123456."),
+            code="phone_invalid",
             params={"phone": raw},
         ) from None
     if not phonenumbers.is_valid_number(number):

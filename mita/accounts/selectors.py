@@ -1,5 +1,6 @@
 """Reads about users and their memberships."""
 
+import datetime
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +15,7 @@ def memberships_of(*, user: Any) -> QuerySet[Membership]:
 
 
 def login_failures_recent(*, phone: str) -> int:
-    since = timezone.now() - timezone.timedelta(seconds=settings.MITA_LOGIN_WINDOW_SECONDS)
+    since = timezone.now() - datetime.timedelta(seconds=settings.MITA_LOGIN_WINDOW_SECONDS)
     return LoginFailure.objects.filter(phone=phone, at__gte=since).count()
 
 

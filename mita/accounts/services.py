@@ -24,7 +24,7 @@ from mita.accounts.models import (
     token_digest,
 )
 from mita.accounts.phones import normalize_phone
-from mita.accounts.roles import ROLE_SCOPE, Role, Scope
+from mita.accounts.roles import ROLE_SCOPE, Role
 from mita.accounts.selectors import login_failures_recent
 from mita.core.audit import audit_record, snapshot
 from mita.core.errors import DomainError, Throttled
@@ -54,18 +54,18 @@ def user_create(
             fields={"phone": [_("This phone number is already used by another user.")]},
         )
     user = User.objects.create_user(phone, password, name=name.strip(), email=email.strip(), language=language)
-    audit_record(actor=acting_user, action="user.created", target=user, after=snapshot(user, ["phone", "name", "email"]))
+    audit_record(
+        actor=acting_user, action="user.created", target=user, after=snapshot(user, ["phone", "name", "email"])
+    )
     return user
 
 
 @transaction.atomic
-def membership_grant(
-    *, user: User, role: str, organisation: Any, acting_user: Any
-) -> Membership:
+def membership_grant(*, user: User, role: str, organisation: Any, acting_user: Any) -> Membership:
     """Give a user a role at the regulator, a district or an operator (the role says which)."""
     scope = ROLE_SCOPE[Role(role)]
     fields: dict[str, Any] = {"regulator": None, "district": None, "operator": None}
-    fields[{Scope.REGULATOR: "regulator", Scope.DISTRICT: "district", Scope.OPERATOR: "operator"}[scope]] = organisation
+    fields[str(scope)] = organisation
     membership, created = Membership.objects.get_or_create(user=user, role=role, **fields)
     if not created and not membership.is_active:
         membership.is_active = True
@@ -94,7 +94,9 @@ def _invitation_link(raw_token: str) -> str:
 
 
 @transaction.atomic
-def invitation_send(*, user: User, role: str, organisation: Any, acting_user: Any, operator: Any = None) -> tuple[Invitation, str]:
+def invitation_send(
+    *, user: User, role: str, organisation: Any, acting_user: Any, operator: Any = None
+) -> tuple[Invitation, str]:
     """Send the user a link (SMS, and e-mail if known) to set a password; returns the invitation and its raw token."""
     raw_token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
@@ -110,11 +112,23 @@ def invitation_send(*, user: User, role: str, organisation: Any, acting_user: An
         "organisation": str(organisation),
         "link": _invitation_link(raw_token),
     }
-    message_queue(channel="sms", to=user.phone, template="accounts.invitation", context=context,
-                  language=user.language, operator=operator)
+    message_queue(
+        channel="sms",
+        to=user.phone,
+        template="accounts.invitation",
+        context=context,
+        language=user.language,
+        operator=operator,
+    )
     if user.email:
-        message_queue(channel="email", to=user.email, template="accounts.invitation", context=context,
-                      language=user.language, operator=operator)
+        message_queue(
+            channel="email",
+            to=user.email,
+            template="accounts.invitation",
+            context=context,
+            language=user.language,
+            operator=operator,
+        )
     audit_record(actor=acting_user, action="invitation.sent", target=user, operator=operator)
     return invitation, raw_token
 
@@ -149,7 +163,9 @@ def _validate_new_password(password: str, user: User) -> None:
     try:
         validate_password(password, user)
     except ValidationError as error:
-        raise AccountError(" ".join(error.messages), code="password_weak", fields={"password": error.messages}) from None
+        raise AccountError(
+            " ".join(error.messages), code="password_weak", fields={"password": error.messages}
+        ) from None
 
 
 # Logging in --------------------------------------------------------------------------------------------
@@ -182,7 +198,7 @@ def login_authenticate(*, phone: str, password: str, request: Any = None, ip: st
         if login_failures_recent(phone=phone) >= settings.MITA_LOGIN_MAX_FAILURES:
             raise _throttle_message(phone)
         raise AccountError(_("The phone number or the password is wrong."), code="login_failed", status=401)
-    return user  # type: ignore[return-value]
+    return user
 
 
 # Forgotten passwords -------------------------------------------------------------------------------------
@@ -197,7 +213,10 @@ def password_reset_request(*, phone: str) -> None:
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()  # one request at a time per account
         hour_ago = timezone.now() - datetime.timedelta(hours=1)
-        if PasswordResetCode.objects.filter(user=user, created_at__gte=hour_ago).count() >= settings.MITA_RESET_SENDS_PER_HOUR:
+        if (
+            PasswordResetCode.objects.filter(user=user, created_at__gte=hour_ago).count()
+            >= settings.MITA_RESET_SENDS_PER_HOUR
+        ):
             raise Throttled(
                 _("A code was sent to this phone several times in the last hour. Use the last code or wait an hour."),
                 code="reset_throttled",
@@ -208,21 +227,36 @@ def password_reset_request(*, phone: str) -> None:
             code_hash=token_digest(f"{user.pk}:{code}"),
             expires_at=timezone.now() + datetime.timedelta(seconds=settings.MITA_RESET_CODE_TTL_SECONDS),
         )
-        message_queue(channel="sms", to=user.phone, template="accounts.password_reset_code", context={"code": code},
-                      language=user.language)
+        message_queue(
+            channel="sms",
+            to=user.phone,
+            template="accounts.password_reset_code",
+            context={"code": code},
+            language=user.language,
+        )
         audit_record(actor=None, action="password.reset_requested", target=user)
 
 
-@transaction.atomic
 def password_reset_confirm(*, phone: str, code: str, new_password: str) -> User:
+    """Set a new password with the SMS code. A wrong code counts against the code's tries even though it fails."""
     phone = _phone_or_error(phone)
+    with transaction.atomic():
+        user, error = _password_reset_check(phone=phone, code=code, new_password=new_password)
+    if error is not None:  # raised after the commit, so the used-up try stays counted
+        raise error
+    assert user is not None
+    return user
+
+
+def _password_reset_check(*, phone: str, code: str, new_password: str) -> tuple[User | None, AccountError | None]:
     invalid = AccountError(
-        _("This code is wrong or has expired. Ask for a new code."), code="reset_code_invalid",
+        _("This code is wrong or has expired. Ask for a new code."),
+        code="reset_code_invalid",
         fields={"code": [_("Wrong or expired code.")]},
     )
     user = User.objects.filter(phone=phone, is_active=True).first()
     if user is None:
-        raise invalid
+        return None, invalid
     reset = (
         PasswordResetCode.objects.select_for_update()
         .filter(user=user, used_at__isnull=True, expires_at__gt=timezone.now())
@@ -230,17 +264,18 @@ def password_reset_confirm(*, phone: str, code: str, new_password: str) -> User:
         .first()
     )
     if reset is None or reset.tries >= settings.MITA_RESET_CODE_MAX_TRIES:
-        raise invalid
+        return None, invalid
     if not secrets.compare_digest(reset.code_hash, token_digest(f"{user.pk}:{code.strip()}")):
         reset.tries += 1
         reset.save(update_fields=["tries"])
         left = settings.MITA_RESET_CODE_MAX_TRIES - reset.tries
         if left <= 0:
-            raise AccountError(
-                _("Too many wrong codes. Ask for a new code."), code="reset_code_exhausted",
+            return None, AccountError(
+                _("Too many wrong codes. Ask for a new code."),
+                code="reset_code_exhausted",
                 fields={"code": [_("Too many wrong codes.")]},
             )
-        raise AccountError(
+        return None, AccountError(
             ngettext("Wrong code. %(left)d try left.", "Wrong code. %(left)d tries left.", left) % {"left": left},
             code="reset_code_wrong",
             fields={"code": [_("Wrong code.")]},
@@ -252,7 +287,7 @@ def password_reset_confirm(*, phone: str, code: str, new_password: str) -> User:
     reset.save(update_fields=["used_at"])
     LoginFailure.objects.filter(phone=user.phone).delete()
     audit_record(actor=user, action="password.reset", target=user)
-    return user
+    return user, None
 
 
 @transaction.atomic
@@ -268,7 +303,7 @@ def user_set_language(*, user: User, language: str) -> User:
 
 # API tokens --------------------------------------------------------------------------------------------
 
-TOKEN_PREFIX = "mita_"
+TOKEN_PREFIX = "mita_"  # noqa: S105 - a prefix, not a secret
 
 
 @transaction.atomic
@@ -295,7 +330,14 @@ def api_token_authenticate(*, raw: str) -> User | None:
 
 @transaction.atomic
 def user_invite(
-    *, phone: str, name: str, email: str, language: str, role: str, organisation: Any, acting_user: Any,
+    *,
+    phone: str,
+    name: str,
+    email: str,
+    language: str,
+    role: str,
+    organisation: Any,
+    acting_user: Any,
     operator: Any = None,
 ) -> User:
     """Give a role to a person (a new user, or one who already works elsewhere) and invite them by SMS."""
@@ -303,11 +345,12 @@ def user_invite(
     user = User.objects.filter(phone=phone).first()
     if user is None:
         user = user_create(phone=phone, name=name, email=email, language=language, acting_user=acting_user)
-    elif Membership.objects.filter(user=user, role=role, is_active=True, **{
-        ROLE_SCOPE[Role(role)]: organisation
-    }).exists():
+    elif Membership.objects.filter(
+        user=user, role=role, is_active=True, **{ROLE_SCOPE[Role(role)]: organisation}
+    ).exists():
         raise AccountError(
-            _("%(name)s already has this role here.") % {"name": user.name}, code="membership_exists",
+            _("%(name)s already has this role here.") % {"name": user.name},
+            code="membership_exists",
             fields={"role": [_("Already given to this person.")]},
         )
     membership_grant(user=user, role=role, organisation=organisation, acting_user=acting_user)

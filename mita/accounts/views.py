@@ -42,8 +42,13 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 def _with_language_cookie(response: HttpResponse, language: str) -> HttpResponse:
-    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax",
-                        secure=settings.SESSION_COOKIE_SECURE)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
     return response
 
 
@@ -52,8 +57,7 @@ def _add_domain_error(form: Any, error: DomainError) -> None:
         if field in form.fields:
             for message in field_errors:
                 form.add_error(field, message)
-    if not error.fields or not set(error.fields) & set(form.fields):
-        form.add_error(None, str(error.message))
+    form.add_error(None, str(error.message))
 
 
 def _sign_in(request: HttpRequest, user: User) -> HttpResponse:
@@ -70,7 +74,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             user = services.login_authenticate(
-                phone=form.cleaned_data["phone"], password=form.cleaned_data["password"], request=request,
+                phone=form.cleaned_data["phone"],
+                password=form.cleaned_data["password"],
+                request=request,
                 ip=request.META.get("REMOTE_ADDR"),
             )
         except DomainError as error:
@@ -83,7 +89,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        audit_record(actor=request.user, action="user.logged_out", target=request.user)  # type: ignore[arg-type]
+        audit_record(actor=request.user, action="user.logged_out", target=request.user)
     logout(request)
     messages.info(request, _("You are signed out."))
     return redirect("accounts:login")
@@ -125,7 +131,8 @@ def password_reset_confirm_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.password_reset_confirm(
-                phone=form.cleaned_data["phone"], code=form.cleaned_data["code"],
+                phone=form.cleaned_data["phone"],
+                code=form.cleaned_data["code"],
                 new_password=form.cleaned_data["password"],
             )
         except DomainError as error:
@@ -144,7 +151,7 @@ def language_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose one of the offered languages."))
         return redirect(_safe_next(request, reverse("core:home")))
     if request.user.is_authenticated:
-        services.user_set_language(user=request.user, language=language)  # type: ignore[arg-type]
+        services.user_set_language(user=request.user, language=language)
     return _with_language_cookie(HttpResponseRedirect(_safe_next(request, reverse("core:home"))), language)
 
 
@@ -156,12 +163,16 @@ def profile_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         _token, new_token = services.api_token_create(user=user, name=form.cleaned_data["name"])
         form = ApiTokenForm()
-    return render(request, "accounts/profile.html", {
-        "form": form,
-        "new_token": new_token,
-        "tokens": user.api_tokens.filter(revoked_at__isnull=True),
-        "memberships": selectors.memberships_of(user=user).select_related("regulator", "district", "operator"),
-    })
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "new_token": new_token,
+            "tokens": user.api_tokens.filter(revoked_at__isnull=True),
+            "memberships": selectors.memberships_of(user=user).select_related("regulator", "district", "operator"),
+        },
+    )
 
 
 def _workspace_or_403(request: HttpRequest) -> tuple[str, Any]:
@@ -182,22 +193,38 @@ def _invitable_roles(scope: str) -> frozenset[str]:
 def user_list_view(request: HttpRequest) -> HttpResponse:
     scope, organisation = _workspace_or_403(request)
     users = selectors.users_in_workspace(scope=scope, organisation_id=organisation.pk).prefetch_related(
-        Prefetch("memberships", queryset=Membership.objects.filter(is_active=True, **{f"{scope}_id": organisation.pk}),
-                 to_attr="workspace_memberships")
+        Prefetch(
+            "memberships",
+            queryset=Membership.objects.filter(is_active=True, **{f"{scope}_id": organisation.pk}),
+            to_attr="workspace_memberships",
+        )
     )
     if q := request.GET.get("q", "").strip():
         users = users.filter(name__icontains=q) | users.filter(phone__startswith=q)
     columns = [
-        Column("name", gettext_lazy("Name"), order_by="name",
-               link=lambda user: reverse("accounts:user_detail", args=[user.pk])),
+        Column(
+            "name",
+            gettext_lazy("Name"),
+            order_by="name",
+            link=lambda user: reverse("accounts:user_detail", args=[user.pk]),
+        ),
         Column("phone", gettext_lazy("Phone"), order_by="phone"),
-        Column("roles", gettext_lazy("Roles"),
-               value=lambda user: ", ".join(str(m.get_role_display()) for m in user.workspace_memberships)),
+        Column(
+            "roles",
+            gettext_lazy("Roles"),
+            value=lambda user: ", ".join(str(m.get_role_display()) for m in user.workspace_memberships),
+        ),
         Column("last_login", gettext_lazy("Last signed in"), order_by="last_login"),
     ]
-    return render(request, "accounts/user_list.html", {
-        "table": table(request, users, columns, default_sort="name"), "organisation": organisation, "q": q,
-    })
+    return render(
+        request,
+        "accounts/user_list.html",
+        {
+            "table": table(request, users, columns, default_sort="name"),
+            "organisation": organisation,
+            "q": q,
+        },
+    )
 
 
 @login_required
@@ -211,8 +238,13 @@ def user_invite_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             user = services.user_invite(
-                phone=data["phone"], name=data["name"], email=data["email"], language=data["language"],
-                role=data["role"], organisation=organisation, acting_user=request.user,
+                phone=data["phone"],
+                name=data["name"],
+                email=data["email"],
+                language=data["language"],
+                role=data["role"],
+                organisation=organisation,
+                acting_user=request.user,
                 operator=organisation if scope == Scope.OPERATOR else None,
             )
         except DomainError as error:
@@ -228,12 +260,18 @@ def user_invite_view(request: HttpRequest) -> HttpResponse:
 def user_detail_view(request: HttpRequest, user_id: int) -> HttpResponse:
     scope, organisation = _workspace_or_403(request)
     member = get_object_or_404(selectors.users_in_workspace(scope=scope, organisation_id=organisation.pk), pk=user_id)
-    return render(request, "accounts/user_detail.html", {
-        "member": member,
-        "organisation": organisation,
-        "memberships": selectors.memberships_in_workspace(user=member, scope=scope, organisation_id=organisation.pk),
-        "audit_entries": audit_for(member)[:50],
-    })
+    return render(
+        request,
+        "accounts/user_detail.html",
+        {
+            "member": member,
+            "organisation": organisation,
+            "memberships": selectors.memberships_in_workspace(
+                user=member, scope=scope, organisation_id=organisation.pk
+            ),
+            "audit_entries": audit_for(member)[:50],
+        },
+    )
 
 
 @login_required

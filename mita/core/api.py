@@ -2,6 +2,7 @@
 
 import datetime
 import uuid
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -25,9 +26,9 @@ class AuditEntryOut(Schema):
     target_type: str
     target_id: str
     target_repr: str
-    before: dict | None  # type: ignore[type-arg]
-    after: dict | None  # type: ignore[type-arg]
-    detail: dict  # type: ignore[type-arg]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    detail: dict[str, Any]
     request_id: str
 
 
@@ -48,7 +49,9 @@ class JobOut(Schema):
 
 @router.get("/audit", response=list[AuditEntryOut], summary="Audit entries (admins)")
 @paginate(LimitOffsetPagination)
-def audit_entries(request: HttpRequest, action: str = "", target_type: str = "", target_id: str = "") -> QuerySet[AuditEntry]:
+def audit_entries(
+    request: HttpRequest, action: str = "", target_type: str = "", target_id: str = ""
+) -> QuerySet[AuditEntry]:
     access = request.access  # type: ignore[attr-defined]
     if not access.has_role("regulator_admin", "operator_admin"):
         raise PermissionDenied

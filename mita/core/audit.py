@@ -11,6 +11,8 @@ from django.db import models
 
 from mita.core.models import AuditEntry
 
+TENANT_MODEL = "registry.operator"
+
 
 @dataclasses.dataclass(frozen=True)
 class RequestContext:
@@ -57,7 +59,9 @@ def audit_record(
     """Append one audit entry; call it inside the transaction of the change it records."""
     context = current_request.get()
     if operator is None and target is not None:
-        operator_id = getattr(target, "operator_id", None)
+        # An operator-owned row names its operator; the operator (the tenant) is its own.
+        is_tenant = target._meta.label_lower == TENANT_MODEL
+        operator_id = target.pk if is_tenant else getattr(target, "operator_id", None)
     else:
         operator_id = getattr(operator, "pk", operator)
     actor_id = getattr(actor, "pk", None) if actor is not None and getattr(actor, "is_authenticated", True) else None

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from mita.core.tenancy import OperatorQuerySet
+from mita.core.tenancy import OperatorManager
 
 
 class AuditEntry(models.Model):
@@ -14,11 +14,19 @@ class AuditEntry(models.Model):
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("who"), null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     operator = models.ForeignKey(
-        "registry.Operator", verbose_name=_("operator"), null=True, blank=True, on_delete=models.PROTECT,
+        "registry.Operator",
+        verbose_name=_("operator"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     action = models.CharField(_("action"), max_length=80, db_index=True)
@@ -31,7 +39,7 @@ class AuditEntry(models.Model):
     request_id = models.CharField(_("request id"), max_length=64, blank=True, db_index=True)
     ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
 
-    objects = OperatorQuerySet.as_manager()
+    objects = OperatorManager()
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -56,9 +64,7 @@ class Job(models.Model):
         FAILED = "failed", _("Failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    operator = models.ForeignKey(
-        "registry.Operator", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    operator = models.ForeignKey("registry.Operator", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("kind"), max_length=80)
     title = models.CharField(_("title"), max_length=200)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
@@ -72,7 +78,7 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    objects = OperatorQuerySet.as_manager()
+    objects = OperatorManager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,15 +4,18 @@ import dataclasses
 from collections.abc import Callable
 
 from django.urls import reverse
+from django.utils.functional import Promise
 
 from mita.core.access import Access
+
+StrOrPromise = str | Promise
 
 
 @dataclasses.dataclass(frozen=True)
 class Card:
     key: str
-    title: str  # a lazy translation
-    description: str
+    title: "StrOrPromise"  # a lazy translation
+    description: "StrOrPromise"
     url_name: str
     roles: frozenset[str]
     order: int = 100

@@ -32,7 +32,7 @@ class Column:
 @dataclasses.dataclass
 class Table:
     columns: Sequence[Column]
-    page: Page  # type: ignore[type-arg]
+    page: Page
     sort: str
     query: dict[str, str]
 
@@ -85,5 +85,5 @@ def table(
     queryset = queryset.order_by(f"-{order_by}" if descending else order_by, "-pk" if descending else "pk")
     paginator = Paginator(queryset, per_page)
     page = paginator.get_page(request.GET.get("page"))
-    query = {k: v for k, v in request.GET.items() if k not in {"sort", "page"}}
+    query = {k: str(v) for k, v in request.GET.items() if k not in {"sort", "page"}}
     return Table(columns=columns, page=page, sort=sort, query=query)

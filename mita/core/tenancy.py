@@ -2,6 +2,7 @@
 
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404
 
@@ -21,12 +22,16 @@ class OperatorQuerySet(models.QuerySet[M]):
         return self.filter(operator_id__in=operator_ids)
 
 
+class OperatorManager(models.Manager.from_queryset(OperatorQuerySet)):  # type: ignore[misc]
+    """The manager of operator-owned rows: Model.objects.for_operator(...) and .visible_to(access)."""
+
+
 class OperatorOwned(models.Model):
     """Every operator-owned row carries operator_id: the tenancy key, and the future sharding key."""
 
     operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
 
-    objects = OperatorQuerySet.as_manager()
+    objects = OperatorManager()
 
     class Meta:
         abstract = True
@@ -39,5 +44,5 @@ def get_for_access_or_404(queryset: models.QuerySet[M], access: Access, **lookup
         queryset = queryset.filter(operator_id__in=operator_ids)
     try:
         return queryset.get(**lookup)
-    except queryset.model.DoesNotExist:
+    except ObjectDoesNotExist:
         raise Http404 from None

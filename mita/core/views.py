@@ -11,10 +11,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from mita.core.models import AuditEntry
-from mita.core.selectors import jobs_visible_to
 from mita.core.navigation import cards_for
 from mita.core.permissions import require_roles
 from mita.core.search import search
+from mita.core.selectors import jobs_visible_to
 from mita.core.tables import Column, table
 
 AUDIT_ROLES = ("regulator_admin", "operator_admin")
@@ -54,8 +54,11 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     if q:
         entries = entries.filter(
-            Q(action__istartswith=q) | Q(target_repr__icontains=q) | Q(actor__phone__startswith=q)
-            | Q(actor__name__icontains=q) | Q(request_id=q)
+            Q(action__istartswith=q)
+            | Q(target_repr__icontains=q)
+            | Q(actor__phone__startswith=q)
+            | Q(actor__name__icontains=q)
+            | Q(request_id=q)
         )
     if since := parse_date(request.GET.get("since", "") or ""):
         entries = entries.filter(at__date__gte=since)

@@ -37,7 +37,7 @@ def workspaces_of(user: Any) -> list[Workspace]:
         organisation = membership.regulator or membership.district or membership.operator
         entry = grouped.setdefault(membership.workspace_key, (membership.scope, organisation, set()))
         entry[2].add(membership.role)
-    order = {Scope.REGULATOR: 0, Scope.DISTRICT: 1, Scope.OPERATOR: 2}
+    order: dict[str, int] = {Scope.REGULATOR: 0, Scope.DISTRICT: 1, Scope.OPERATOR: 2}
     workspaces = [
         Workspace(key=key, scope=scope, label=str(organisation), roles=frozenset(roles), organisation=organisation)
         for key, (scope, organisation, roles) in grouped.items()
@@ -54,15 +54,9 @@ class WorkspaceAccess:
         self.workspaces = workspaces
         self.workspace = active
         self.roles: frozenset[str] = active.roles if active else frozenset()
-        self.operator: Operator | None = (
-            active.organisation if active and active.scope == Scope.OPERATOR else None
-        )
-        self.district: Boundary | None = (
-            active.organisation if active and active.scope == Scope.DISTRICT else None
-        )
-        self.regulator: Regulator | None = (
-            active.organisation if active and active.scope == Scope.REGULATOR else None
-        )
+        self.operator: Operator | None = active.organisation if active and active.scope == Scope.OPERATOR else None
+        self.district: Boundary | None = active.organisation if active and active.scope == Scope.DISTRICT else None
+        self.regulator: Regulator | None = active.organisation if active and active.scope == Scope.REGULATOR else None
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

@@ -48,9 +48,7 @@ class Boundary(models.Model):
 
     class Meta:
         ordering = ["type__depth", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["parent", "name"], name="boundary_unique_name_under_parent")
-        ]
+        constraints = [models.UniqueConstraint(fields=["parent", "name"], name="boundary_unique_name_under_parent")]
         verbose_name_plural = _("boundaries")
 
     def __str__(self) -> str:
@@ -81,7 +79,10 @@ class Operator(models.Model):
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     districts = models.ManyToManyField(
-        Boundary, verbose_name=_("districts"), related_name="operators", blank=True,
+        Boundary,
+        verbose_name=_("districts"),
+        related_name="operators",
+        blank=True,
         help_text=_("The operating area."),
     )
     is_active = models.BooleanField(_("active"), default=True)

@@ -16,16 +16,25 @@ def _search_operators(access: Access, query: str) -> list[SearchHit]:
         return []
     operators = operators_visible_to(access).filter(Q(name__icontains=query) | Q(prefix__iexact=query))[:10]
     return [
-        SearchHit(kind=str(_("Operator")), title=operator.name, subtitle=operator.prefix,
-                  url=reverse("registry:operator_detail", args=[operator.pk]))
+        SearchHit(
+            kind=str(_("Operator")),
+            title=operator.name,
+            subtitle=operator.prefix,
+            url=reverse("registry:operator_detail", args=[operator.pk]),
+        )
         for operator in operators
     ]
 
 
-register_card(Card(
-    key="registry.operators", title=_("Operators"),
-    description=_("Every operator you oversee, with its districts."),
-    url_name="registry:operator_list",
-    roles=frozenset({Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER, Role.DISTRICT_OFFICER}), order=10, icon="🏢",
-))
+register_card(
+    Card(
+        key="registry.operators",
+        title=_("Operators"),
+        description=_("Every operator you oversee, with its districts."),
+        url_name="registry:operator_list",
+        roles=frozenset({Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER, Role.DISTRICT_OFFICER}),
+        order=10,
+        icon="🏢",
+    )
+)
 register_search("registry.operators", _search_operators)

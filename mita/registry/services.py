@@ -12,8 +12,9 @@ from mita.registry.models import Boundary, BoundaryType, Operator, Regulator
 BOUNDARIES_FILE = Path(__file__).parent / "fixtures" / "boundaries.json"
 
 
-def boundaries_seed(*, path: Path = BOUNDARIES_FILE, boundary_type_model: Any = BoundaryType,
-                    boundary_model: Any = Boundary) -> int:
+def boundaries_seed(
+    *, path: Path = BOUNDARIES_FILE, boundary_type_model: Any = BoundaryType, boundary_model: Any = Boundary
+) -> int:
     """Load the boundary hierarchy (Rwanda's 5 provinces and 30 districts, a Punjab sample); idempotent by code.
 
     The model classes can be passed so a data migration can use its historical models.
@@ -38,25 +39,49 @@ def regulator_set(*, name: str, short_name: str, country_code: str, acting_user:
     regulator, created = Regulator.objects.update_or_create(
         singleton=True, defaults={"name": name, "short_name": short_name, "country_code": country_code}
     )
-    audit_record(actor=acting_user, action="regulator.created" if created else "regulator.updated", target=regulator,
-                 after=snapshot(regulator, ["name", "short_name", "country_code"]))
+    audit_record(
+        actor=acting_user,
+        action="regulator.created" if created else "regulator.updated",
+        target=regulator,
+        after=snapshot(regulator, ["name", "short_name", "country_code"]),
+    )
     return regulator
 
 
 @transaction.atomic
 def operator_create(
-    *, name: str, kind: str, utility: str, prefix: str, country_code: str, currency: str,
-    districts: list[Boundary], phone: str = "", email: str = "", acting_user: Any,
+    *,
+    name: str,
+    kind: str,
+    utility: str,
+    prefix: str,
+    country_code: str,
+    currency: str,
+    districts: list[Boundary],
+    phone: str = "",
+    email: str = "",
+    acting_user: Any,
 ) -> Operator:
     """Register an operator with its operating districts (onboarding from a licence builds on this)."""
     operator = Operator.objects.create(
-        name=name, kind=kind, utility=utility, prefix=prefix.upper(), country_code=country_code, currency=currency,
-        phone=phone, email=email,
+        name=name,
+        kind=kind,
+        utility=utility,
+        prefix=prefix.upper(),
+        country_code=country_code,
+        currency=currency,
+        phone=phone,
+        email=email,
     )
     operator.districts.set(districts)
     audit_record(
-        actor=acting_user, action="operator.created", target=operator, operator=operator,
-        after={**snapshot(operator, ["name", "kind", "utility", "prefix", "currency"]),
-               "districts": [d.name for d in districts]},
+        actor=acting_user,
+        action="operator.created",
+        target=operator,
+        operator=operator,
+        after={
+            **snapshot(operator, ["name", "kind", "utility", "prefix", "currency"]),
+            "districts": [d.name for d in districts],
+        },
     )
     return operator

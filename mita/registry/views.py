@@ -35,7 +35,9 @@ def workspace_switch(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("You now work for %(organisation)s.") % {"organisation": workspace.label})
     # The page being viewed may belong to the previous operator: go home unless the target is safe and generic.
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or any(c.isdigit() for c in target):
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or any(
+        c.isdigit() for c in target
+    ):
         target = reverse("core:home")
     return HttpResponseRedirect(target)
 
@@ -49,23 +51,42 @@ def operator_list(request: HttpRequest) -> HttpResponse:
     if q := request.GET.get("q", "").strip():
         operators = operators.filter(Q(name__icontains=q) | Q(prefix__iexact=q))
     columns = [
-        Column("name", gettext_lazy("Operator"), order_by="name",
-               link=lambda operator: reverse("registry:operator_detail", args=[operator.pk])),
+        Column(
+            "name",
+            gettext_lazy("Operator"),
+            order_by="name",
+            link=lambda operator: reverse("registry:operator_detail", args=[operator.pk]),
+        ),
         Column("prefix", gettext_lazy("Prefix"), order_by="prefix"),
         Column("kind", gettext_lazy("Kind"), order_by="kind", value=lambda operator: operator.get_kind_display()),
-        Column("utility", gettext_lazy("Utility"), order_by="utility",
-               value=lambda operator: operator.get_utility_display()),
-        Column("districts", gettext_lazy("Districts"),
-               value=lambda operator: ", ".join(d.name for d in operator.districts.all())),
+        Column(
+            "utility",
+            gettext_lazy("Utility"),
+            order_by="utility",
+            value=lambda operator: operator.get_utility_display(),
+        ),
+        Column(
+            "districts",
+            gettext_lazy("Districts"),
+            value=lambda operator: ", ".join(d.name for d in operator.districts.all()),
+        ),
     ]
-    return render(request, "registry/operator_list.html", {"table": table(request, operators, columns, default_sort="name"), "q": q})
+    return render(
+        request,
+        "registry/operator_list.html",
+        {"table": table(request, operators, columns, default_sort="name"), "q": q},
+    )
 
 
 @login_required
 def operator_detail(request: HttpRequest, operator_id: int) -> HttpResponse:
     operator = get_object_or_404(operators_visible_to(request.access), pk=operator_id)  # type: ignore[attr-defined]
-    return render(request, "registry/operator_detail.html", {
-        "operator": operator,
-        "districts": operator.districts.order_by("name"),
-        "audit_entries": audit_for(operator)[:50],
-    })
+    return render(
+        request,
+        "registry/operator_detail.html",
+        {
+            "operator": operator,
+            "districts": operator.districts.order_by("name"),
+            "audit_entries": audit_for(operator)[:50],
+        },
+    )

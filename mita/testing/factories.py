@@ -9,7 +9,7 @@ from mita.accounts.roles import ROLE_SCOPE
 from mita.registry.models import Boundary, BoundaryType, Operator, Regulator
 
 _phones = itertools.count(1)
-DEFAULT_PASSWORD = "correct horse battery"
+DEFAULT_PASSWORD = "correct horse battery"  # noqa: S105 - test personas only
 
 
 def next_phone() -> str:

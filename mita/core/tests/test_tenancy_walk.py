@@ -1,0 +1,149 @@
+"""Walks every URL pattern: another operator's user must never reach operator A's objects or data.
+
+A pattern with an object in its path must answer 404 to the outsider (or the same 403 it gives for a
+missing object, when the outsider's role may not use that page at all); a pattern without one may answer
+200 (their own data), 302, 403 or 405, but never show operator A's data. A new URL parameter needs an
+entry in OBJECTS below (how to make operator A's object for it) — the test fails until it has one.
+"""
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from mita.accounts.models import Membership
+from mita.accounts.roles import Role
+from mita.core.jobs import job_create
+from mita.notifications.models import OutboxMessage
+from mita.testing.factories import member
+
+# Pages anyone may open, signed in or not, that hold no operator's data.
+PUBLIC = {
+    "healthz": "health check",
+    "accounts/login/": "sign-in page",
+    "accounts/logout/": "sign-out",
+    "accounts/invitation/<str:token>/": "an invitation token is its own secret; a wrong one is a 404 (tested in accounts)",
+    "accounts/password/forgot/": "password reset request",
+    "accounts/password/code/": "password reset with code",
+    "accounts/language/": "language switch",
+    "api/v1/auth/token": "token exchange",
+    "api/v1/openapi.json": "API schema",
+    "api/v1/docs": "API docs page",
+    "notifications/at/delivery/<str:secret>/": "provider callback authenticated by its secret (tested in notifications)",
+}
+SKIPPED_PREFIXES = ("admin/", "static/", "media/")
+
+
+def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
+    """How to make operator A's object for each URL parameter."""
+    staff = member(Role.CASHIER, operator_a, name="Zed Secret-Cashier-A")
+    return {
+        "user_id": lambda: staff.pk,
+        "membership_id": lambda: Membership.objects.get(user=staff).pk,
+        "operator_id": lambda: operator_a.pk,
+        "job_id": lambda: job_create(kind="test", title="Secret job of A", operator=operator_a).pk,
+        "message_id": lambda: (
+            OutboxMessage.objects.create(
+                operator=operator_a,
+                channel="sms",
+                to="+250788000111",
+                template="notifications.test",
+                language="en",
+                body="Secret message of A",
+            ).pk
+        ),
+    }
+
+
+MISSING: dict[str, Callable[[], Any]] = {
+    "user_id": lambda: 999999, "membership_id": lambda: 999999, "operator_id": lambda: 999999,
+    "job_id": lambda: uuid.UUID(int=1), "message_id": lambda: 999999,
+}
+A_MARKERS = ("Amazi Alpha Ltd", "Zed Secret-Cashier-A", "Secret job of A", "Secret message of A")
+
+
+def _patterns(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _patterns(entry, route)
+        else:
+            yield route, entry
+
+
+def all_routes() -> list[str]:
+    return sorted({route for route, _ in _patterns(get_resolver()) if not route.startswith(SKIPPED_PREFIXES)})
+
+
+PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+
+
+def _fill(route: str, objects: dict[str, Callable[[], Any]]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group("name")
+        if name not in objects:
+            pytest.fail(f"URL {route!r} has a parameter {name!r} the tenancy walk cannot fill: add it to world_a()")
+        return str(objects[name]())
+
+    return "/" + PARAM.sub(value, route)
+
+
+def _request(client: Any, url: str) -> Any:
+    response = client.get(url)
+    if response.status_code == 405:
+        response = client.post(url, {})
+    return response
+
+
+@pytest.fixture
+def district_officer_b(district_b):  # type: ignore[no-untyped-def]
+    return member(Role.DISTRICT_OFFICER, district_b, name="Dora District-B")
+
+
+@pytest.mark.parametrize("outsider_name", ["admin_b", "district_officer_b"])
+def test_no_page_or_endpoint_shows_operator_a_to_an_outsider(request, client_for, operator_a, admin_a, outsider_name):
+    # given operator A's objects of every kind a URL can name, and an outsider of operator A
+    objects = world_a(operator_a, admin_a)
+    outsider = request.getfixturevalue(outsider_name)
+    client = client_for(outsider)
+    routes = [route for route in all_routes() if route not in PUBLIC]
+    assert len(routes) > 10, "the walk found too few URL patterns"
+    problems = []
+    for route in routes:
+        url = _fill(route, objects)
+        # when the outsider opens it
+        response = _request(client, url)
+        body = response.content.decode(errors="replace")
+        # then an object of A is a 404, and nothing shows A's data
+        if PARAM.search(route) and response.status_code == 403:
+            # a page the outsider's role may not use at all: allowed if the answer does not depend on A's object
+            missing = _request(client, _fill(route, MISSING)).status_code
+            if missing != 403:
+                problems.append(f"{url}: 403 for A's object but {missing} for a missing one: the answer leaks")
+        elif PARAM.search(route) and response.status_code != 404:
+            problems.append(f"{url}: expected 404 for another operator's object, got {response.status_code}")
+        elif response.status_code not in (200, 302, 303, 403, 404, 405):
+            problems.append(f"{url}: unexpected status {response.status_code}")
+        leaked = [marker for marker in A_MARKERS if marker in body]
+        if leaked:
+            problems.append(f"{url}: shows operator A's data {leaked}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, operator_a, admin_a):
+    """The same URLs do open for operator A's admin, so the 404s above are tenancy, not broken URLs."""
+    objects = world_a(operator_a, admin_a)
+    client = client_for(admin_a)
+    for route in ("accounts/users/<int:user_id>/", "notifications/outbox/<int:message_id>/", "jobs/<uuid:job_id>/"):
+        if route not in all_routes():
+            continue
+        response = client.get(_fill(route, objects))
+        assert response.status_code == 200, route
+
+
+def test_public_and_skipped_lists_name_only_real_routes():
+    routes = set(all_routes())
+    assert set(PUBLIC) - routes - {"notifications/at/delivery/<str:secret>/"} == set()
