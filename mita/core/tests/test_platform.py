@@ -121,3 +121,30 @@ def test_production_settings_pass_check_deploy(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_django_admin_is_for_site_staff_only_and_audits_changes(client_for, admin_a, operator_a):
+    # an operator admin is not site staff: the Django admin sends them to its login
+    assert client_for(admin_a).get("/admin/registry/operator/").status_code == 302
+    # site staff can change an operator there, and the change is audited
+    from mita.testing.factories import UserFactory
+
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    response = client_for(staff).post(
+        f"/admin/registry/operator/{operator_a.pk}/change/",
+        {
+            "name": "Amazi Alpha Renamed",
+            "kind": operator_a.kind,
+            "utility": operator_a.utility,
+            "prefix": "AAL",
+            "country_code": "RW",
+            "currency": "RWF",
+            "phone": "",
+            "email": "",
+            "districts": [],
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.get(action="admin.operator.changed")
+    assert entry.actor == staff and entry.operator == operator_a and entry.after["name"] == "Amazi Alpha Renamed"

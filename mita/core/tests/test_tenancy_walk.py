@@ -59,8 +59,11 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
 
 
 MISSING: dict[str, Callable[[], Any]] = {
-    "user_id": lambda: 999999, "membership_id": lambda: 999999, "operator_id": lambda: 999999,
-    "job_id": lambda: uuid.UUID(int=1), "message_id": lambda: 999999,
+    "user_id": lambda: 999999,
+    "membership_id": lambda: 999999,
+    "operator_id": lambda: 999999,
+    "job_id": lambda: uuid.UUID(int=1),
+    "message_id": lambda: 999999,
 }
 A_MARKERS = ("Amazi Alpha Ltd", "Zed Secret-Cashier-A", "Secret job of A", "Secret message of A")
 
