@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from mita.accounts.roles import ALL_ROLES, Role
-from mita.accounts.selectors import users_in_workspace
+from mita.accounts.selectors import invitations_pending, users_in_workspace
 from mita.core.access import Access
 from mita.core.navigation import Card, register_card
 from mita.core.search import SearchHit, register_search
@@ -29,6 +29,14 @@ def _search_users(access: Access, query: str) -> list[SearchHit]:
     ]
 
 
+def _pending_invitations(access: Access) -> int | None:
+    """Invitations not yet accepted at the admin's organisation: people to follow up."""
+    workspace = getattr(access, "workspace", None)
+    if workspace is None:
+        return None
+    return invitations_pending(scope=workspace.scope, organisation_id=workspace.organisation.pk).count() or None
+
+
 register_card(
     Card(
         key="accounts.users",
@@ -38,6 +46,7 @@ register_card(
         roles=frozenset({Role.OPERATOR_ADMIN, Role.REGULATOR_ADMIN}),
         order=80,
         icon="👥",
+        badge=_pending_invitations,
     )
 )
 register_card(

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from mita.accounts.models import LoginFailure, Membership, User
+from mita.accounts.models import Invitation, LoginFailure, Membership, User
 
 
 def memberships_of(*, user: Any) -> QuerySet[Membership]:
@@ -35,3 +35,12 @@ def users_in_workspace(*, scope: str, organisation_id: int) -> QuerySet[User]:
 
 def memberships_in_workspace(*, user: User, scope: str, organisation_id: int) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user, **_organisation_filter(scope, organisation_id)).order_by("role")
+
+
+def invitations_pending(*, scope: str, organisation_id: int) -> QuerySet[Invitation]:
+    """Unaccepted, unexpired invitations of people who hold a role at this organisation."""
+    return Invitation.objects.filter(
+        accepted_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        user__in=users_in_workspace(scope=scope, organisation_id=organisation_id),
+    )

@@ -184,3 +184,19 @@ def test_removing_a_role_takes_the_workspace_away(client_for, admin_a, staff_a):
     membership.refresh_from_db()
     assert not membership.is_active
     assert "Sam Staff" not in client_for(admin_a).get(reverse("accounts:user_list")).content.decode()
+
+
+def test_the_users_card_counts_invitations_waiting_to_be_accepted(client_for, admin_a):
+    client = client_for(admin_a)
+    client.post(
+        reverse("accounts:user_invite"),
+        {
+            "phone": "+250788777003",
+            "name": "Waiting Person",
+            "email": "",
+            "role": Role.CASHIER,
+            "language": "en",
+        },
+    )
+    page = client.get(reverse("core:home")).content.decode()
+    assert re.search(r'data-testid="card-accounts.users".*?<span class="badge"[^>]*>1</span>', page, re.S)
