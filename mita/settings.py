@@ -164,6 +164,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MITA_MEDIA_ROOT", VAR_DIR / "media"))
 # The app serves its own assets from the installed packages; no CDN, no collectstatic needed.

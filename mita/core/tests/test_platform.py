@@ -148,3 +148,12 @@ def test_the_django_admin_is_for_site_staff_only_and_audits_changes(client_for, 
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = AuditEntry.objects.get(action="admin.operator.changed")
     assert entry.actor == staff and entry.operator == operator_a and entry.after["name"] == "Amazi Alpha Renamed"
+
+
+@pytest.mark.parametrize("asset", ["mita/mita.css", "mita/favicon.svg", "django_htmx/htmx-2.min.js"])
+def test_the_app_serves_its_own_assets(client, asset):
+    from django.templatetags.static import static
+
+    response = client.get(static(asset))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content if response.streaming else [response.content])
