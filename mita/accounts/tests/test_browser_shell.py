@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 from django.utils import translation
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import Locator, Page, Response, expect
 
 from mita.accounts.models import Membership
 from mita.accounts.roles import Role
@@ -27,7 +27,7 @@ def _role_label(role: str, language: str) -> str:
         return str(Role(role).label)
 
 
-def _login_form_alert(page: Page):  # type: ignore[no-untyped-def]
+def _login_form_alert(page: Page) -> Locator:
     return page.get_by_test_id("login-form").get_by_role("alert")
 
 
