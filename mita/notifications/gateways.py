@@ -10,7 +10,11 @@ from mita.notifications.models import OutboxMessage
 
 
 class GatewayError(Exception):
-    """The gateway did not take the message; it will be retried."""
+    """The gateway did not take the message: retried with backoff, unless permanent (e.g. the number is refused)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,17 +43,21 @@ class EmailGateway:
 
     def send(self, message: OutboxMessage) -> SendResult:
         try:
-            EmailMessage(subject=message.subject, body=message.body, to=[message.to]).send()
+            EmailMessage(subject=message.subject, body=message.body, to=[message.to]).send(fail_silently=False)
         except Exception as error:  # SMTP and socket errors alike: retry later
             raise GatewayError(f"e-mail not accepted: {error}") from error
         return SendResult(status=OutboxMessage.Status.SENT)
 
 
 def gateway_for(channel: str) -> Gateway:
+    """E-mail goes through Django's mail backend; SMS through MITA_SMS_GATEWAY ("outbox" keeps it in the outbox)."""
     if channel == OutboxMessage.Channel.EMAIL:
         return EmailGateway()
     if settings.MITA_SMS_GATEWAY == "africastalking":
         from mita.notifications.africastalking import AfricasTalkingGateway
 
         return AfricasTalkingGateway()
-    return OutboxOnlyGateway()
+    if settings.MITA_SMS_GATEWAY == "outbox":
+        return OutboxOnlyGateway()
+    # A misspelt setting must not pass for "keep in the outbox": the message waits, showing this error.
+    raise GatewayError(f"MITA_SMS_GATEWAY={settings.MITA_SMS_GATEWAY!r} is not a gateway; use outbox or africastalking")
