@@ -13,7 +13,7 @@ from django.db import connection
 
 from mita.core.db import PURGE_GUARD_TABLE
 
-pytest_plugins = ["mita.testing.fixtures"]
+pytest_plugins = ["mita.testing.fixtures", "mita.testing.browser"]
 
 
 @pytest.fixture(scope="session")

@@ -138,6 +138,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+if TESTING:  # Argon2 is slow on purpose; tests check behaviour, not hashing cost
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
@@ -190,6 +192,7 @@ MITA_AT_USERNAME = os.environ.get("MITA_AT_USERNAME", "sandbox")
 MITA_AT_API_KEY = os.environ.get("MITA_AT_API_KEY", "fake-api-key")
 MITA_AT_SENDER_ID = os.environ.get("MITA_AT_SENDER_ID", "")
 MITA_AT_DELIVERY_SECRET = os.environ.get("MITA_AT_DELIVERY_SECRET", "")
+MITA_AT_TIMEOUT_SECONDS = float(os.environ.get("MITA_AT_TIMEOUT_SECONDS", "10"))
 MITA_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("MITA_OUTBOX_MAX_ATTEMPTS", "8"))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

@@ -45,7 +45,6 @@ register_card(
         url_name="accounts:user_list",
         roles=frozenset({Role.OPERATOR_ADMIN, Role.REGULATOR_ADMIN}),
         order=80,
-        icon="👥",
         badge=_pending_invitations,
     )
 )
@@ -57,7 +56,6 @@ register_card(
         url_name="accounts:profile",
         roles=ALL_ROLES,
         order=900,
-        icon="👤",
         in_menu=False,
     )
 )

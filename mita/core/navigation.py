@@ -19,7 +19,6 @@ class Card:
     url_name: str
     roles: frozenset[str]
     order: int = 100
-    icon: str = "•"
     in_menu: bool = True
     # Counts the tasks waiting for this user behind the card; None hides the badge.
     badge: Callable[[Access], int | None] | None = None

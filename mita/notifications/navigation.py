@@ -15,12 +15,11 @@ def _failed_badge(access: Access) -> int | None:
 register_card(
     Card(
         key="notifications.outbox",
-        title=_("Outbox"),  # type: ignore[arg-type]
-        description=_("SMS and e-mails sent, waiting, or failed."),  # type: ignore[arg-type]
+        title=_("Outbox"),
+        description=_("SMS and e-mails sent, waiting, or failed."),
         url_name="notifications:outbox_list",
         roles=frozenset(OUTBOX_ROLES),
         order=85,
-        icon="✉",
         badge=_failed_badge,
     )
 )

@@ -34,7 +34,6 @@ register_card(
         url_name="registry:operator_list",
         roles=frozenset({Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER, Role.DISTRICT_OFFICER}),
         order=10,
-        icon="🏢",
     )
 )
 register_search("registry.operators", _search_operators)

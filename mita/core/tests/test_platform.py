@@ -157,3 +157,22 @@ def test_the_app_serves_its_own_assets(client, asset):
     response = client.get(static(asset))
     assert response.status_code == 200
     assert b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+def test_passwords_are_hashed_with_argon2_outside_the_tests(tmp_path):
+    env = {**os.environ, "MITA_VAR_DIR": str(tmp_path)}
+    env.pop("MITA_TESTING", None)
+    code = "from django.conf import settings; print(settings.PASSWORD_HASHERS[0])"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'mita.settings'; django.setup(); {code}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher"

@@ -10,13 +10,6 @@ AT_API_KEY = "test-api-key"
 DELIVERY_SECRET = "delivery-s3cret-for-tests"
 
 
-@pytest.fixture(autouse=True)
-def _tasks_run_immediately(settings: Any) -> None:
-    """Run enqueued tasks at once, in the test. The root conftest asks for this through MITA_TASKS_IMMEDIATE,
-    but pytest-django has read the settings before that conftest sets the variable, so it is set here too."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
-
-
 @pytest.fixture
 def fake_at() -> Iterator[FakeAfricasTalking]:
     """The fake Africa's Talking API on a free loopback port."""
