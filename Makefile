@@ -20,7 +20,9 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Refresh the catalogues from the code (needs GNU gettext), then compile them.
 messages: $(STAMP)
+	$(BIN)/mita makemessages -a --ignore=.venv --ignore=var --ignore='*/tests/*' --ignore=conftest.py
 	$(BIN)/mita i18n compile
 
 browser:

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from mita.notifications.models import OutboxMessage
 
@@ -13,4 +14,4 @@ class OutboxFilterForm(forms.Form):
     channel = forms.ChoiceField(
         label=_("Channel"), required=False, choices=[("", _("Any channel")), *OutboxMessage.Channel.choices]
     )
-    to = forms.CharField(label=_("To"), required=False, max_length=254)
+    to = forms.CharField(label=pgettext_lazy("recipient of a message", "To"), required=False, max_length=254)

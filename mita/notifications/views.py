@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -54,7 +54,7 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
             link=lambda message: reverse("notifications:outbox_detail", args=[message.pk]),
         ),
         Column("channel", gettext_lazy("Channel"), order_by="channel", value=lambda m: m.get_channel_display()),
-        Column("to", gettext_lazy("To"), order_by="to"),
+        Column("to", pgettext_lazy("recipient of a message", "To"), order_by="to"),
         Column("body", gettext_lazy("Message"), order_by="template", value=_excerpt),
         Column("status", gettext_lazy("Status"), order_by="status", value=lambda m: m.get_status_display()),
         Column("attempts", gettext_lazy("Attempts"), order_by="attempts"),
