@@ -202,6 +202,14 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Mita <no-reply@mita.local>")
 
+# The licensing system (CLMS): `mita fake-clms` serves a fake on this address for the demo.
+MITA_CLMS_BASE_URL = os.environ.get("MITA_CLMS_BASE_URL", "http://127.0.0.1:8620")
+MITA_CLMS_TOKEN = os.environ.get("MITA_CLMS_TOKEN", "fake-clms-token")
+MITA_CLMS_TIMEOUT_SECONDS = float(os.environ.get("MITA_CLMS_TIMEOUT_SECONDS", "10"))
+MITA_LOGO_MAX_BYTES = int(os.environ.get("MITA_LOGO_MAX_BYTES", str(512 * 1024)))
+MITA_CONTRACT_MAX_BYTES = int(os.environ.get("MITA_CONTRACT_MAX_BYTES", str(20 * 1024 * 1024)))
+MITA_EXPIRY_WARNING_DAYS = 30
+
 # Accounts.
 MITA_PUBLIC_URL = os.environ.get("MITA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 MITA_DEFAULT_PHONE_REGION = os.environ.get("MITA_DEFAULT_PHONE_REGION", "RW")

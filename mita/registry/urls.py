@@ -1,10 +1,10 @@
 from django.urls import path
 
-from mita.registry import views
+from mita.registry.views import organisations
 
 app_name = "registry"
 urlpatterns = [
-    path("workspace/", views.workspace_switch, name="workspace_switch"),
-    path("operators/", views.operator_list, name="operator_list"),
-    path("operators/<int:operator_id>/", views.operator_detail, name="operator_detail"),
+    path("workspace/", organisations.workspace_switch, name="workspace_switch"),
+    path("operators/", organisations.operator_list, name="operator_list"),
+    path("operators/<int:operator_id>/", organisations.operator_detail, name="operator_detail"),
 ]

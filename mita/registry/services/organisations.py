@@ -1,4 +1,4 @@
-"""Writes about organisations: the boundary hierarchy, the regulator, operators."""
+"""Writes about the boundary hierarchy, the regulator and operators."""
 
 import json
 from pathlib import Path
@@ -9,7 +9,7 @@ from django.db import transaction
 from mita.core.audit import audit_record, snapshot
 from mita.registry.models import Boundary, BoundaryType, Operator, Regulator
 
-BOUNDARIES_FILE = Path(__file__).parent / "fixtures" / "boundaries.json"
+BOUNDARIES_FILE = Path(__file__).parent.parent / "fixtures" / "boundaries.json"
 
 
 def boundaries_seed(
