@@ -148,6 +148,9 @@ class Licence(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    def is_valid_on(self, day: datetime.date) -> bool:
+        return self.status == self.Status.VALID and self.issued_on <= day <= self.expires_on
+
 
 class LicenceEvent(models.Model):
     """A change of a licence's status or dates seen at a sync (append-only history)."""
@@ -166,16 +169,17 @@ class LicenceEvent(models.Model):
 
 
 class GracePeriod(models.Model):
-    """The regulator lets an operator whose licence is not valid keep operating and billing for a while."""
+    """The regulator lets the holder of a licence that is not valid operate and bill for a while.
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="grace_periods")
+    It is granted on the licence, so it can cover an operator before onboarding as well as after.
+    """
+
+    licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="grace_periods")
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("until"))
     reason = models.TextField(_("reason"))
     granted_by = models.ForeignKey("accounts.User", null=True, on_delete=models.PROTECT, related_name="+")
     granted_at = models.DateTimeField(auto_now_add=True)
-
-    objects = OperatorManager()
 
     class Meta:
         ordering = ["-starts_on"]
@@ -186,7 +190,10 @@ class GracePeriod(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.operator}: {self.starts_on} – {self.ends_on}"
+        return f"{self.licence}: {self.starts_on} – {self.ends_on}"
+
+    def covers(self, day: datetime.date) -> bool:
+        return self.starts_on <= day <= self.ends_on
 
 
 class Cluster(models.Model):
