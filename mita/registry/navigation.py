@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from mita.accounts.roles import Role
+from mita.accounts.roles import OPERATOR_ROLES, Role
 from mita.core.access import Access
 from mita.core.navigation import Card, register_card
 from mita.core.search import SearchHit, register_search
@@ -37,3 +37,24 @@ register_card(
     )
 )
 register_search("registry.operators", _search_operators)
+register_card(
+    Card(
+        key="registry.profile",
+        title=_("Our operator"),
+        description=_("Your operator's profile, licence and logo."),
+        url_name="registry:operator_profile",
+        roles=OPERATOR_ROLES,
+        order=850,
+    )
+)
+register_card(
+    Card(
+        key="registry.onboard",
+        title=_("Onboard an operator"),
+        description=_("From its licence in the licensing system."),
+        url_name="registry:operator_onboard",
+        roles=frozenset({Role.REGULATOR_ADMIN}),
+        order=11,
+        in_menu=False,
+    )
+)

@@ -45,6 +45,7 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "membership_id": lambda: Membership.objects.get(user=staff).pk,
         "operator_id": lambda: operator_a.pk,
         "job_id": lambda: job_create(kind="test", title="Secret job of A", operator=operator_a).pk,
+        "licence_id": lambda: _licence_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -64,7 +65,22 @@ MISSING: dict[str, Callable[[], Any]] = {
     "operator_id": lambda: 999999,
     "job_id": lambda: uuid.UUID(int=1),
     "message_id": lambda: 999999,
+    "licence_id": lambda: 999999,
 }
+def _licence_of(operator: Any) -> Any:
+    from django.utils import timezone
+
+    from mita.registry.models import Licence
+
+    licence, _created = Licence.objects.get_or_create(
+        number="SECRET/LICENCE/A", defaults={
+            "operator": operator, "holder_name": "Amazi Alpha Ltd", "status": "valid",
+            "issued_on": "2025-01-01", "expires_on": "2030-01-01", "fetched_at": timezone.now(),
+        },
+    )
+    return licence
+
+
 A_MARKERS = ("Amazi Alpha Ltd", "Zed Secret-Cashier-A", "Secret job of A", "Secret message of A")
 
 

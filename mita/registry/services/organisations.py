@@ -4,10 +4,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from mita.core.audit import audit_record, snapshot
-from mita.registry.models import Boundary, BoundaryType, Operator, Regulator
+from mita.core.errors import Conflict
+from mita.registry.models import Boundary, BoundaryType, Operator, OperatorPrefix, Regulator
 
 BOUNDARIES_FILE = Path(__file__).parent.parent / "fixtures" / "boundaries.json"
 
@@ -62,17 +64,28 @@ def operator_create(
     email: str = "",
     acting_user: Any,
 ) -> Operator:
-    """Register an operator with its operating districts (onboarding from a licence builds on this)."""
+    """Register an operator with a chosen prefix (the demo, imports); onboarding from a licence is the usual way."""
+    prefix = prefix.upper()
+    try:
+        with transaction.atomic():
+            issued = OperatorPrefix.objects.create(prefix=prefix)
+    except IntegrityError:
+        raise Conflict(
+            gettext("The prefix %(prefix)s was already issued; prefixes are never reused.") % {"prefix": prefix},
+            code="prefix_taken",
+        ) from None
     operator = Operator.objects.create(
         name=name,
         kind=kind,
         utility=utility,
-        prefix=prefix.upper(),
+        prefix=prefix,
         country_code=country_code,
         currency=currency,
         phone=phone,
         email=email,
     )
+    issued.operator = operator
+    issued.save(update_fields=["operator"])
     operator.districts.set(districts)
     audit_record(
         actor=acting_user,

@@ -6,6 +6,7 @@ from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,8 +17,14 @@ from mita.core.audit import audit_for
 from mita.core.permissions import require_roles
 from mita.core.tables import Column, table
 from mita.registry.access import SESSION_KEY
-from mita.registry.models import Boundary
-from mita.registry.selectors import operators_visible_to
+from mita.registry.models import Boundary, Licence
+from mita.registry.selectors import (
+    licence_warning,
+    licences_expiring,
+    operator_billing_permission,
+    operators_visible_to,
+    operators_with_licences,
+)
 
 OVERSIGHT_ROLES = (Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER, Role.DISTRICT_OFFICER)
 
@@ -45,11 +52,13 @@ def workspace_switch(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_roles(*OVERSIGHT_ROLES)
 def operator_list(request: HttpRequest) -> HttpResponse:
-    operators = operators_visible_to(request.access).prefetch_related(  # type: ignore[attr-defined]
+    """Every operator overseen, with its licence's status, days to expiry, grace period and warnings."""
+    today = timezone.localdate()
+    operators = operators_with_licences(request.access, today=today).prefetch_related(  # type: ignore[attr-defined]
         Prefetch("districts", queryset=Boundary.objects.order_by("name"))
     )
     if q := request.GET.get("q", "").strip():
-        operators = operators.filter(Q(name__icontains=q) | Q(prefix__iexact=q))
+        operators = operators.filter(Q(name__icontains=q) | Q(prefix__iexact=q) | Q(licences__number__iexact=q))
     columns = [
         Column(
             "name",
@@ -60,22 +69,41 @@ def operator_list(request: HttpRequest) -> HttpResponse:
         Column("prefix", gettext_lazy("Prefix"), order_by="prefix"),
         Column("kind", gettext_lazy("Kind"), order_by="kind", value=lambda operator: operator.get_kind_display()),
         Column(
-            "utility",
-            gettext_lazy("Utility"),
-            order_by="utility",
-            value=lambda operator: operator.get_utility_display(),
-        ),
-        Column(
             "districts",
             gettext_lazy("Districts"),
             value=lambda operator: ", ".join(d.name for d in operator.districts.all()),
         ),
+        Column("licence_number", gettext_lazy("Licence"), order_by="licence_number"),
+        Column(
+            "licence_status",
+            gettext_lazy("Licence status"),
+            order_by="licence_status",
+            value=lambda operator: _licence_status_label(operator.licence_status),
+        ),
+        Column("licence_expires_on", gettext_lazy("Expires"), order_by="licence_expires_on"),
+        Column(
+            "days_to_expiry",
+            gettext_lazy("Days to expiry"),
+            order_by="licence_expires_on",
+            value=lambda operator: (operator.licence_expires_on - today).days if operator.licence_expires_on else None,
+        ),
+        Column("grace_until", gettext_lazy("Grace period until"), order_by="grace_until"),
+        Column("warning", gettext_lazy("Warning"), value=lambda operator: licence_warning(operator, today=today)),
     ]
     return render(
         request,
         "registry/operator_list.html",
-        {"table": table(request, operators, columns, default_sort="name"), "q": q},
+        {
+            "table": table(request, operators, columns, default_sort="name"),
+            "q": q,
+            "expiring": licences_expiring(request.access, today=today),  # type: ignore[attr-defined]
+            "can_onboard": request.access.has_role(Role.REGULATOR_ADMIN),  # type: ignore[attr-defined]
+        },
     )
+
+
+def _licence_status_label(status: str | None) -> str:
+    return str(Licence.Status(status).label) if status else "—"
 
 
 @login_required
@@ -87,6 +115,8 @@ def operator_detail(request: HttpRequest, operator_id: int) -> HttpResponse:
         {
             "operator": operator,
             "districts": operator.districts.order_by("name"),
+            "licences": operator.licences.prefetch_related("grace_periods"),
+            "billing": operator_billing_permission(operator, timezone.localdate()),
             "audit_entries": audit_for(operator)[:50],
         },
     )
