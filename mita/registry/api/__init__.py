@@ -2,7 +2,8 @@
 
 from ninja import Router
 
-from mita.registry.api import organisations
+from mita.registry.api import onboarding, organisations
 
 router = Router()
 router.add_router("/", organisations.router)
+router.add_router("/", onboarding.router)
