@@ -44,6 +44,9 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "user_id": lambda: staff.pk,
         "membership_id": lambda: Membership.objects.get(user=staff).pk,
         "operator_id": lambda: operator_a.pk,
+        "district_id": lambda: operator_a.districts.first().pk,
+        "contract_id": lambda: _contract_of(operator_a).pk,
+        "requirement_id": lambda: _requirement().pk,
         "job_id": lambda: job_create(kind="test", title="Secret job of A", operator=operator_a).pk,
         "licence_id": lambda: _licence_of(operator_a).pk,
         "message_id": lambda: (
@@ -63,6 +66,9 @@ MISSING: dict[str, Callable[[], Any]] = {
     "user_id": lambda: 999999,
     "membership_id": lambda: 999999,
     "operator_id": lambda: 999999,
+    "district_id": lambda: 999999,
+    "contract_id": lambda: 999999,
+    "requirement_id": lambda: 999999,
     "job_id": lambda: uuid.UUID(int=1),
     "message_id": lambda: 999999,
     "licence_id": lambda: 999999,
@@ -86,6 +92,33 @@ def _licence_of(operator: Any) -> Any:
         },
     )
     return licence
+
+
+def _contract_of(operator: Any) -> Any:
+    """A district contract of operator A in its district (only the file's name: no page reaches the file)."""
+    from mita.registry.models import Contract
+
+    contract, _created = Contract.objects.get_or_create(
+        title="Contract of Amazi Alpha Ltd",
+        defaults={
+            "operator": operator,
+            "kind": "district",
+            "district": operator.districts.first(),
+            "parties": "Amazi Alpha Ltd and its district",
+            "signed_on": "2025-01-01",
+            "starts_on": "2025-01-01",
+            "ends_on": "2030-01-01",
+            "document": "contracts/secret-a.pdf",
+            "status": "active",
+        },
+    )
+    return contract
+
+
+def _requirement() -> Any:
+    from mita.registry.models import Requirement
+
+    return Requirement.objects.get_or_create(title="Secret requirement of the walk")[0]
 
 
 A_MARKERS = ("Amazi Alpha Ltd", "Zed Secret-Cashier-A", "Secret job of A", "Secret message of A")

@@ -2,8 +2,9 @@
 
 from ninja import Router
 
-from mita.registry.api import onboarding, organisations
+from mita.registry.api import contracts, onboarding, organisations
 
 router = Router()
 router.add_router("/", organisations.router)
 router.add_router("/", onboarding.router)
+router.add_router("/", contracts.router)
