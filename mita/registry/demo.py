@@ -1,49 +1,55 @@
-"""The demo deployment's organisations and people: a regulator, districts, three operators, every role."""
+"""The demo deployment's organisations and people: a regulator, districts, operators onboarded from licences, every role."""
 
+import datetime
 from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
 
 from mita.accounts.roles import OPERATOR_ROLES, Role
 from mita.accounts.services import membership_grant, user_create
 from mita.core.demo import DemoContext, register_demo_step
+from mita.integrations.clms.client import ClmsClient
+from mita.integrations.clms.fake import FakeClms
+from mita.registry.clms import ClmsLicensingSystem
 from mita.registry.models import Boundary, Operator
-from mita.registry.services import operator_create, regulator_set
+from mita.registry.services import regulator_set
+from mita.registry.services.licences import licence_upsert_from_record
+from mita.registry.services.onboarding import grace_period_grant, operator_onboard
 
 OPERATORS: list[dict[str, Any]] = [
     {
         "key": "amazi",
         "name": "Amazi Meza Ltd",
+        "licence": "RURA/WSS/2024/017",
         "kind": Operator.Kind.PRIVATE_OPERATOR,
         "utility": Operator.Utility.WATER,
-        "prefix": "AMZ",
         "country_code": "RW",
         "currency": "RWF",
-        "districts": ["Bugesera", "Rwamagana"],
+        "districts": [],
         "phone_base": "+2507883",
-        "email": "info@amazimeza.example",
     },
     {
         "key": "kilaraipur",
         "name": "Kila Raipur Gram Panchayat Water Committee",
+        "licence": "PB/GPWSC/2024/112",
         "kind": Operator.Kind.WATER_COMMITTEE,
         "utility": Operator.Utility.WATER,
-        "prefix": "KRP",
         "country_code": "IN",
         "currency": "INR",
-        "districts": ["Ludhiana"],
+        "districts": [],
         "phone_base": "+9198140",
-        "email": "gpwsc.kilaraipur@example.in",
     },
     {
         "key": "izuba",
         "name": "Izuba Mini-Grids",
+        "licence": "RURA/MG/2023/004",
         "kind": Operator.Kind.MINI_GRID,
         "utility": Operator.Utility.ELECTRICITY,
-        "prefix": "IZB",
         "country_code": "RW",
         "currency": "RWF",
-        "districts": ["Nyaruguru", "Nyamasheke"],
+        "districts": [],
         "phone_base": "+2507884",
-        "email": "hello@izuba.example",
     },
 ]
 
@@ -63,6 +69,19 @@ PEOPLE = {
 
 def _district(name: str) -> Boundary:
     return Boundary.objects.districts().get(name=name)
+
+
+def _people_of(ctx: DemoContext, spec: dict[str, Any], operator: Operator, person: Any) -> None:
+    punjabi = spec["country_code"] == "IN"
+    width = 13 - len(spec["phone_base"])
+    for number, role in enumerate(sorted(OPERATOR_ROLES), start=1):
+        person(
+            f"{spec['phone_base']}{number:0{width}d}",
+            PEOPLE[Role(role)][1 if punjabi else 0],
+            role,
+            operator,
+            operator.name,
+        )
 
 
 def build_organisations(ctx: DemoContext) -> None:
@@ -95,27 +114,50 @@ def build_organisations(ctx: DemoContext) -> None:
         officer = ["Olivier Mugisha", "Solange Uwera", "Rajinder Kaur"][index]
         person(phone, officer, Role.DISTRICT_OFFICER, _district(district_name), "")
 
-    for spec in OPERATORS:
-        operator = operator_create(
-            name=spec["name"],
-            kind=spec["kind"],
-            utility=spec["utility"],
-            prefix=spec["prefix"],
-            country_code=spec["country_code"],
-            currency=spec["currency"],
-            districts=[_district(name) for name in spec["districts"]],
-            phone=f"{spec['phone_base']}00000"[:13],
-            email=spec["email"],
-            acting_user=None,
-        )
-        ctx.objects[f"operator:{spec['key']}"] = operator
-        punjabi = spec["country_code"] == "IN"
-        for number, role in enumerate(sorted(OPERATOR_ROLES), start=1):
-            name = PEOPLE[Role(role)][1 if punjabi else 0]
-            person(
-                f"{spec['phone_base']}{number:0{13 - len(spec['phone_base'])}d}", name, role, operator, operator.name
+    # The operators are onboarded as a regulator would: from their licences, over HTTP to the fake CLMS.
+    regulator_admin = ctx.objects["users"][f"{Role.REGULATOR_ADMIN}@"]
+    with FakeClms() as clms:
+        system = ClmsLicensingSystem(client=ClmsClient(base_url=clms.base_url, token=clms.token))
+        for spec in OPERATORS:
+            operator = operator_onboard(
+                licence_number=spec["licence"],
+                name=spec["name"],
+                kind=spec["kind"],
+                utility=spec["utility"],
+                country_code=spec["country_code"],
+                currency=spec["currency"],
+                acting_user=regulator_admin,
+                language="pa" if spec["country_code"] == "IN" else "en",
+                system=system,
             )
-
+            if spec["districts"]:
+                operator.districts.set([_district(name) for name in spec["districts"]])
+            ctx.objects[f"operator:{spec['key']}"] = operator
+            _people_of(ctx, spec, operator, person)
+        # The regulator's register also holds licences in every other state, one of them under a grace period.
+        for number in ("RURA/WSS/2021/009", "RURA/WSS/2023/044", "RURA/WSS/2025/051"):
+            with transaction.atomic():
+                licence_upsert_from_record(record=system.fetch(number), acting_user=regulator_admin)
+        expired = licence_upsert_from_record(record=system.fetch("RURA/WSS/2022/031"), acting_user=regulator_admin)
+        today = timezone.localdate()
+        grace_period_grant(
+            licence=expired,
+            starts_on=today - datetime.timedelta(days=20),
+            ends_on=today + datetime.timedelta(days=70),
+            reason="Renewal filed; inspection of the Kayonza system pending.",
+            acting_user=regulator_admin,
+        )
+        isoko = operator_onboard(
+            licence_number="RURA/WSS/2022/031",
+            name="",
+            kind=Operator.Kind.PRIVATE_OPERATOR,
+            utility=Operator.Utility.WATER,
+            country_code="RW",
+            currency="RWF",
+            acting_user=regulator_admin,
+            system=system,
+        )
+        ctx.objects["operator:isoko"] = isoko
     # One person working for two operators, to show the operator switcher.
     amazi, izuba = ctx.objects["operator:amazi"], ctx.objects["operator:izuba"]
     shared = user_create(phone="+250788500001", name="Vestine Kamikazi", password=ctx.password, acting_user=None)
@@ -124,7 +166,9 @@ def build_organisations(ctx: DemoContext) -> None:
         ctx.users.append(
             {"phone": shared.phone, "password": ctx.password, "role": Role.TREASURER, "operator": operator.name}
         )
-    ctx.log(f"regulator, {len(OPERATORS)} operators and {len({u['phone'] for u in ctx.users})} users")
+    ctx.log(
+        f"regulator, {len(OPERATORS) + 1} operators (one under a grace period) and {len({u['phone'] for u in ctx.users})} users"
+    )
 
 
 register_demo_step(10, "registry.organisations", build_organisations)

@@ -130,7 +130,7 @@ def operator_onboard(
     record = licence_fetch(number=licence_number, system=system)  # outside any transaction: a network call
     today = timezone.localdate()
     with transaction.atomic():  # kept even if onboarding is refused: the regulator may grant a grace period on it
-        licence = licence_upsert_from_record(record=record)
+        licence = licence_upsert_from_record(record=record, acting_user=acting_user)
     _refuse_unless_onboardable(licence=licence, today=today)
     if not record.phone:
         raise RegistryError(
