@@ -7,4 +7,4 @@ class RegistryConfig(AppConfig):
     verbose_name = "Registry"
 
     def ready(self) -> None:
-        from mita.registry import demo, navigation, tasks  # noqa: F401  (registers cards, search, demo steps, tasks)
+        from mita.registry import demo, navigation, navigation_contracts, tasks  # noqa: F401  (cards, search, demo, tasks)
