@@ -3,6 +3,7 @@
 import datetime
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,8 +13,14 @@ from mita.core.demo import DemoContext, register_demo_step
 from mita.integrations.clms.client import ClmsClient
 from mita.integrations.clms.fake import FakeClms
 from mita.registry.clms import ClmsLicensingSystem
-from mita.registry.models import Boundary, Operator
+from mita.registry.models import Boundary, Operator, Requirement
 from mita.registry.services import regulator_set
+from mita.registry.services.contracts import (
+    contract_submit_by_national_utility,
+    contract_upload_by_district,
+    contract_verify,
+    requirement_check,
+)
 from mita.registry.services.licences import licence_upsert_from_record
 from mita.registry.services.onboarding import grace_period_grant, operator_onboard
 
@@ -103,7 +110,7 @@ def build_organisations(ctx: DemoContext) -> None:
         )
         membership_grant(user=user, role=role, organisation=organisation, acting_user=None)
         ctx.users.append({"phone": user.phone, "password": ctx.password, "role": role, "operator": organisation_label})
-        ctx.objects.setdefault("users", {})[f"{role}@{organisation_label}"] = user
+        ctx.objects.setdefault("users", {})[f"{role}@{organisation}"] = user
 
     person("+250788100001", "Aimable Rutayisire", Role.REGULATOR_ADMIN, regulator, "", "admin@rura-demo.example")
     person("+250788100002", "Beatrice Mutesi", Role.REGULATOR_VIEWER, regulator, "")
@@ -115,7 +122,7 @@ def build_organisations(ctx: DemoContext) -> None:
         person(phone, officer, Role.DISTRICT_OFFICER, _district(district_name), "")
 
     # The operators are onboarded as a regulator would: from their licences, over HTTP to the fake CLMS.
-    regulator_admin = ctx.objects["users"][f"{Role.REGULATOR_ADMIN}@"]
+    regulator_admin = ctx.objects["users"][f"{Role.REGULATOR_ADMIN}@{regulator}"]
     with FakeClms() as clms:
         system = ClmsLicensingSystem(client=ClmsClient(base_url=clms.base_url, token=clms.token))
         for spec in OPERATORS:
@@ -171,4 +178,69 @@ def build_organisations(ctx: DemoContext) -> None:
     )
 
 
+# A tiny but real PDF, standing in for a scanned contract.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def build_contracts(ctx: DemoContext) -> None:
+    """District contracts and checklists (one operator cleared, one not yet), national utility contracts."""
+    users = ctx.objects["users"]
+    amazi, izuba = ctx.objects["operator:amazi"], ctx.objects["operator:izuba"]
+    bugesera, rwamagana, nyaruguru = _district("Bugesera"), _district("Rwamagana"), _district("Nyaruguru")
+    bugesera_officer = users[f"{Role.DISTRICT_OFFICER}@{bugesera}"]
+    nyaruguru_officer = users[f"{Role.DISTRICT_OFFICER}@{nyaruguru}"]
+    national_utility = users[f"{Role.NATIONAL_UTILITY_USER}@{ctx.objects['regulator']}"]
+    regulator_admin = users[f"{Role.REGULATOR_ADMIN}@{ctx.objects['regulator']}"]
+    today = timezone.localdate()
+    year_ago = today - datetime.timedelta(days=365)
+
+    def pdf(name: str) -> ContentFile:
+        return ContentFile(DEMO_PDF, name=f"{name}.pdf")
+
+    contract_upload_by_district(
+        operator=amazi,
+        district=bugesera,
+        title="Delegated management of Bugesera rural water supply",
+        parties="Bugesera District; Amazi Meza Ltd",
+        signed_on=year_ago,
+        starts_on=year_ago,
+        ends_on=year_ago + datetime.timedelta(days=5 * 365),
+        document=pdf("bugesera-amazi"),
+        acting_user=bugesera_officer,
+    )
+    requirements = list(Requirement.objects.filter(is_active=True))
+    for requirement in requirements:  # Amazi is cleared in Bugesera ...
+        requirement_check(operator=amazi, district=bugesera, requirement=requirement, acting_user=bugesera_officer)
+    for requirement in requirements[:2]:  # ... and Izuba is halfway through in Nyaruguru
+        requirement_check(operator=izuba, district=nyaruguru, requirement=requirement, acting_user=nyaruguru_officer)
+    verified = contract_submit_by_national_utility(
+        operator=amazi,
+        title="Bulk water supply to Rwamagana networks",
+        parties="National utility; Amazi Meza Ltd",
+        signed_on=today - datetime.timedelta(days=60),
+        starts_on=today - datetime.timedelta(days=30),
+        ends_on=today + datetime.timedelta(days=3 * 365),
+        document=pdf("bulk-rwamagana"),
+        acting_user=national_utility,
+    )
+    contract_verify(contract=verified, acting_user=regulator_admin)
+    contract_submit_by_national_utility(
+        operator=izuba,
+        title="Grid interconnection at Kibeho",
+        parties="National utility; Izuba Mini-Grids",
+        signed_on=today - datetime.timedelta(days=5),
+        starts_on=today + datetime.timedelta(days=30),
+        ends_on=today + datetime.timedelta(days=10 * 365),
+        document=pdf("kibeho-interconnection"),
+        acting_user=national_utility,
+    )
+    ctx.log(
+        f"contracts: 1 district, 1 verified, 1 waiting; checklists in {bugesera} and {nyaruguru}; {rwamagana} not started"
+    )
+
+
 register_demo_step(10, "registry.organisations", build_organisations)
+register_demo_step(20, "registry.contracts", build_contracts)
