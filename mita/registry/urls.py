@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mita.registry.views import contracts, onboarding, organisations
+from mita.registry.views import clusters, contracts, onboarding, organisations
 
 app_name = "registry"
 urlpatterns = [
@@ -8,5 +8,6 @@ urlpatterns = [
     path("operators/", organisations.operator_list, name="operator_list"),
     path("operators/<int:operator_id>/", organisations.operator_detail, name="operator_detail"),
     *onboarding.urlpatterns,
+    *clusters.urlpatterns,
     *contracts.urlpatterns,
 ]

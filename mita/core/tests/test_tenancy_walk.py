@@ -49,6 +49,8 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "requirement_id": lambda: _requirement().pk,
         "job_id": lambda: job_create(kind="test", title="Secret job of A", operator=operator_a).pk,
         "licence_id": lambda: _licence_of(operator_a).pk,
+        "cluster_id": lambda: _supply_system_of(operator_a).cluster_id,
+        "supply_system_id": lambda: _supply_system_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -72,6 +74,8 @@ MISSING: dict[str, Callable[[], Any]] = {
     "job_id": lambda: uuid.UUID(int=1),
     "message_id": lambda: 999999,
     "licence_id": lambda: 999999,
+    "cluster_id": lambda: 999999,
+    "supply_system_id": lambda: 999999,
 }
 
 
@@ -92,6 +96,22 @@ def _licence_of(operator: Any) -> Any:
         },
     )
     return licence
+
+
+def _supply_system_of(operator: Any) -> Any:
+    """A cluster assigned to operator A, with a water supply system; named so that A_MARKERS catch a leak."""
+    from mita.registry.models import Cluster, ClusterAssignment, SupplySystem
+
+    cluster, created = Cluster.objects.get_or_create(code="SECRET-A", defaults={"name": "Cluster of Amazi Alpha Ltd"})
+    if created:
+        ClusterAssignment.objects.create(
+            cluster=cluster, operator=operator, starts_on="2025-01-01", expires_on="2099-12-31"
+        )
+    supply_system, _created = SupplySystem.objects.get_or_create(
+        code="SECRET-A-1",
+        defaults={"cluster": cluster, "kind": "water", "technology": "gravity", "name": "System of Amazi Alpha Ltd"},
+    )
+    return supply_system
 
 
 def _contract_of(operator: Any) -> Any:

@@ -2,9 +2,10 @@
 
 from ninja import Router
 
-from mita.registry.api import contracts, onboarding, organisations
+from mita.registry.api import clusters, contracts, onboarding, organisations
 
 router = Router()
 router.add_router("/", organisations.router)
 router.add_router("/", onboarding.router)
+router.add_router("/", clusters.router)
 router.add_router("/", contracts.router)
