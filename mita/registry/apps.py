@@ -7,4 +7,4 @@ class RegistryConfig(AppConfig):
     verbose_name = "Registry"
 
     def ready(self) -> None:
-        from mita.registry import demo, navigation, navigation_contracts, tasks  # noqa: F401  (cards, search, demo, tasks)
+        from mita.registry import demo, navigation, navigation_clusters, navigation_contracts, tasks  # noqa: F401
