@@ -1,6 +1,7 @@
 """The demo deployment's organisations and people: a regulator, districts, operators onboarded from licences, every role."""
 
 import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -13,8 +14,9 @@ from mita.core.demo import DemoContext, register_demo_step
 from mita.integrations.clms.client import ClmsClient
 from mita.integrations.clms.fake import FakeClms
 from mita.registry.clms import ClmsLicensingSystem
-from mita.registry.models import Boundary, Operator, Requirement
+from mita.registry.models import Boundary, Operator, Requirement, SupplySystem
 from mita.registry.services import regulator_set
+from mita.registry.services.clusters import cluster_assign, cluster_create, cluster_move, supply_system_register
 from mita.registry.services.contracts import (
     contract_submit_by_national_utility,
     contract_upload_by_district,
@@ -242,5 +244,120 @@ def build_contracts(ctx: DemoContext) -> None:
     )
 
 
+def build_clusters(ctx: DemoContext) -> None:
+    """Clusters with water supply systems and mini-grid plants; one expiring soon, one expired, one moved."""
+    users = ctx.objects["users"]
+    regulator_admin = users[f"{Role.REGULATOR_ADMIN}@{ctx.objects['regulator']}"]
+    amazi, izuba, isoko = ctx.objects["operator:amazi"], ctx.objects["operator:izuba"], ctx.objects["operator:isoko"]
+    kilaraipur = ctx.objects["operator:kilaraipur"]
+    today = timezone.localdate()
+    years_ago = today - datetime.timedelta(days=2 * 365)
+
+    def cluster(code: str, name: str, districts: list[str], operator: Operator, expires_on: datetime.date) -> Any:
+        created = cluster_create(
+            name=name, code=code, districts=[_district(d) for d in districts], acting_user=regulator_admin
+        )
+        cluster_assign(
+            cluster=created, operator=operator, starts_on=years_ago, expires_on=expires_on, acting_user=regulator_admin
+        )
+        return created
+
+    water = SupplySystem.Kind.WATER
+    nyamata = cluster("BUG-01", "Nyamata–Mayange", ["Bugesera"], amazi, today + datetime.timedelta(days=4 * 365))
+    supply_system_register(
+        cluster=nyamata,
+        kind=water,
+        name="Nyamata gravity scheme",
+        code="WSS-BUG-001",
+        district=_district("Bugesera"),
+        technology=SupplySystem.Technology.GRAVITY,
+        capacity_m3_per_day=Decimal("850"),
+        source="Kanazi spring",
+        acting_user=regulator_admin,
+    )
+    supply_system_register(
+        cluster=nyamata,
+        kind=water,
+        name="Mayange solar borehole",
+        code="WSS-BUG-002",
+        district=_district("Bugesera"),
+        technology=SupplySystem.Technology.SOLAR,
+        capacity_m3_per_day=Decimal("120"),
+        source="Borehole",
+        acting_user=regulator_admin,
+    )
+    ruhuha = cluster("BUG-02", "Ruhuha", ["Bugesera"], amazi, today + datetime.timedelta(days=18))
+    supply_system_register(
+        cluster=ruhuha,
+        kind=water,
+        name="Ruhuha pumping station",
+        code="WSS-BUG-003",
+        district=_district("Bugesera"),
+        technology=SupplySystem.Technology.ELECTRIC_PUMPING,
+        capacity_m3_per_day=Decimal("400"),
+        source="Lake Cyohoha",
+        acting_user=regulator_admin,
+    )
+    gishari = cluster("RWA-01", "Gishari", ["Rwamagana"], amazi, today - datetime.timedelta(days=45))
+    supply_system_register(
+        cluster=gishari,
+        kind=water,
+        name="Gishari diesel scheme",
+        code="WSS-RWA-001",
+        district=_district("Rwamagana"),
+        technology=SupplySystem.Technology.DIESEL,
+        capacity_m3_per_day=Decimal("200"),
+        source="Lake Muhazi",
+        acting_user=regulator_admin,
+    )
+    kibeho = cluster("NYR-01", "Kibeho mini-grid", ["Nyaruguru"], izuba, today + datetime.timedelta(days=6 * 365))
+    supply_system_register(
+        cluster=kibeho,
+        kind=SupplySystem.Kind.MINI_GRID,
+        name="Kibeho solar plant",
+        code="MG-NYR-001",
+        district=_district("Nyaruguru"),
+        capacity_kw=Decimal("120"),
+        generation_mix={"solar": 90, "diesel": 10},
+        acting_user=regulator_admin,
+    )
+    kagano = cluster("NYA-01", "Kagano", ["Nyamasheke"], izuba, today + datetime.timedelta(days=5 * 365))
+    supply_system_register(
+        cluster=kagano,
+        kind=SupplySystem.Kind.MINI_GRID,
+        name="Kagano hydro-solar plant",
+        code="MG-NYA-001",
+        district=_district("Nyamasheke"),
+        capacity_kw=Decimal("60"),
+        generation_mix={"hydro": 70, "solar": 30},
+        acting_user=regulator_admin,
+    )
+    ludhiana = cluster(
+        "LDH-01", "Kila Raipur village scheme", ["Ludhiana"], kilaraipur, today + datetime.timedelta(days=10 * 365)
+    )
+    supply_system_register(
+        cluster=ludhiana,
+        kind=water,
+        name="Kila Raipur tube well",
+        code="WSS-LDH-001",
+        district=_district("Ludhiana"),
+        technology=SupplySystem.Technology.ELECTRIC_PUMPING,
+        capacity_m3_per_day=Decimal("300"),
+        source="Tube well",
+        acting_user=regulator_admin,
+    )
+    # Kayonza's scheme moved from Amazi to Isoko three months ago: its history shows both.
+    kayonza = cluster("KAY-01", "Kayonza", ["Kayonza"], amazi, today + datetime.timedelta(days=3 * 365))
+    cluster_move(
+        cluster=kayonza,
+        to_operator=isoko,
+        on=today - datetime.timedelta(days=90),
+        expires_on=today + datetime.timedelta(days=3 * 365),
+        acting_user=regulator_admin,
+    )
+    ctx.log("clusters: 8 with supply systems; Ruhuha expires in 18 days, Gishari expired, Kayonza moved to Isoko")
+
+
 register_demo_step(10, "registry.organisations", build_organisations)
+register_demo_step(15, "registry.clusters", build_clusters)
 register_demo_step(20, "registry.contracts", build_contracts)

@@ -129,3 +129,21 @@ def test_a_bad_logo_is_refused_next_to_the_field(client_for, admin_a, settings, 
     )
     assert response.status_code == 400
     assert "must be a PNG, JPEG or SVG" in response.content.decode()
+
+
+def test_the_operator_list_shows_clusters_and_warns_of_clusters_expiring(client_for, regulator_admin, operator_a):
+    from mita.registry.services.clusters import cluster_assign, cluster_create
+
+    today = timezone.localdate()
+    district = operator_a.districts.first()
+    cluster = cluster_create(name="Ruhuha", code="BUG-02", districts=[district], acting_user=regulator_admin)
+    cluster_assign(
+        cluster=cluster,
+        operator=operator_a,
+        starts_on=today - datetime.timedelta(days=300),
+        expires_on=today + datetime.timedelta(days=10),
+        acting_user=regulator_admin,
+    )
+    page = client_for(regulator_admin).get(reverse("registry:operator_list")).content.decode()
+    assert "BUG-02 (0)" in page
+    assert 'data-testid="cluster-warnings"' in page and "Ruhuha" in page

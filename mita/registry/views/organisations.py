@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -17,7 +17,7 @@ from mita.core.audit import audit_for
 from mita.core.permissions import require_roles
 from mita.core.tables import Column, table
 from mita.registry.access import SESSION_KEY
-from mita.registry.models import Boundary, Licence
+from mita.registry.models import Boundary, ClusterAssignment, Licence
 from mita.registry.selectors import (
     licence_warning,
     licences_expiring,
@@ -25,6 +25,7 @@ from mita.registry.selectors import (
     operators_visible_to,
     operators_with_licences,
 )
+from mita.registry.selectors_clusters import clusters_needing_attention, in_force_on
 
 OVERSIGHT_ROLES = (Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER, Role.DISTRICT_OFFICER)
 
@@ -54,8 +55,15 @@ def workspace_switch(request: HttpRequest) -> HttpResponse:
 def operator_list(request: HttpRequest) -> HttpResponse:
     """Every operator overseen, with its licence's status, days to expiry, grace period and warnings."""
     today = timezone.localdate()
+    clusters_now = (
+        ClusterAssignment.objects.filter(in_force_on(today))
+        .select_related("cluster")
+        .annotate(systems=Count("cluster__supply_systems"))
+        .order_by("cluster__code")
+    )
     operators = operators_with_licences(request.access, today=today).prefetch_related(  # type: ignore[attr-defined]
-        Prefetch("districts", queryset=Boundary.objects.order_by("name"))
+        Prefetch("districts", queryset=Boundary.objects.order_by("name")),
+        Prefetch("cluster_assignments", queryset=clusters_now, to_attr="clusters_now"),
     )
     if q := request.GET.get("q", "").strip():
         operators = operators.filter(Q(name__icontains=q) | Q(prefix__iexact=q) | Q(licences__number__iexact=q))
@@ -72,6 +80,11 @@ def operator_list(request: HttpRequest) -> HttpResponse:
             "districts",
             gettext_lazy("Districts"),
             value=lambda operator: ", ".join(d.name for d in operator.districts.all()),
+        ),
+        Column(
+            "clusters",
+            gettext_lazy("Clusters (supply systems)"),
+            value=lambda operator: ", ".join(f"{a.cluster.code} ({a.systems})" for a in operator.clusters_now) or "—",
         ),
         Column("licence_number", gettext_lazy("Licence"), order_by="licence_number"),
         Column(
@@ -97,6 +110,7 @@ def operator_list(request: HttpRequest) -> HttpResponse:
             "table": table(request, operators, columns, default_sort="name"),
             "q": q,
             "expiring": licences_expiring(request.access, today=today),  # type: ignore[attr-defined]
+            "clusters_expiring": clusters_needing_attention(request.access, today=today),  # type: ignore[attr-defined]
             "can_onboard": request.access.has_role(Role.REGULATOR_ADMIN),  # type: ignore[attr-defined]
         },
     )
