@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from mita.accounts.roles import Role
@@ -82,7 +82,7 @@ def _require(request: HttpRequest, *roles: str) -> None:
 
 
 @router.post("/onboarding", response={201: OnboardOut}, summary="Onboard an operator from its licence")
-def onboard(request: HttpRequest, payload: OnboardIn) -> tuple[int, Operator]:
+def onboard(request: HttpRequest, payload: OnboardIn) -> Status[Operator]:
     _require(request, Role.REGULATOR_ADMIN)
     districts = None
     if payload.district_ids:
@@ -98,7 +98,7 @@ def onboard(request: HttpRequest, payload: OnboardIn) -> tuple[int, Operator]:
         language=payload.language,
         acting_user=request.user,
     )
-    return 201, operator
+    return Status(201, operator)
 
 
 @router.get("/licences", response=list[LicenceOut], summary="Licences (the regulator)")
@@ -116,10 +116,10 @@ def licence_get(request: HttpRequest, licence_id: int) -> Licence:
 
 
 @router.post("/licences/{licence_id}/grace-periods", response={201: GracePeriodOut}, summary="Grant a grace period")
-def grace_period_create(request: HttpRequest, licence_id: int, payload: GracePeriodIn) -> tuple[int, GracePeriod]:
+def grace_period_create(request: HttpRequest, licence_id: int, payload: GracePeriodIn) -> Status[GracePeriod]:
     _require(request, Role.REGULATOR_ADMIN)
     licence = get_object_or_404(Licence, pk=licence_id)
-    return 201, grace_period_grant(licence=licence, acting_user=request.user, **payload.dict())
+    return Status(201, grace_period_grant(licence=licence, acting_user=request.user, **payload.dict()))
 
 
 @router.get(
