@@ -18,12 +18,13 @@ import logging
 import re
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from mita.core.fakes import LoopbackFake
 from mita.integrations.africastalking.client import SEND_PATH
 
 logger = logging.getLogger(__name__)
@@ -60,8 +61,11 @@ class FakeMessage:
         }
 
 
-class FakeAfricasTalking:
+class FakeAfricasTalking(LoopbackFake):
     """Serve the fake in a background thread: `with FakeAfricasTalking() as fake: ... fake.base_url ...`."""
+
+    failure_modes = FAILURE_MODES
+    thread_name = "fake-africastalking"
 
     def __init__(
         self,
@@ -73,51 +77,12 @@ class FakeAfricasTalking:
         auto_deliver: str = "",
         country_cost: str = "RWF 20.0000",
     ) -> None:
+        super().__init__(handler=_handler_for(self), host=host, port=port)
         self.api_key = api_key
-        self.host = host
         self.callback_url = callback_url
         self.auto_deliver = auto_deliver  # e.g. "Success": report every accepted message at once
         self.cost = country_cost
-        self._lock = threading.Lock()
         self._messages: list[FakeMessage] = []
-        self._failure_mode = "none"
-        self._failure_count = 0
-        self._failure_delay = 2.0
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> "FakeAfricasTalking":
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-africastalking", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> "FakeAfricasTalking":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # What the tests and the demo use directly.
 
@@ -126,20 +91,10 @@ class FakeAfricasTalking:
         with self._lock:
             return list(self._messages)
 
-    def fail(self, mode: str, count: int = 1, *, delay: float | None = None) -> None:
-        """Answer the next `count` send requests with a failure (count < 0: until told otherwise)."""
-        if mode not in FAILURE_MODES:
-            raise ValueError(f"unknown failure mode {mode!r}; choose one of {sorted(FAILURE_MODES)}")
-        with self._lock:
-            self._failure_mode = mode
-            self._failure_count = 0 if mode == "none" else count
-            if delay is not None:
-                self._failure_delay = delay
-
     def reset(self) -> None:
         with self._lock:
             self._messages.clear()
-            self._failure_mode, self._failure_count = "none", 0
+            self._clear_failures()
 
     def delivery_report(self, message_id: str, status: str = "Success", *, failure_reason: str = "") -> dict[str, str]:
         """The form AT posts to the callback URL for one message."""
@@ -168,17 +123,6 @@ class FakeAfricasTalking:
         return response.status_code
 
     # The protocol side, called from the handler threads.
-
-    def _take_failure(self) -> tuple[str, float]:
-        with self._lock:
-            if self._failure_mode == "none" or self._failure_count == 0:
-                return "none", 0.0
-            mode = self._failure_mode
-            if self._failure_count > 0:
-                self._failure_count -= 1
-                if self._failure_count == 0:
-                    self._failure_mode = "none"
-            return mode, self._failure_delay
 
     def _accept(self, *, username: str, numbers: list[str], text: str, sender_id: str, refusal: str) -> dict[str, Any]:
         recipients = []

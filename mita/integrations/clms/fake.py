@@ -15,12 +15,12 @@ Inspection and control (the fake's own, for tests and the demo):
 import copy
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from mita.core.fakes import LoopbackFake
 from mita.integrations.clms.client import LICENCE_PATH
 
 logger = logging.getLogger(__name__)
@@ -47,8 +47,11 @@ def licence_number(licence: Any) -> str:
     return number.strip()
 
 
-class FakeClms:
+class FakeClms(LoopbackFake):
     """Serve the fake in a background thread: `with FakeClms() as clms: ... clms.base_url ...`."""
+
+    failure_modes = FAILURE_MODES
+    thread_name = "fake-clms"
 
     def __init__(
         self,
@@ -58,52 +61,13 @@ class FakeClms:
         port: int = 0,
         licences: list[dict[str, Any]] | None = None,
     ) -> None:
+        super().__init__(handler=_handler_for(self), host=host, port=port)
         self.token = token
-        self.host = host
         self._seed = {
             licence_number(entry): copy.deepcopy(entry) for entry in (seed_licences() if licences is None else licences)
         }
-        self._lock = threading.Lock()
         self._licences: dict[str, dict[str, Any]] = {}
-        self._failure_mode = "none"
-        self._failure_count = 0
-        self._failure_delay = 2.0
-        self._stopping = threading.Event()
         self.reset()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> "FakeClms":
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-clms", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> "FakeClms":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # What the tests and the demo use directly.
 
@@ -131,33 +95,12 @@ class FakeClms:
             licence.update(copy.deepcopy(fields))
             return copy.deepcopy(licence)
 
-    def fail(self, mode: str, count: int = 1, *, delay: float | None = None) -> None:
-        """Answer the next `count` licence requests with a failure (count < 0: until told otherwise)."""
-        if mode not in FAILURE_MODES:
-            raise ValueError(f"unknown failure mode {mode!r}; choose one of {sorted(FAILURE_MODES)}")
-        with self._lock:
-            self._failure_mode = mode
-            self._failure_count = 0 if mode == "none" else count
-            if delay is not None:
-                self._failure_delay = delay
-
     def reset(self) -> None:
         with self._lock:
             self._licences = copy.deepcopy(self._seed)
-            self._failure_mode, self._failure_count = "none", 0
+            self._clear_failures()
 
     # The protocol side, called from the handler threads.
-
-    def _take_failure(self) -> tuple[str, float]:
-        with self._lock:
-            if self._failure_mode == "none" or self._failure_count == 0:
-                return "none", 0.0
-            mode = self._failure_mode
-            if self._failure_count > 0:
-                self._failure_count -= 1
-                if self._failure_count == 0:
-                    self._failure_mode = "none"
-            return mode, self._failure_delay
 
     def _find(self, number: str) -> dict[str, Any] | None:
         """The licence with this number; like a registry clerk, CLMS does not mind the case of the letters."""

@@ -1,0 +1,83 @@
+"""The harness every fake outside system uses: an HTTP server on loopback in a thread, with failure injection.
+
+A fake subclasses LoopbackFake, gives its request handler class and its failure modes, and keeps its own
+state under self._lock. Tests and the demo use `with FakeX() as fake: ... fake.base_url ...`.
+"""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
+
+
+class LoopbackFake:
+    failure_modes: frozenset[str] = frozenset({"none"})
+    thread_name = "fake"
+
+    def __init__(self, *, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self._lock = threading.Lock()
+        self._failure_mode = "none"
+        self._failure_count = 0
+        self._failure_delay = 2.0
+        self._stopping = threading.Event()
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.thread_name, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread (the `mita fake-...` commands)."""
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def fail(self, mode: str, count: int = 1, *, delay: float | None = None) -> None:
+        """Answer the next `count` requests with a failure (count < 0: until told otherwise)."""
+        if mode not in self.failure_modes:
+            raise ValueError(f"unknown failure mode {mode!r}; choose one of {sorted(self.failure_modes)}")
+        with self._lock:
+            self._failure_mode = mode
+            self._failure_count = 0 if mode == "none" else count
+            if delay is not None:
+                self._failure_delay = delay
+
+    def _clear_failures(self) -> None:
+        """Call with self._lock held."""
+        self._failure_mode, self._failure_count = "none", 0
+
+    def _take_failure(self) -> tuple[str, float]:
+        """The failure to play for this request, if any: (mode, delay for timeouts)."""
+        with self._lock:
+            if self._failure_mode == "none" or self._failure_count == 0:
+                return "none", 0.0
+            mode = self._failure_mode
+            if self._failure_count > 0:
+                self._failure_count -= 1
+                if self._failure_count == 0:
+                    self._failure_mode = "none"
+            return mode, self._failure_delay
