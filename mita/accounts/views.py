@@ -28,6 +28,7 @@ from mita.accounts.models import Membership, User
 from mita.accounts.roles import OPERATOR_ROLES, ROLE_SCOPE, Role, Scope
 from mita.core.audit import audit_for, audit_record
 from mita.core.errors import DomainError
+from mita.core.forms import form_add_domain_error
 from mita.core.permissions import require_roles
 from mita.core.tables import Column, table
 
@@ -50,14 +51,6 @@ def _with_language_cookie(response: HttpResponse, language: str) -> HttpResponse
         secure=settings.SESSION_COOKIE_SECURE,
     )
     return response
-
-
-def _add_domain_error(form: Any, error: DomainError) -> None:
-    for field, field_errors in error.fields.items():
-        if field in form.fields:
-            for message in field_errors:
-                form.add_error(field, message)
-    form.add_error(None, str(error.message))
 
 
 def _sign_in(request: HttpRequest, user: User) -> HttpResponse:
@@ -106,7 +99,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
                 raw_token=token, password=form.cleaned_data["password"], language=form.cleaned_data["language"]
             )
         except DomainError as error:
-            _add_domain_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, _("Welcome to Mita. Your password is set."))
             return _sign_in(request, user)
@@ -119,7 +112,7 @@ def password_reset_request_view(request: HttpRequest) -> HttpResponse:
         try:
             services.password_reset_request(phone=form.cleaned_data["phone"])
         except DomainError as error:
-            _add_domain_error(form, error)
+            form_add_domain_error(form, error)
             return render(request, "accounts/password_reset_request.html", {"form": form}, status=error.status)
         messages.info(request, _("If this phone has an account, a code is on its way by SMS. It works for 10 minutes."))
         return redirect(reverse("accounts:password_reset_confirm") + "?phone=" + form.cleaned_data["phone"].lstrip())
@@ -136,7 +129,7 @@ def password_reset_confirm_view(request: HttpRequest) -> HttpResponse:
                 new_password=form.cleaned_data["password"],
             )
         except DomainError as error:
-            _add_domain_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, _("Your password is changed. Sign in with it."))
             return redirect("accounts:login")
@@ -248,7 +241,7 @@ def user_invite_view(request: HttpRequest) -> HttpResponse:
                 operator=organisation if scope == Scope.OPERATOR else None,
             )
         except DomainError as error:
-            _add_domain_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, _("%(name)s is invited by SMS.") % {"name": user.name})
             return redirect("accounts:user_detail", user_id=user.pk)

@@ -16,18 +16,6 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-def add_domain_error(form: forms.Form, error: DomainError) -> None:
-    """Show a service's error on the form: each field's message next to the field, the summary above."""
-    placed = False
-    for field, messages in error.fields.items():
-        if field in form.fields:
-            for message in messages:
-                form.add_error(field, message)
-            placed = True
-    if not placed or not error.fields:
-        form.add_error(None, str(error.message))
-
-
 class ContractForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     parties = forms.CharField(

@@ -1,7 +1,6 @@
 """Pages for clusters and supply systems: the regulator's and districts' list, an operator's own, detail and forms."""
 
 import datetime
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from mita.accounts.roles import OPERATOR_ROLES, Role
 from mita.core.errors import DomainError
+from mita.core.forms import form_add_domain_error
 from mita.core.permissions import require_roles
 from mita.core.tables import Column, table
 from mita.registry.forms_clusters import (
@@ -50,18 +50,6 @@ from mita.registry.services.clusters import cluster_assign, cluster_create, clus
 
 OVERSIGHT_ROLES = (Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER, Role.DISTRICT_OFFICER)
 MANAGER_ROLES = (Role.REGULATOR_ADMIN,)
-
-
-def _form_error(form: Any, error: DomainError) -> None:
-    """The service's field errors next to their fields; the rest above the form."""
-    shown = False
-    for field, field_errors in error.fields.items():
-        if field in form.fields:
-            for message in field_errors:
-                form.add_error(field, message)
-                shown = True
-    if not shown:
-        form.add_error(None, str(error.message))
 
 
 def _cluster_link(cluster: Cluster) -> str:
@@ -257,7 +245,7 @@ def cluster_create_view(request: HttpRequest) -> HttpResponse:
                 acting_user=request.user,  # type: ignore[arg-type]
             )
         except DomainError as error:
-            _form_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, _("Cluster %(code)s is registered.") % {"code": cluster.code})
             return redirect("registry:cluster_detail", cluster_id=cluster.pk)
@@ -288,7 +276,7 @@ def cluster_assign_view(request: HttpRequest, cluster_id: int) -> HttpResponse:
                 acting_user=request.user,  # type: ignore[arg-type]
             )
         except DomainError as error:
-            _form_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(
                 request,
@@ -319,7 +307,7 @@ def cluster_move_view(request: HttpRequest, cluster_id: int) -> HttpResponse:
                 acting_user=request.user,  # type: ignore[arg-type]
             )
         except DomainError as error:
-            _form_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(
                 request,
@@ -360,7 +348,7 @@ def supply_system_register_view(request: HttpRequest, cluster_id: int) -> HttpRe
                 acting_user=request.user,  # type: ignore[arg-type]
             )
         except DomainError as error:
-            _form_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, _("Supply system %(code)s is registered.") % {"code": supply_system.code})
             return redirect("registry:cluster_detail", cluster_id=cluster.pk)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from mita.accounts.roles import Role
 from mita.core.audit import audit_for
 from mita.core.errors import DomainError
+from mita.core.forms import form_add_domain_error
 from mita.core.permissions import require_roles
 from mita.core.tables import Column, table
 from mita.registry.forms_contracts import (
@@ -32,7 +33,6 @@ from mita.registry.forms_contracts import (
     ContractRejectForm,
     NationalUtilityContractForm,
     RequirementForm,
-    add_domain_error,
 )
 from mita.registry.models import Boundary, Contract, Operator, Requirement
 from mita.registry.selectors_contracts import (
@@ -219,7 +219,7 @@ def district_contract_upload(request: HttpRequest, district_id: int, operator_id
                 acting_user=request.user,
             )
         except DomainError as error:
-            add_domain_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, _("The contract is saved."))
             return redirect("registry:contract_detail", contract_id=contract.pk)
@@ -354,7 +354,7 @@ def contract_submit(request: HttpRequest) -> HttpResponse:
                 acting_user=request.user,
             )
         except DomainError as error:
-            add_domain_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, _("The contract is submitted. The regulator will verify it."))
             return redirect("registry:contract_detail", contract_id=contract.pk)
@@ -439,7 +439,7 @@ def contract_reject(request: HttpRequest, contract_id: int) -> HttpResponse:
                 )
             except DomainError as error:
                 # The reason stays in the form, so nothing typed is lost.
-                add_domain_error(form, error)
+                form_add_domain_error(form, error)
                 status = error.status
             else:
                 messages.success(request, _("The contract is rejected; the national utility sees why."))
@@ -478,7 +478,7 @@ def requirement_create(request: HttpRequest) -> HttpResponse:
                 acting_user=request.user,
             )
         except DomainError as error:
-            add_domain_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, _("The requirement is on the checklist."))
             return redirect("registry:requirement_list")
@@ -510,7 +510,7 @@ def requirement_update(request: HttpRequest, requirement_id: int) -> HttpRespons
                 acting_user=request.user,
             )
         except DomainError as error:
-            add_domain_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, _("The requirement is saved."))
             return redirect("registry:requirement_list")

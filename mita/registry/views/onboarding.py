@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from mita.accounts.roles import OPERATOR_ROLES, Role
 from mita.core.audit import audit_for
 from mita.core.errors import DomainError
+from mita.core.forms import form_add_domain_error
 from mita.core.permissions import require_roles
 from mita.registry.forms import GracePeriodForm, LicenceLookupForm, LogoForm, OnboardForm
 from mita.registry.models import Licence
@@ -28,15 +29,6 @@ from mita.registry.services.onboarding import (
 REGULATOR_READERS = (Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER)
 
 
-def _form_error(form: object, error: DomainError) -> None:
-    fields = getattr(form, "fields", {})
-    for field, field_errors in error.fields.items():
-        if field in fields:
-            for message in field_errors:
-                form.add_error(field, message)  # type: ignore[attr-defined]
-    form.add_error(None, str(error.message))  # type: ignore[attr-defined]
-
-
 @login_required
 @require_roles(Role.REGULATOR_ADMIN)
 def operator_onboard_view(request: HttpRequest) -> HttpResponse:
@@ -47,7 +39,7 @@ def operator_onboard_view(request: HttpRequest) -> HttpResponse:
         try:
             record = licence_fetch(number=lookup.cleaned_data["licence_number"])
         except DomainError as error:
-            _form_error(lookup, error)
+            form_add_domain_error(lookup, error)
     initial = {"licence_number": request.GET.get("licence_number", "")}
     if record is not None:
         country = "IN" if record.phone.startswith("+91") else "RW"
@@ -68,7 +60,7 @@ def operator_onboard_view(request: HttpRequest) -> HttpResponse:
                 acting_user=request.user,
             )
         except DomainError as error:
-            _form_error(form, error)
+            form_add_domain_error(form, error)
             licence = Licence.objects.filter(number=data["licence_number"].strip()).first()
             return render(
                 request,
@@ -113,7 +105,7 @@ def grace_period_grant_view(request: HttpRequest, licence_id: int) -> HttpRespon
         try:
             grace_period_grant(licence=licence, acting_user=request.user, **form.cleaned_data)
         except DomainError as error:
-            _form_error(form, error)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, _("Grace period granted."))
             return redirect("registry:licence_detail", licence_id=licence.pk)
@@ -162,7 +154,7 @@ def operator_profile(request: HttpRequest) -> HttpResponse:
             try:
                 operator_logo_set(operator=operator, upload=form.cleaned_data["logo"], acting_user=request.user)
             except DomainError as error:
-                _form_error(form, error)
+                form_add_domain_error(form, error)
             else:
                 messages.success(request, _("The logo is changed."))
                 return redirect("registry:operator_profile")
