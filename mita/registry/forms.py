@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mita.accounts.forms import PhoneField
 from mita.core.money import CURRENCY_EXPONENTS
 from mita.registry.models import Boundary, Operator
 
@@ -55,3 +56,19 @@ class LogoForm(forms.Form):
         label=_("Logo (PNG, JPEG or SVG)"),
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/svg+xml"}),
     )
+
+
+class DistrictOfficerInviteForm(forms.Form):
+    district = forms.ModelChoiceField(label=_("District"), queryset=Boundary.objects.districts().order_by("name"))
+    phone = PhoneField()
+    name = forms.CharField(label=_("Name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail (optional)"), required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=[])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from django.conf import settings
+
+        super().__init__(*args, **kwargs)
+        language_field = self.fields["language"]
+        assert isinstance(language_field, forms.ChoiceField)
+        language_field.choices = settings.LANGUAGES

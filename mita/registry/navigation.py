@@ -58,3 +58,14 @@ register_card(
         in_menu=False,
     )
 )
+register_card(
+    Card(
+        key="registry.district_officers",
+        title=_("District officers"),
+        description=_("Invite the officer of a district."),
+        url_name="registry:district_officer_invite",
+        roles=frozenset({Role.REGULATOR_ADMIN}),
+        order=81,
+        in_menu=False,
+    )
+)

@@ -147,3 +147,30 @@ def test_the_operator_list_shows_clusters_and_warns_of_clusters_expiring(client_
     page = client_for(regulator_admin).get(reverse("registry:operator_list")).content.decode()
     assert "BUG-02 (0)" in page
     assert 'data-testid="cluster-warnings"' in page and "Ruhuha" in page
+
+
+def test_the_regulator_invites_a_district_officer_who_then_sees_that_districts_operators(
+    client_for, regulator_admin, operator_a, district_a
+):
+    from mita.accounts.models import Membership
+
+    response = client_for(regulator_admin).post(
+        reverse("registry:district_officer_invite"),
+        {
+            "district": district_a.pk,
+            "phone": "+250788123987",
+            "name": "Odette Officer",
+            "email": "",
+            "language": "fr",
+        },
+    )
+    assert response.status_code == 302
+    membership = Membership.objects.get(user__phone="+250788123987")
+    assert membership.role == "district_officer" and membership.district == district_a
+    page = client_for(membership.user).get(reverse("registry:operator_list")).content.decode()
+    assert "Amazi Alpha Ltd" in page
+
+
+def test_only_the_regulator_admin_invites_district_officers(client_for, admin_a, regulator_viewer):
+    for user in (admin_a, regulator_viewer):
+        assert client_for(user).get(reverse("registry:district_officer_invite")).status_code == 403

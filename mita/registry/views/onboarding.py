@@ -12,11 +12,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mita.accounts.roles import OPERATOR_ROLES, Role
+from mita.accounts.services import user_invite
 from mita.core.audit import audit_for
 from mita.core.errors import DomainError
 from mita.core.forms import form_add_domain_error
 from mita.core.permissions import require_roles
-from mita.registry.forms import GracePeriodForm, LicenceLookupForm, LogoForm, OnboardForm
+from mita.registry.forms import (
+    DistrictOfficerInviteForm,
+    GracePeriodForm,
+    LicenceLookupForm,
+    LogoForm,
+    OnboardForm,
+)
 from mita.registry.models import Licence
 from mita.registry.selectors import operator_billing_permission, operators_visible_to
 from mita.registry.services.onboarding import (
@@ -172,7 +179,37 @@ def operator_profile(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+@require_roles(Role.REGULATOR_ADMIN)
+def district_officer_invite(request: HttpRequest) -> HttpResponse:
+    """The regulator gives a district its officer: a new person is invited by SMS, a known one gets the role."""
+    form = DistrictOfficerInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = user_invite(
+                phone=data["phone"],
+                name=data["name"],
+                email=data["email"],
+                language=data["language"],
+                role=Role.DISTRICT_OFFICER,
+                organisation=data["district"],
+                acting_user=request.user,
+            )
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is now district officer of %(district)s.")
+                % {"name": user.name, "district": data["district"]},
+            )
+            return redirect("registry:district_officer_invite")
+    return render(request, "registry/district_officer_invite.html", {"form": form}, status=400 if form.errors else 200)
+
+
 urlpatterns = [
+    path("district-officers/invite/", district_officer_invite, name="district_officer_invite"),
     path("operators/onboard/", operator_onboard_view, name="operator_onboard"),
     path("operators/<int:operator_id>/logo/", operator_logo, name="operator_logo"),
     path("licences/<int:licence_id>/", licence_detail, name="licence_detail"),
