@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "mita.notifications",
     "mita.accounts",
     "mita.registry",
+    "mita.ledger",
 ]
 
 MIDDLEWARE = [
@@ -114,7 +115,7 @@ FORM_RENDERER = "mita.core.forms.MitaFormRenderer"
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'mita.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'mita.sqlite3'}",
         conn_max_age=int(os.environ.get("MITA_DB_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
@@ -127,6 +128,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests use a file too (not memory), so that tests with real threads get SQLite's locking and busy timeout.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-mita.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -209,6 +212,9 @@ MITA_CLMS_TIMEOUT_SECONDS = float(os.environ.get("MITA_CLMS_TIMEOUT_SECONDS", "1
 MITA_LOGO_MAX_BYTES = int(os.environ.get("MITA_LOGO_MAX_BYTES", str(512 * 1024)))
 MITA_CONTRACT_MAX_BYTES = int(os.environ.get("MITA_CONTRACT_MAX_BYTES", str(20 * 1024 * 1024)))
 MITA_EXPIRY_WARNING_DAYS = 30
+
+# Money: the standard VAT rate per country, as a decimal fraction.
+MITA_VAT_RATES: dict[str, str] = {"RW": "0.18", "IN": "0.18"}
 
 # Accounts.
 MITA_PUBLIC_URL = os.environ.get("MITA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -1,0 +1,412 @@
+"""Writes to the ledger: the chart of accounts, transfers and their reversal, charges, opening balances.
+
+Every money-moving write takes an optional idempotency key: the same key again returns the first result,
+the same key with another body is a 409, and concurrent duplicates produce exactly one effect.
+"""
+
+import datetime
+import hashlib
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from mita.core.audit import audit_record
+from mita.core.errors import Conflict, DomainError
+from mita.core.money import quantize
+from mita.ledger.models import Account, Balance, Charge, IdempotencyRecord, Transfer
+
+T = TypeVar("T")
+
+
+class LedgerError(DomainError):
+    pass
+
+
+# The chart every operator starts with: (code, name, kind, category).
+STANDARD_CHART: list[tuple[str, str, str, str]] = [
+    ("revenue:water_sales", "Water sales", Account.Kind.REVENUE, Account.Category.REVENUE),
+    ("revenue:electricity_sales", "Electricity sales", Account.Kind.REVENUE, Account.Category.REVENUE),
+    ("revenue:connection_fees", "Connection fees", Account.Kind.REVENUE, Account.Category.REVENUE),
+    ("revenue:material_fees", "Material fees", Account.Kind.REVENUE, Account.Category.REVENUE),
+    ("revenue:reconnection_fees", "Reconnection fees", Account.Kind.REVENUE, Account.Category.REVENUE),
+    ("revenue:penalties", "Penalties", Account.Kind.REVENUE, Account.Category.REVENUE),
+    ("revenue:other", "Other charges", Account.Kind.REVENUE, Account.Category.REVENUE),
+    ("vat_payable", "VAT payable", Account.Kind.LIABILITY, Account.Category.VAT_PAYABLE),
+    ("clearing:cash_office", "Cash at the office", Account.Kind.ASSET, Account.Category.CLEARING),
+    ("clearing:cash_field", "Cash collected in the field", Account.Kind.ASSET, Account.Category.CLEARING),
+    ("clearing:bank", "Bank deposits", Account.Kind.ASSET, Account.Category.CLEARING),
+    ("clearing:momo", "MTN MoMo", Account.Kind.ASSET, Account.Category.CLEARING),
+    ("clearing:mpesa", "M-Pesa", Account.Kind.ASSET, Account.Category.CLEARING),
+    ("clearing:online", "Online payments", Account.Kind.ASSET, Account.Category.CLEARING),
+    ("suspense", "Suspense (unmatched payments)", Account.Kind.LIABILITY, Account.Category.SUSPENSE),
+    ("write_off", "Bad debts written off", Account.Kind.EXPENSE, Account.Category.WRITE_OFF),
+    ("opening_balances", "Opening balances brought in", Account.Kind.LIABILITY, Account.Category.OPENING),
+]
+REVENUE_HEADS = {code.removeprefix("revenue:") for code, *_rest in STANDARD_CHART if code.startswith("revenue:")}
+HOLDER_ACCOUNTS = {
+    "receivable": (Account.Kind.ASSET, Account.Category.RECEIVABLE, "Receivable"),
+    "deposits": (Account.Kind.LIABILITY, Account.Category.DEPOSITS, "Deposit held"),
+    "credit": (Account.Kind.LIABILITY, Account.Category.CREDIT, "Credit"),
+}
+
+
+def _account_create(*, operator: Any, code: str, name: str, kind: str, category: str, holder: str = "") -> Account:
+    try:
+        with transaction.atomic():
+            account = Account.objects.create(
+                operator=operator,
+                code=code,
+                name=name,
+                kind=kind,
+                category=category,
+                holder=holder,
+                currency=operator.currency,
+            )
+            Balance.objects.create(account=account)
+            return account
+    except IntegrityError:  # made at the same moment by another request
+        return Account.objects.get(operator=operator, code=code)
+
+
+@transaction.atomic
+def chart_ensure(*, operator: Any) -> list[Account]:
+    """The operator's standard accounts, made on first use."""
+    existing = {account.code: account for account in Account.objects.filter(operator=operator)}
+    return [
+        existing.get(code) or _account_create(operator=operator, code=code, name=name, kind=kind, category=category)
+        for code, name, kind, category in STANDARD_CHART
+    ]
+
+
+def account_get(*, operator: Any, code: str) -> Account:
+    account = Account.objects.filter(operator=operator, code=code).first()
+    if account is None:
+        chart_ensure(operator=operator)
+        account = Account.objects.filter(operator=operator, code=code).first()
+    if account is None:
+        raise LedgerError(_("There is no ledger account %(code)s.") % {"code": code}, code="account_unknown")
+    return account
+
+
+def holder_account(*, operator: Any, holder: str, purpose: str) -> Account:
+    """A customer account's own receivable, deposit or credit account, made on first use."""
+    if not holder or len(holder) > 64:
+        raise LedgerError(_("A customer account reference is needed."), code="holder_required")
+    kind, category, label = HOLDER_ACCOUNTS[purpose]
+    code = f"{purpose}:{holder}"
+    return Account.objects.filter(operator=operator, code=code).first() or _account_create(
+        operator=operator, code=code, name=f"{label} {holder}", kind=kind, category=category, holder=holder
+    )
+
+
+def _fingerprint(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def idempotent(
+    *,
+    operator: Any,
+    key: str | None,
+    body: dict[str, Any],
+    reference: str,
+    write: Callable[[], T],
+    replay: Callable[[str], T],
+) -> T:
+    """Run `write` once per key. A replay with the same body returns `replay(first reference)`; another body is 409.
+
+    Call inside the write's transaction: the record and the effect commit together or not at all.
+    """
+    if not key:
+        return write()
+    fingerprint = _fingerprint(body)
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(operator=operator, key=key, fingerprint=fingerprint, reference=reference)
+    except IntegrityError:
+        first = IdempotencyRecord.objects.get(operator=operator, key=key)
+        if first.fingerprint != fingerprint:
+            raise Conflict(
+                _("The key %(key)s was already used for a different request. Use a new key for a new request.")
+                % {"key": key},
+                code="idempotency_key_reused",
+            ) from None
+        return replay(first.reference)
+    return write()
+
+
+def _add_to_balances(transfer: Transfer) -> None:
+    # Lock the two balance rows in primary-key order, so that concurrent transfers never deadlock.
+    for account_id in sorted((transfer.debit_id, transfer.credit_id)):
+        side = "debits" if account_id == transfer.debit_id else "credits"
+        Balance.objects.filter(account_id=account_id).update(**{side: F(side) + transfer.amount})
+
+
+def transfer_post(
+    *,
+    operator: Any,
+    debit: Account,
+    credit: Account,
+    amount: Decimal,
+    kind: str,
+    reference: str,
+    value_date: datetime.date,
+    acting_user: Any,
+    reverses: Transfer | None = None,
+    memo: dict[str, Any] | None = None,
+) -> Transfer:
+    """Move an amount from one account to another of the same operator and currency; balances follow at once."""
+    if not isinstance(amount, Decimal):
+        raise TypeError("Ledger amounts are Decimals")
+    amount = quantize(amount, operator.currency)
+    problems = []
+    if amount <= 0:
+        problems.append(_("The amount must be more than zero."))
+    if debit.pk == credit.pk:
+        problems.append(_("A transfer needs two different accounts."))
+    if {debit.operator_id, credit.operator_id} != {operator.pk}:
+        problems.append(_("Both accounts must belong to the operator."))
+    if {debit.currency, credit.currency} != {operator.currency}:
+        problems.append(_("Both accounts must be in the operator's currency."))
+    if problems:
+        raise LedgerError(" ".join(problems), code="transfer_invalid")
+    with transaction.atomic():
+        transfer = Transfer.objects.create(
+            operator=operator,
+            debit=debit,
+            credit=credit,
+            amount=amount,
+            currency=operator.currency,
+            kind=kind,
+            reference=reference,
+            value_date=value_date,
+            created_by=acting_user if getattr(acting_user, "pk", None) else None,
+            reverses=reverses,
+            memo=memo or {},
+        )
+        _add_to_balances(transfer)
+    return transfer
+
+
+@transaction.atomic
+def transfers_reverse(
+    *, operator: Any, reference: str, reason: str, acting_user: Any, value_date: datetime.date | None = None
+) -> list[Transfer]:
+    """Undo every transfer of a reference that is not yet reversed, by a transfer the other way."""
+    if not reason.strip():
+        raise LedgerError(
+            _("Say why the transfers are reversed."),
+            code="reason_required",
+            fields={"reason": [_("A reason is required.")]},
+        )
+    originals = list(
+        Transfer.objects.select_for_update(of=("self",))
+        .filter(operator=operator, reference=reference, reverses__isnull=True, reversed_by__isnull=True)
+        .select_related("debit", "credit")
+        .order_by("pk")
+    )
+    if not originals:
+        raise LedgerError(
+            _("Nothing to reverse for %(reference)s.") % {"reference": reference}, code="nothing_to_reverse", status=404
+        )
+    try:
+        reversals = [
+            transfer_post(
+                operator=operator,
+                debit=original.credit,
+                credit=original.debit,
+                amount=original.amount,
+                kind=Transfer.Kind.REVERSAL,
+                reference=reference,
+                value_date=value_date or original.value_date,
+                acting_user=acting_user,
+                reverses=original,
+                memo={"reason": reason.strip()},
+            )
+            for original in originals
+        ]
+    except IntegrityError:  # a concurrent reversal got there first: the database lets a transfer be reversed once
+        raise Conflict(
+            _("%(reference)s was reversed by someone else at the same moment.") % {"reference": reference},
+            code="already_reversed",
+        ) from None
+    audit_record(
+        actor=acting_user,
+        action="ledger.reversed",
+        operator=operator,
+        detail={"reference": reference, "reason": reason, "transfers": [t.pk for t in reversals]},
+    )
+    return reversals
+
+
+# Charges -------------------------------------------------------------------------------------------------
+
+VAT_RULES = ("standard", "zero", "exempt")
+
+
+def vat_for(*, operator: Any, net: Decimal, rule: str) -> Decimal:
+    """VAT on a net amount by rule; the standard rate is the operator's country's (settings.MITA_VAT_RATES)."""
+    if rule not in VAT_RULES:
+        raise LedgerError(_("Unknown VAT rule %(rule)s.") % {"rule": rule}, code="vat_rule_unknown")
+    if rule != "standard":
+        return Decimal("0")
+    rate = Decimal(settings.MITA_VAT_RATES.get(operator.country_code, "0"))
+    return quantize(net * rate, operator.currency)
+
+
+def charge_post(
+    *,
+    operator: Any,
+    holder: str,
+    head: str,
+    amount: Decimal,
+    vat_rule: str,
+    reference: str,
+    due_date: datetime.date,
+    acting_user: Any,
+    value_date: datetime.date | None = None,
+    idempotency_key: str | None = None,
+) -> Charge:
+    """Charge a customer account: the receivable is debited with net + VAT, the revenue head and VAT payable
+    credited. Every module that bills anything posts through here."""
+    if head not in REVENUE_HEADS:
+        raise LedgerError(
+            _("Unknown revenue head %(head)s.") % {"head": head},
+            code="head_unknown",
+            fields={"head": [_("Choose one of: %(heads)s.") % {"heads": ", ".join(sorted(REVENUE_HEADS))}]},
+        )
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise LedgerError(
+            _("A charge must be a positive amount."), code="amount_invalid", fields={"amount": [_("More than zero.")]}
+        )
+    net = quantize(amount, operator.currency)
+    value_date = value_date or due_date
+    body = {
+        "holder": holder,
+        "head": head,
+        "amount": net,
+        "vat_rule": vat_rule,
+        "reference": reference,
+        "due_date": due_date,
+        "value_date": value_date,
+    }
+
+    def write() -> Charge:
+        vat = vat_for(operator=operator, net=net, rule=vat_rule)
+        receivable = holder_account(operator=operator, holder=holder, purpose="receivable")
+        charge = Charge.objects.create(
+            operator=operator,
+            holder=holder,
+            head=head,
+            net=net,
+            vat=vat,
+            total=net + vat,
+            currency=operator.currency,
+            reference=reference,
+            due_date=due_date,
+            value_date=value_date,
+        )
+        transfer_post(
+            operator=operator,
+            debit=receivable,
+            credit=account_get(operator=operator, code=f"revenue:{head}"),
+            amount=net,
+            kind=Transfer.Kind.CHARGE,
+            reference=reference,
+            value_date=value_date,
+            acting_user=acting_user,
+            memo={"charge": charge.pk},
+        )
+        if vat:
+            transfer_post(
+                operator=operator,
+                debit=receivable,
+                credit=account_get(operator=operator, code="vat_payable"),
+                amount=vat,
+                kind=Transfer.Kind.VAT,
+                reference=reference,
+                value_date=value_date,
+                acting_user=acting_user,
+                memo={"charge": charge.pk},
+            )
+        return charge
+
+    with transaction.atomic():
+        return idempotent(
+            operator=operator,
+            key=idempotency_key,
+            body=body,
+            reference=reference,
+            write=write,
+            replay=lambda first: Charge.objects.filter(operator=operator, reference=first).latest("pk"),
+        )
+
+
+def opening_balance_post(
+    *,
+    operator: Any,
+    holder: str,
+    amount: Decimal,
+    as_of: datetime.date,
+    reference: str,
+    acting_user: Any,
+    idempotency_key: str | None = None,
+) -> Charge:
+    """Arrears brought in from an old register: owed as of that date, no VAT (it was charged back then)."""
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise LedgerError(
+            _("Opening arrears must be a positive amount."),
+            code="amount_invalid",
+            fields={"amount": [_("More than zero.")]},
+        )
+    amount = quantize(amount, operator.currency)
+    body = {"holder": holder, "amount": amount, "as_of": as_of, "reference": reference}
+
+    def write() -> Charge:
+        receivable = holder_account(operator=operator, holder=holder, purpose="receivable")
+        charge = Charge.objects.create(
+            operator=operator,
+            holder=holder,
+            head="opening_balance",
+            net=amount,
+            vat=Decimal("0"),
+            total=amount,
+            currency=operator.currency,
+            reference=reference,
+            due_date=as_of,
+            value_date=as_of,
+            is_opening_balance=True,
+        )
+        transfer_post(
+            operator=operator,
+            debit=receivable,
+            credit=account_get(operator=operator, code="opening_balances"),
+            amount=amount,
+            kind=Transfer.Kind.OPENING_BALANCE,
+            reference=reference,
+            value_date=as_of,
+            acting_user=acting_user,
+            memo={"charge": charge.pk},
+        )
+        audit_record(
+            actor=acting_user,
+            action="ledger.opening_balance",
+            operator=operator,
+            detail={"holder": holder, "amount": amount, "as_of": as_of, "reference": reference},
+        )
+        return charge
+
+    with transaction.atomic():
+        return idempotent(
+            operator=operator,
+            key=idempotency_key,
+            body=body,
+            reference=reference,
+            write=write,
+            replay=lambda first: Charge.objects.filter(operator=operator, reference=first).latest("pk"),
+        )
