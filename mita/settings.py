@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "mita.accounts",
     "mita.registry",
     "mita.ledger",
+    "mita.payments",
 ]
 
 MIDDLEWARE = [

@@ -108,3 +108,18 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Sequence(models.Model):
+    """A gapless counter per operator and name (receipts, bills): the next number is taken in the transaction of
+    the document that uses it, so a rolled-back document gives its number back."""
+
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=40)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["operator", "name"], name="sequence_unique_per_operator")]
+
+    def __str__(self) -> str:
+        return f"{self.operator_id}/{self.name}: {self.last_value}"

@@ -4,9 +4,9 @@ import dataclasses
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
-from mita.ledger.models import Account, Balance, Transfer
+from mita.ledger.models import Account, Balance, Charge, Transfer
 
 ZERO = Decimal("0")
 
@@ -57,3 +57,20 @@ def trial_balance(*, operator: Any) -> Decimal:
     """Debits minus credits over all the operator's accounts: always zero in a double-entry ledger."""
     totals = Balance.objects.filter(account__operator=operator).aggregate(debits=Sum("debits"), credits=Sum("credits"))
     return (totals["debits"] or ZERO) - (totals["credits"] or ZERO)
+
+
+def holder_known(*, operator: Any, reference: str) -> str | None:
+    """The customer account (holder) named by a reference, if the ledger has a receivable for it."""
+    account = (
+        Account.objects.filter(
+            operator=operator, category=Account.Category.RECEIVABLE, holder__iexact=reference.strip()
+        )
+        .only("holder")
+        .first()
+    )
+    return account.holder if account else None
+
+
+def charges_of(*, operator: Any, holder: str) -> QuerySet[Charge]:
+    """A customer account's charges, oldest due first."""
+    return Charge.objects.filter(operator=operator, holder=holder).order_by("due_date", "pk")

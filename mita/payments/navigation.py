@@ -1,0 +1,1 @@
+"""The payments app's home cards (filled in with the payment pages)."""

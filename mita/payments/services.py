@@ -1,0 +1,336 @@
+"""Taking payments: idempotent by key, matched to a customer account or held in suspense, allocated to the oldest
+charges first, the rest kept as credit, a gapless receipt each; voids and suspense assignment by reversal."""
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import DecimalField, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mita.core.audit import audit_record
+from mita.core.errors import Conflict, DomainError, PermissionDenied
+from mita.core.money import quantize
+from mita.core.sequences import sequence_next
+from mita.ledger.models import Account, Charge, Transfer
+from mita.ledger.selectors import charges_of, holder_balance, holder_known
+from mita.ledger.services import account_get, holder_account, transfer_post, transfers_reverse
+from mita.payments.models import Allocation, Channel, Payment, Receipt
+
+
+class PaymentError(DomainError):
+    pass
+
+
+SUPERVISOR_ROLES = ("operator_admin", "treasurer")
+
+
+def _clearing(operator: Any, channel: str) -> Account:
+    return account_get(operator=operator, code=f"clearing:{channel}")
+
+
+def open_charges(*, operator: Any, holder: str) -> list[Charge]:
+    """The customer account's charges not yet fully paid, oldest due first, each with `open_amount`; locked."""
+    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
+    charges = (
+        charges_of(operator=operator, holder=holder)
+        .select_for_update(of=("self",))
+        .annotate(allocated=Coalesce(Sum("allocations__amount", filter=Q(allocations__voided=False)), zero))
+    )
+    open_list: list[Charge] = []
+    for charge in charges:
+        charge.open_amount = charge.total - charge.allocated  # type: ignore[attr-defined]
+        if charge.open_amount > 0:  # type: ignore[attr-defined]
+            open_list.append(charge)
+    return open_list
+
+
+def _settle(
+    *,
+    operator: Any,
+    holder: str,
+    amount: Decimal,
+    source: Account,
+    reference: str,
+    value_date: datetime.date,
+    acting_user: Any,
+    payment: Payment | None,
+) -> Decimal:
+    """Clear open charges oldest first from `source` (a clearing, suspense or credit account); returns the rest."""
+    remaining = amount
+    for charge in open_charges(operator=operator, holder=holder):
+        if remaining <= 0:
+            break
+        take = min(charge.open_amount, remaining)  # type: ignore[attr-defined]
+        Allocation.objects.create(
+            operator=operator, payment=payment, charge=charge, amount=take, from_credit=payment is None
+        )
+        remaining -= take
+    applied = amount - remaining
+    receivable = holder_account(operator=operator, holder=holder, purpose="receivable")
+    kind = Transfer.Kind.PAYMENT if payment is not None else Transfer.Kind.ALLOCATION
+    if applied > 0:
+        transfer_post(
+            operator=operator,
+            debit=source,
+            credit=receivable,
+            amount=applied,
+            kind=kind,
+            reference=reference,
+            value_date=value_date,
+            acting_user=acting_user,
+        )
+    return remaining
+
+
+def _take(*, payment: Payment, holder: str, source: Account, acting_user: Any) -> None:
+    """Apply a payment to the account: charges first, the rest as the customer's credit."""
+    operator = payment.operator
+    rest = _settle(
+        operator=operator,
+        holder=holder,
+        amount=payment.amount,
+        source=source,
+        reference=payment.ledger_reference,
+        value_date=payment.value_date,
+        acting_user=acting_user,
+        payment=payment,
+    )
+    if rest > 0:
+        transfer_post(
+            operator=operator,
+            debit=source,
+            credit=holder_account(operator=operator, holder=holder, purpose="credit"),
+            amount=rest,
+            kind=Transfer.Kind.PAYMENT,
+            reference=payment.ledger_reference,
+            value_date=payment.value_date,
+            acting_user=acting_user,
+            memo={"overpayment": True},
+        )
+
+
+def _same_payment(
+    payment: Payment, *, channel: str, amount: Decimal, account_reference: str, provider_reference: str
+) -> bool:
+    return (payment.channel, payment.amount, payment.account_reference.strip().lower(), payment.provider_reference) == (
+        channel,
+        amount,
+        account_reference.strip().lower(),
+        provider_reference,
+    )
+
+
+def payment_receive(
+    *,
+    operator: Any,
+    channel: str,
+    amount: Decimal,
+    account_reference: str,
+    idempotency_key: str,
+    received_by: Any,
+    value_date: datetime.date | None = None,
+    provider_reference: str = "",
+    payer_phone: str = "",
+    payer_name: str = "",
+    memo: dict[str, Any] | None = None,
+) -> Payment:
+    """Record a payment once per key: matched on the account reference (never the phone), or held in suspense.
+
+    A replay returns the first payment; the same key with another amount, channel or reference is a 409.
+    """
+    if channel not in Channel.values:
+        raise PaymentError(
+            _("Unknown payment channel %(channel)s.") % {"channel": channel},
+            code="channel_unknown",
+            fields={"channel": [_("Choose one of: %(channels)s.") % {"channels": ", ".join(Channel.values)}]},
+        )
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise PaymentError(
+            _("A payment must be a positive amount."), code="amount_invalid", fields={"amount": [_("More than zero.")]}
+        )
+    if not idempotency_key.strip():
+        raise PaymentError(
+            _("Every payment needs an idempotency key."),
+            code="idempotency_key_required",
+            fields={"idempotency_key": [_("Required.")]},
+        )
+    if not account_reference.strip():
+        raise PaymentError(
+            _("Say which customer account is paying."),
+            code="account_reference_required",
+            fields={"account_reference": [_("Required.")]},
+        )
+    amount = quantize(amount, operator.currency)
+    key = idempotency_key.strip()
+    same: dict[str, Any] = {
+        "channel": channel,
+        "amount": amount,
+        "account_reference": account_reference,
+        "provider_reference": provider_reference,
+    }
+
+    def replay(first: Payment) -> Payment:
+        if not _same_payment(first, **same):
+            raise Conflict(
+                _(
+                    "The key %(key)s was already used for another payment (%(amount)s %(currency)s for %(account)s). "
+                    "Send a new key for a new payment."
+                )
+                % {"key": key, "amount": first.amount, "currency": first.currency, "account": first.account_reference},
+                code="idempotency_key_reused",
+            )
+        return first
+
+    if first := Payment.objects.filter(operator=operator, idempotency_key=key).first():
+        return replay(first)
+    holder = holder_known(operator=operator, reference=account_reference) or ""
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                operator=operator,
+                channel=channel,
+                amount=amount,
+                currency=operator.currency,
+                account_reference=account_reference.strip(),
+                holder=holder,
+                status=Payment.Status.COMPLETED if holder else Payment.Status.IN_SUSPENSE,
+                idempotency_key=key,
+                provider_reference=provider_reference,
+                payer_phone=payer_phone,
+                payer_name=payer_name,
+                value_date=value_date or timezone.localdate(),
+                received_by=received_by if getattr(received_by, "pk", None) else None,
+                memo=memo or {},
+            )
+            clearing = _clearing(operator, channel)
+            if holder:
+                _take(payment=payment, holder=holder, source=clearing, acting_user=received_by)
+            else:
+                transfer_post(
+                    operator=operator,
+                    debit=clearing,
+                    credit=account_get(operator=operator, code="suspense"),
+                    amount=amount,
+                    kind=Transfer.Kind.PAYMENT,
+                    reference=payment.ledger_reference,
+                    value_date=payment.value_date,
+                    acting_user=received_by,
+                    memo={"account_reference": account_reference},
+                )
+            number = sequence_next(operator_id=operator.pk, name="receipt")
+            Receipt.objects.create(
+                operator=operator, payment=payment, sequence_number=number, number=f"{operator.prefix}-R-{number:06d}"
+            )
+            audit_record(
+                actor=received_by,
+                action="payment.received",
+                target=payment,
+                after={"amount": amount, "channel": channel, "holder": holder or None, "key": key},
+            )
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer as a replay of it.
+        first = Payment.objects.filter(operator=operator, idempotency_key=key).first()
+        if first is None:
+            raise
+        return replay(first)
+    return payment
+
+
+@transaction.atomic
+def payment_assign(*, payment: Payment, holder_reference: str, acting_user: Any) -> Payment:
+    """Take a payment out of suspense onto the right customer account (the reconciliation queue)."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status != Payment.Status.IN_SUSPENSE:
+        raise Conflict(_("This payment is not in suspense."), code="not_in_suspense")
+    holder = holder_known(operator=payment.operator, reference=holder_reference)
+    if holder is None:
+        raise PaymentError(
+            _("No customer account %(reference)s.") % {"reference": holder_reference},
+            code="account_unknown",
+            fields={"holder": [_("No such customer account.")]},
+        )
+    _take(
+        payment=payment,
+        holder=holder,
+        source=account_get(operator=payment.operator, code="suspense"),
+        acting_user=acting_user,
+    )
+    payment.holder = holder
+    payment.status = Payment.Status.COMPLETED
+    payment.save(update_fields=["holder", "status"])
+    audit_record(
+        actor=acting_user,
+        action="payment.assigned",
+        target=payment,
+        after={"holder": holder, "account_reference": payment.account_reference},
+    )
+    return payment
+
+
+@transaction.atomic
+def payment_void(
+    *, payment: Payment, reason: str, approved_by: Any, acting_user: Any, approver_roles: frozenset[str]
+) -> Payment:
+    """A cashier voids a payment taken today, with a reason and a supervisor's approval; by reversing transfers."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status not in (Payment.Status.COMPLETED, Payment.Status.IN_SUSPENSE):
+        raise Conflict(
+            _("This payment is already %(status)s.") % {"status": payment.get_status_display().lower()},
+            code="not_voidable",
+        )
+    if timezone.localtime(payment.received_at).date() != timezone.localdate():
+        raise PaymentError(
+            _("Only a payment taken today can be voided; ask for a correction instead."), code="void_not_same_day"
+        )
+    if not reason.strip():
+        raise PaymentError(
+            _("Say why the payment is voided."), code="reason_required", fields={"reason": [_("A reason is required.")]}
+        )
+    if (
+        approved_by is None
+        or approved_by.pk == getattr(acting_user, "pk", None)
+        or not (approver_roles & set(SUPERVISOR_ROLES))
+    ):
+        raise PermissionDenied(
+            _("A supervisor (operator admin or treasurer) other than you must approve the void."),
+            code="approval_required",
+        )
+    transfers_reverse(
+        operator=payment.operator, reference=payment.ledger_reference, reason=reason, acting_user=acting_user
+    )
+    payment.allocations.update(voided=True)
+    payment.status = Payment.Status.VOIDED
+    payment.memo = {**payment.memo, "void": {"reason": reason, "approved_by": approved_by.pk}}
+    payment.save(update_fields=["status", "memo"])
+    audit_record(
+        actor=acting_user,
+        action="payment.voided",
+        target=payment,
+        detail={"reason": reason, "approved_by": approved_by.pk},
+    )
+    return payment
+
+
+@transaction.atomic
+def credit_apply(*, operator: Any, holder: str, acting_user: Any, value_date: datetime.date | None = None) -> Decimal:
+    """Use a customer's credit on their open charges (after new charges are posted); returns what was applied."""
+    credit = holder_balance(operator=operator, holder=holder, purpose="credit")
+    if credit <= 0:
+        return Decimal("0")
+    credit_account = holder_account(operator=operator, holder=holder, purpose="credit")
+    reference = f"credit:{holder}:{timezone.now():%Y%m%d%H%M%S%f}"
+    rest = _settle(
+        operator=operator,
+        holder=holder,
+        amount=credit,
+        source=credit_account,
+        reference=reference,
+        value_date=value_date or timezone.localdate(),
+        acting_user=acting_user,
+        payment=None,
+    )
+    return credit - rest
