@@ -410,3 +410,11 @@ def opening_balance_post(
             write=write,
             replay=lambda first: Charge.objects.filter(operator=operator, reference=first).latest("pk"),
         )
+
+
+def holder_lock(*, operator: Any, holder: str) -> Account:
+    """Lock a customer account's receivable until the end of the transaction: the one point where everything
+    that allocates money to the account's charges queues, so that two payments never clear the same charge."""
+    receivable = holder_account(operator=operator, holder=holder, purpose="receivable")
+    Balance.objects.select_for_update().filter(account=receivable).first()
+    return receivable

@@ -6,8 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import DecimalField, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,7 +16,7 @@ from mita.core.money import quantize
 from mita.core.sequences import sequence_next
 from mita.ledger.models import Account, Charge, Transfer
 from mita.ledger.selectors import charges_of, holder_balance, holder_known
-from mita.ledger.services import account_get, holder_account, transfer_post, transfers_reverse
+from mita.ledger.services import account_get, holder_account, holder_lock, transfer_post, transfers_reverse
 from mita.payments.models import Allocation, Channel, Payment, Receipt
 
 
@@ -33,16 +32,20 @@ def _clearing(operator: Any, channel: str) -> Account:
 
 
 def open_charges(*, operator: Any, holder: str) -> list[Charge]:
-    """The customer account's charges not yet fully paid, oldest due first, each with `open_amount`; locked."""
-    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
-    charges = (
-        charges_of(operator=operator, holder=holder)
-        .select_for_update(of=("self",))
-        .annotate(allocated=Coalesce(Sum("allocations__amount", filter=Q(allocations__voided=False)), zero))
+    """The customer account's charges not yet fully paid, oldest due first, each with `open_amount`.
+
+    Call after holder_lock() when allocating, so that concurrent payments see each other's allocations.
+    """
+    charges = list(charges_of(operator=operator, holder=holder))
+    allocated = dict(
+        Allocation.objects.filter(charge__in=[charge.pk for charge in charges], voided=False)
+        .values("charge")
+        .annotate(total=Sum("amount"))
+        .values_list("charge", "total")
     )
     open_list: list[Charge] = []
     for charge in charges:
-        charge.open_amount = charge.total - charge.allocated  # type: ignore[attr-defined]
+        charge.open_amount = charge.total - (allocated.get(charge.pk) or Decimal("0"))  # type: ignore[attr-defined]
         if charge.open_amount > 0:  # type: ignore[attr-defined]
             open_list.append(charge)
     return open_list
@@ -60,6 +63,7 @@ def _settle(
     payment: Payment | None,
 ) -> Decimal:
     """Clear open charges oldest first from `source` (a clearing, suspense or credit account); returns the rest."""
+    receivable = holder_lock(operator=operator, holder=holder)
     remaining = amount
     for charge in open_charges(operator=operator, holder=holder):
         if remaining <= 0:
@@ -70,7 +74,6 @@ def _settle(
         )
         remaining -= take
     applied = amount - remaining
-    receivable = holder_account(operator=operator, holder=holder, purpose="receivable")
     kind = Transfer.Kind.PAYMENT if payment is not None else Transfer.Kind.ALLOCATION
     if applied > 0:
         transfer_post(
@@ -318,6 +321,7 @@ def payment_void(
 @transaction.atomic
 def credit_apply(*, operator: Any, holder: str, acting_user: Any, value_date: datetime.date | None = None) -> Decimal:
     """Use a customer's credit on their open charges (after new charges are posted); returns what was applied."""
+    holder_lock(operator=operator, holder=holder)  # before reading the credit: a concurrent call must see ours
     credit = holder_balance(operator=operator, holder=holder, purpose="credit")
     if credit <= 0:
         return Decimal("0")

@@ -1,44 +1,22 @@
 """Concurrent writers against a real database: one effect per key, no lost balance updates."""
 
 import datetime
-import threading
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from django.db import close_old_connections, connection
 
 from mita.core.errors import Conflict
 from mita.ledger.models import Charge, Transfer
 from mita.ledger.selectors import holder_balance, ledger_verify, trial_balance
 from mita.ledger.services import charge_post, chart_ensure, holder_account
+from mita.testing.threads import in_threads as run_in_threads
 
 DAY = datetime.date(2026, 10, 31)
 THREADS = 20
 
 
-def in_threads(work: Callable[[int], Any], count: int = THREADS) -> list[Any]:
-    """Run work(i) in `count` threads started together; each uses its own database connection."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = work(index)
-        except Exception as error:  # collected and checked by the test
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    close_old_connections()
-    return results
+def in_threads(work, count: int = THREADS):  # type: ignore[no-untyped-def]
+    return run_in_threads(work, count)
 
 
 @pytest.mark.django_db(transaction=True)
