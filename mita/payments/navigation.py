@@ -1,1 +1,44 @@
-"""The payments app's home cards (filled in with the payment pages)."""
+"""The payments app's home cards: taking a payment, the payments list, and the suspense queue with its count."""
+
+from django.utils.translation import gettext_lazy as _
+
+from mita.core.access import Access
+from mita.core.navigation import Card, register_card
+from mita.payments.selectors import PAYMENT_ROLES, SUSPENSE_ROLES, suspense_count
+
+
+def _suspense_badge(access: Access) -> int | None:
+    return suspense_count(access=access) or None
+
+
+register_card(
+    Card(
+        key="payments.take",
+        title=_("Take a payment"),
+        description=_("Record a payment and print its receipt."),
+        url_name="payments:payment_record",
+        roles=frozenset(PAYMENT_ROLES),
+        order=30,
+    )
+)
+register_card(
+    Card(
+        key="payments.list",
+        title=_("Payments"),
+        description=_("Payments taken, their receipts, voids and reprints."),
+        url_name="payments:payment_list",
+        roles=frozenset(PAYMENT_ROLES),
+        order=31,
+    )
+)
+register_card(
+    Card(
+        key="payments.suspense",
+        title=_("Suspense"),
+        description=_("Payments that matched no customer account, waiting to be assigned."),
+        url_name="payments:suspense_list",
+        roles=frozenset(SUSPENSE_ROLES),
+        order=32,
+        badge=_suspense_badge,
+    )
+)

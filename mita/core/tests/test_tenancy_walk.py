@@ -51,6 +51,8 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "licence_id": lambda: _licence_of(operator_a).pk,
         "cluster_id": lambda: _supply_system_of(operator_a).cluster_id,
         "supply_system_id": lambda: _supply_system_of(operator_a).pk,
+        "payment_id": lambda: _payment_of(operator_a, staff).pk,
+        "holder": lambda: _payment_of(operator_a, staff).holder,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -76,7 +78,41 @@ MISSING: dict[str, Callable[[], Any]] = {
     "licence_id": lambda: 999999,
     "cluster_id": lambda: 999999,
     "supply_system_id": lambda: 999999,
+    "payment_id": lambda: 999999,
+    "holder": lambda: "NO-SUCH-ACCOUNT",
 }
+
+
+def _payment_of(operator: Any, cashier: Any) -> Any:
+    """A charge to operator A's account AAL-SECRET-1 and a payment of it, taken by A's cashier (named in A_MARKERS)."""
+    import datetime
+    from decimal import Decimal
+
+    from mita.ledger.services import charge_post
+    from mita.payments.models import Payment
+    from mita.payments.services import payment_receive
+
+    if payment := Payment.objects.filter(operator=operator, idempotency_key="secret-walk-a").first():
+        return payment
+    charge_post(
+        operator=operator,
+        holder="AAL-SECRET-1",
+        head="water_sales",
+        amount=Decimal("1200"),
+        vat_rule="standard",
+        reference="bill:secret-a",
+        due_date=datetime.date(2026, 1, 31),
+        acting_user=None,
+    )
+    return payment_receive(
+        operator=operator,
+        channel="cash_office",
+        amount=Decimal("500"),
+        account_reference="AAL-SECRET-1",
+        idempotency_key="secret-walk-a",
+        received_by=cashier,
+        payer_name="Amazi Alpha Ltd",
+    )
 
 
 def _licence_of(operator: Any) -> Any:
