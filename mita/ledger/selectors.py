@@ -74,3 +74,12 @@ def holder_known(*, operator: Any, reference: str) -> str | None:
 def charges_of(*, operator: Any, holder: str) -> QuerySet[Charge]:
     """A customer account's charges, oldest due first."""
     return Charge.objects.filter(operator=operator, holder=holder).order_by("due_date", "pk")
+
+
+def credit_from(*, operator: Any, holder: str, reference: str) -> Decimal:
+    """How much the transfers of one reference put into a customer account's credit (net)."""
+    code = f"credit:{holder}"
+    transfers = Transfer.objects.filter(operator=operator, reference=reference)
+    into = transfers.filter(credit__code=code).aggregate(total=Sum("amount"))["total"] or ZERO
+    out_of = transfers.filter(debit__code=code).aggregate(total=Sum("amount"))["total"] or ZERO
+    return into - out_of

@@ -179,3 +179,23 @@ def test_a_bad_payment_is_refused_with_a_reason_and_saves_nothing(operator_a, ch
         )
     assert refusal.value.code == code
     assert not Payment.objects.exists() and not Transfer.objects.exists()
+
+
+def test_a_payment_whose_credit_already_paid_other_charges_cannot_be_voided(operator_a):
+    # found by the money property test: voiding it would leave the customer's credit negative
+    treasurer = member(Role.TREASURER, operator_a)
+    bill(operator_a, "500", datetime.date(2026, 9, 30), "bill:sep")
+    overpaid = pay(operator_a, "800", "k1")
+    bill(operator_a, "1000", datetime.date(2026, 11, 30), "bill:nov")
+    credit_apply(operator=operator_a, holder=HOLDER, acting_user=None)
+    with pytest.raises(DomainError) as refusal:
+        payment_void(
+            payment=overpaid,
+            reason="typo",
+            approved_by=treasurer,
+            acting_user=None,
+            approver_roles=frozenset({Role.TREASURER}),
+        )
+    assert refusal.value.code == "credit_already_used"
+    assert holder_balance(operator=operator_a, holder=HOLDER, purpose="credit") == 0
+    assert ledger_verify() == []
