@@ -15,7 +15,7 @@ from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.core.money import quantize
 from mita.core.sequences import sequence_next
 from mita.ledger.models import Account, Charge, Transfer
-from mita.ledger.selectors import charges_of, holder_balance, holder_known
+from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_known
 from mita.ledger.services import account_get, holder_account, holder_lock, transfer_post, transfers_reverse
 from mita.payments.models import Allocation, Channel, Payment, Receipt
 
@@ -302,6 +302,18 @@ def payment_void(
             _("A supervisor (operator admin or treasurer) other than you must approve the void."),
             code="approval_required",
         )
+    if payment.holder:
+        # An overpayment became credit; once that credit has paid other charges, voiding would make it negative.
+        holder_lock(operator=payment.operator, holder=payment.holder)
+        to_credit = credit_from(operator=payment.operator, holder=payment.holder, reference=payment.ledger_reference)
+        if to_credit > holder_balance(operator=payment.operator, holder=payment.holder, purpose="credit"):
+            raise Conflict(
+                _(
+                    "Part of this payment was kept as credit and has since paid other charges, so it cannot be "
+                    "voided. Ask an administrator for a correction."
+                ),
+                code="credit_already_used",
+            )
     transfers_reverse(
         operator=payment.operator, reference=payment.ledger_reference, reason=reason, acting_user=acting_user
     )
