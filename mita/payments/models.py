@@ -103,3 +103,6 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+from mita.payments.models_momo import MomoChannelConfig, MomoRequest  # noqa: E402,F401

@@ -1,0 +1,17 @@
+"""Background work of payments: confirming MoMo requests whose callback never came."""
+
+import datetime
+
+from django_tasks import task
+
+from mita.core.schedule import register_periodic
+from mita.payments import momo
+
+
+@task()
+def momo_poll_pending() -> dict[str, int]:
+    """Confirm the pending MoMo requests with MTN; MTN sends each callback once, so this completes the lost ones."""
+    return momo.momo_poll().as_dict()
+
+
+register_periodic("payments.momo_poll", datetime.timedelta(minutes=1), momo_poll_pending)
