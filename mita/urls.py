@@ -12,6 +12,9 @@ urlpatterns = [
     path("accounts/", include("mita.accounts.urls")),
     path("registry/", include("mita.registry.urls")),
     path("notifications/", include("mita.notifications.urls")),
+    path("payments/daraja/", include("mita.payments.views_mpesa")),
+    path("payments/momo/", include("mita.payments.views_momo")),
+    path("payments/", include("mita.payments.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

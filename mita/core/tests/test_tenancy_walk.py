@@ -22,6 +22,10 @@ from mita.testing.factories import member
 
 # Pages anyone may open, signed in or not, that hold no operator's data.
 PUBLIC = {
+    "payments/momo/callback/<int:operator_id>/<str:secret>/": "MoMo callback authenticated by its secret (tested in payments)",
+    "payments/daraja/<str:secret>/c2b/validation/": "M-Pesa callback authenticated by its secret (tested in payments)",
+    "payments/daraja/<str:secret>/c2b/confirmation/": "M-Pesa callback authenticated by its secret (tested in payments)",
+    "payments/daraja/<str:secret>/stk/result/": "M-Pesa callback authenticated by its secret (tested in payments)",
     "healthz": "health check",
     "accounts/login/": "sign-in page",
     "accounts/logout/": "sign-out",
@@ -52,6 +56,7 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "cluster_id": lambda: _supply_system_of(operator_a).cluster_id,
         "supply_system_id": lambda: _supply_system_of(operator_a).pk,
         "payment_id": lambda: _payment_of(operator_a, staff).pk,
+        "momo_id": lambda: _momo_request_of(operator_a).pk,
         "holder": lambda: _payment_of(operator_a, staff).holder,
         "message_id": lambda: (
             OutboxMessage.objects.create(
@@ -79,8 +84,25 @@ MISSING: dict[str, Callable[[], Any]] = {
     "cluster_id": lambda: 999999,
     "supply_system_id": lambda: 999999,
     "payment_id": lambda: 999999,
+    "momo_id": lambda: 999999,
     "holder": lambda: "NO-SUCH-ACCOUNT",
 }
+
+
+def _momo_request_of(operator: Any) -> Any:
+    import uuid as uuid_module
+    from decimal import Decimal
+
+    from mita.payments.models import MomoRequest
+
+    return MomoRequest.objects.create(
+        operator=operator,
+        reference_id=uuid_module.uuid4(),
+        external_id="AAL-SECRET-1",
+        amount=Decimal("100"),
+        currency="RWF",
+        payer_phone="250788000111",
+    )
 
 
 def _payment_of(operator: Any, cashier: Any) -> Any:
