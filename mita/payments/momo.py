@@ -9,7 +9,6 @@ the request, so any number of concurrent confirmations make one payment.
 
 import dataclasses
 import datetime
-import ipaddress
 import logging
 import secrets
 import threading
@@ -29,10 +28,11 @@ from django.utils.translation import gettext as _
 
 from mita.accounts.phones import normalize_phone
 from mita.core.audit import audit_record
-from mita.core.errors import DomainError, NotFound, PermissionDenied
+from mita.core.errors import DomainError, NotFound
 from mita.core.money import quantize
 from mita.integrations.momo.client import MomoClient, MomoError, MomoStatus, new_reference_id
 from mita.ledger.selectors import holder_known
+from mita.payments.callbacks import address_check, allowed_networks, source_address
 from mita.payments.models import Channel
 from mita.payments.models_momo import MomoChannelConfig, MomoRequest
 from mita.payments.services import PaymentError, payment_receive
@@ -101,20 +101,6 @@ def momo_client() -> MomoClient:
 # The callback's settings -------------------------------------------------------------------------------------
 
 
-def _networks(allowed_ips: Iterable[str]) -> list[str]:
-    networks = []
-    for entry in allowed_ips:
-        try:
-            networks.append(str(ipaddress.ip_network(str(entry).strip(), strict=False)))
-        except ValueError:
-            raise PaymentError(
-                _("%(entry)s is not an address or a network such as 196.12.0.0/16.") % {"entry": entry},
-                code="allowed_ips_invalid",
-                fields={"allowed_ips": [_("Give addresses or networks, one a line.")]},
-            ) from None
-    return networks
-
-
 @transaction.atomic
 def momo_channel_configure(
     *,
@@ -131,7 +117,7 @@ def momo_channel_configure(
     if rotate_secret and not created:
         config.callback_secret = secrets.token_urlsafe(32)
     if allowed_ips is not None:
-        config.allowed_ips = _networks(allowed_ips)
+        config.allowed_ips = allowed_networks(allowed_ips, example="196.12.0.0/16")
     if enabled is not None:
         config.enabled = enabled
     config.save()
@@ -170,13 +156,7 @@ def momo_callback_url(*, momo: MomoRequest) -> str:
 
 
 def callback_source_ip(meta: dict[str, Any]) -> str:
-    """The caller's address: the connection's, or the one the trusted proxies in front of Mita saw."""
-    hops = int(momo_setting("MITA_MOMO_FORWARDED_FOR_HOPS"))
-    if hops > 0:
-        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= hops:
-            return forwarded[-hops]
-    return str(meta.get("REMOTE_ADDR") or "")
+    return source_address(meta, forwarded_for_hops=int(momo_setting("MITA_MOMO_FORWARDED_FOR_HOPS")))
 
 
 def momo_callback_authorise(*, operator_id: int, secret: str, source_ip: str) -> MomoChannelConfig:
@@ -187,16 +167,7 @@ def momo_callback_authorise(*, operator_id: int, secret: str, source_ip: str) ->
     expected = config.callback_secret if config is not None else secrets.token_urlsafe(32)
     if not constant_time_compare(secret, expected) or config is None or not config.enabled:
         raise NotFound(_("No such callback."), code="callback_unknown")
-    if config.allowed_ips:
-        try:
-            address = ipaddress.ip_address(source_ip)
-        except ValueError:
-            address = None
-        if address is None or not any(address in ipaddress.ip_network(net, strict=False) for net in config.allowed_ips):
-            logger.warning(
-                "MoMo callback for operator %s from %s refused: not an allowed address", operator_id, source_ip
-            )
-            raise PermissionDenied(_("This address may not send MoMo callbacks."), code="callback_address_refused")
+    address_check(allowed_ips=config.allowed_ips, source_ip=source_ip, provider="MoMo", operator_id=operator_id)
     return config
 
 

@@ -11,7 +11,6 @@ payments to be refused at validation (docs/mpesa.md).
 import dataclasses
 import datetime
 import hashlib
-import ipaddress
 import logging
 import secrets
 from collections.abc import Iterable
@@ -28,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from mita.accounts.phones import normalize_phone
 from mita.core.audit import audit_record
-from mita.core.errors import Conflict, NotFound, PermissionDenied
+from mita.core.errors import Conflict, NotFound
 from mita.core.money import quantize
 from mita.integrations.mpesa.client import DarajaClient, MpesaError
 from mita.integrations.mpesa.protocol import (
@@ -40,6 +39,7 @@ from mita.integrations.mpesa.protocol import (
     json_safe,
 )
 from mita.ledger.selectors import holder_known
+from mita.payments.callbacks import address_check, allowed_networks, source_address
 from mita.payments.models import Channel, Payment
 from mita.payments.models_mpesa import MpesaChannelConfig, StkRequest
 from mita.payments.services import PaymentError, payment_receive
@@ -93,20 +93,6 @@ def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _networks(allowed_ips: Iterable[str]) -> list[str]:
-    networks = []
-    for entry in allowed_ips:
-        try:
-            networks.append(str(ipaddress.ip_network(str(entry).strip(), strict=False)))
-        except ValueError:
-            raise PaymentError(
-                _("%(entry)s is not an address or a network such as 196.201.214.0/24.") % {"entry": entry},
-                code="allowed_ips_invalid",
-                fields={"allowed_ips": [_("Give addresses or networks, one a line.")]},
-            ) from None
-    return networks
-
-
 @transaction.atomic
 def mpesa_channel_configure(
     *,
@@ -148,7 +134,7 @@ def mpesa_channel_configure(
         if value is not None:
             setattr(config, name, value.strip())
     if allowed_ips is not None:
-        config.allowed_ips = _networks(allowed_ips)
+        config.allowed_ips = allowed_networks(allowed_ips, example="196.201.214.0/24")
     if reject_unknown_references is not None:
         config.reject_unknown_references = reject_unknown_references
     if enabled is not None:
@@ -226,13 +212,7 @@ def mpesa_urls_register(
 
 
 def mpesa_callback_source_ip(meta: dict[str, Any]) -> str:
-    """The caller's address: the connection's, or the one the trusted proxies in front of Mita saw."""
-    hops = int(mpesa_setting("MITA_MPESA_FORWARDED_FOR_HOPS"))
-    if hops > 0:
-        forwarded = [part.strip() for part in str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",") if part.strip()]
-        if len(forwarded) >= hops:
-            return forwarded[-hops]
-    return str(meta.get("REMOTE_ADDR") or "")
+    return source_address(meta, forwarded_for_hops=int(mpesa_setting("MITA_MPESA_FORWARDED_FOR_HOPS")))
 
 
 def mpesa_callback_authorise(*, secret: str, source_ip: str) -> MpesaChannelConfig:
@@ -248,16 +228,9 @@ def mpesa_callback_authorise(*, secret: str, source_ip: str) -> MpesaChannelConf
     expected = config.callback_secret if config is not None else secrets.token_hex(24)
     if not constant_time_compare(secret, expected) or config is None:
         raise NotFound(_("No such callback."), code="callback_unknown")
-    if config.allowed_ips:
-        try:
-            address = ipaddress.ip_address(source_ip)
-        except ValueError:
-            address = None
-        if address is None or not any(address in ipaddress.ip_network(net, strict=False) for net in config.allowed_ips):
-            logger.warning(
-                "M-Pesa callback for operator %s from %s refused: not an allowed address", config.operator_id, source_ip
-            )
-            raise PermissionDenied(_("This address may not send M-Pesa callbacks."), code="callback_address_refused")
+    address_check(
+        allowed_ips=config.allowed_ips, source_ip=source_ip, provider="M-Pesa", operator_id=config.operator_id
+    )
     return config
 
 
