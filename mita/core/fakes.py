@@ -4,9 +4,13 @@ A fake subclasses LoopbackFake, gives its request handler class and its failure 
 state under self._lock. Tests and the demo use `with FakeX() as fake: ... fake.base_url ...`.
 """
 
+import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
+from typing import Any, Self
+
+logger = logging.getLogger(__name__)
 
 
 class LoopbackFake:
@@ -81,3 +85,40 @@ class LoopbackFake:
                 if self._failure_count == 0:
                     self._failure_mode = "none"
             return mode, self._failure_delay
+
+
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """The request handler base of the fakes: quiet logs, reading bodies, writing JSON answers."""
+
+    fake_label = "fake"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug(f"{self.fake_label}: " + format, *args)
+
+    def _reply(self, status: int, body: Any = None, content_type: str = "application/json") -> None:
+        if body is None:
+            raw = b""
+        elif isinstance(body, bytes):
+            raw = body
+        else:
+            raw = json.dumps(body, default=str).encode() if content_type == "application/json" else str(body).encode()
+        try:
+            self.send_response(status)
+            if raw:
+                self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (the timeout modes)
+            logger.debug("%s: the client hung up before the answer", self.fake_label)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _json_body(self) -> Any:
+        """The request's JSON, {} for an empty body, None for a body that is not JSON."""
+        try:
+            return json.loads(self._body() or b"{}")
+        except ValueError:
+            return None

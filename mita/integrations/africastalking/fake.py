@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from mita.core.fakes import LoopbackFake
+from mita.core.fakes import LoopbackFake, LoopbackHandler
 from mita.integrations.africastalking.client import SEND_PATH
 
 logger = logging.getLogger(__name__)
@@ -172,30 +172,9 @@ class FakeAfricasTalking(LoopbackFake):
 
 
 def _handler_for(fake: FakeAfricasTalking) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(LoopbackHandler):
+        fake_label = "fake Africa's Talking"
         server_version = "FakeAfricasTalking/1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("fake Africa's Talking: " + format, *args)
-
-        def _reply(self, status: int, body: Any, content_type: str = "application/json") -> None:
-            raw = (
-                body
-                if isinstance(body, bytes)
-                else (json.dumps(body).encode() if content_type == "application/json" else str(body).encode())
-            )
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (the timeout mode)
-                logger.debug("fake Africa's Talking: the client hung up before the answer")
-
-        def _body(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
 
         def _json_body(self) -> dict[str, Any] | None:
             try:

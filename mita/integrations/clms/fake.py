@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from mita.core.fakes import LoopbackFake
+from mita.core.fakes import LoopbackFake, LoopbackHandler
 from mita.integrations.clms.client import LICENCE_PATH
 
 logger = logging.getLogger(__name__)
@@ -113,36 +113,9 @@ class FakeClms(LoopbackFake):
 
 
 def _handler_for(fake: FakeClms) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(LoopbackHandler):
+        fake_label = "fake CLMS"
         server_version = "FakeClms/1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("fake CLMS: " + format, *args)
-
-        def _reply(self, status: int, body: Any, content_type: str = "application/json") -> None:
-            raw = (
-                body
-                if isinstance(body, bytes)
-                else (json.dumps(body).encode() if content_type == "application/json" else str(body).encode())
-            )
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (the timeout mode)
-                logger.debug("fake CLMS: the client hung up before the answer")
-
-        def _body(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
-
-        def _json_body(self) -> Any:
-            try:
-                return json.loads(self._body() or b"{}")
-            except ValueError:
-                return None
 
         def do_GET(self) -> None:
             path = urlsplit(self.path).path

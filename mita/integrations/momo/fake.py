@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from mita.core.fakes import LoopbackFake
+from mita.core.fakes import LoopbackFake, LoopbackHandler
 from mita.integrations.momo.client import FAILED_STATUSES, REQUEST_TO_PAY_PATH, SUCCESSFUL, TOKEN_PATH
 
 logger = logging.getLogger(__name__)
@@ -281,38 +281,9 @@ def _request_error(body: Any) -> str:
 
 
 def _handler_for(fake: FakeMomo) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(LoopbackHandler):
+        fake_label = "fake MoMo"
         server_version = "FakeMomo/1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("fake MoMo: " + format, *args)
-
-        def _reply(self, status: int, body: Any = None, content_type: str = "application/json") -> None:
-            if body is None:
-                raw = b""
-            elif isinstance(body, bytes):
-                raw = body
-            else:
-                raw = json.dumps(body).encode() if content_type == "application/json" else str(body).encode()
-            try:
-                self.send_response(status)
-                if raw:
-                    self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (the timeout modes)
-                logger.debug("fake MoMo: the client hung up before the answer")
-
-        def _body(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
-
-        def _json_body(self) -> Any:
-            try:
-                return json.loads(self._body() or b"{}")
-            except ValueError:
-                return None
 
         # Authentication, as MTN's API gateway answers it.
 

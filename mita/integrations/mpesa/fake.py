@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from mita.core.fakes import LoopbackFake
+from mita.core.fakes import LoopbackFake, LoopbackHandler
 from mita.integrations.mpesa.protocol import (
     OAUTH_PATH,
     REGISTER_URL_PATH,
@@ -392,22 +392,9 @@ def _register_problem(body: Any) -> str:
 
 
 def _handler_for(fake: FakeDaraja) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(LoopbackHandler):
+        fake_label = "fake Daraja"
         server_version = "FakeDaraja/1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            logger.debug("fake Daraja: " + format, *args)
-
-        def _reply(self, status: int, body: Any, content_type: str = "application/json") -> None:
-            raw = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (the timeout mode)
-                logger.debug("fake Daraja: the client hung up before the answer")
 
         def _json_body(self) -> Any:
             length = int(self.headers.get("Content-Length") or 0)
