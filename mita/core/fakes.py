@@ -122,3 +122,43 @@ class LoopbackHandler(BaseHTTPRequestHandler):
             return json.loads(self._body() or b"{}")
         except ValueError:
             return None
+
+    def _fail_from(self, fake: LoopbackFake, payload: Any) -> None:
+        """The `POST /__fail {"mode", "count", "delay"}` control endpoint every fake has."""
+        if not isinstance(payload, dict) or payload.get("mode") not in fake.failure_modes:
+            self._reply(400, {"error": f"mode must be one of {sorted(fake.failure_modes)}"})
+            return
+        try:
+            count = int(payload.get("count", 1))
+            delay = float(payload["delay"]) if "delay" in payload else None
+        except (TypeError, ValueError):
+            self._reply(400, {"error": "count must be an integer and delay a number"})
+            return
+        fake.fail(str(payload["mode"]), count, delay=delay)
+        self._reply(200, {"mode": payload["mode"], "count": count})
+
+    def _play_common_failure(
+        self,
+        fake: LoopbackFake,
+        mode: str,
+        delay: float,
+        *,
+        server_error: Any = "Internal Server Error",
+        garbage: bytes = b"<html><body><h1>Service temporarily unavailable</h1></body></html>",
+        garbage_status: int = 200,
+    ) -> bool:
+        """Answer as a broken provider for the modes all fakes share; True if `mode` was one of them.
+
+        http500: a 500 with the provider's own error body; timeout: hang past the client's timeout, then a 504;
+        garbage: an HTML page where JSON was expected.
+        """
+        if mode == "http500":
+            self._reply(500, server_error, "text/plain" if isinstance(server_error, str) else "application/json")
+        elif mode == "timeout":
+            fake._stopping.wait(delay)
+            self._reply(504, "Gateway Timeout", "text/plain")
+        elif mode == "garbage":
+            self._reply(garbage_status, garbage, "text/html")
+        else:
+            return False
+        return True

@@ -194,7 +194,7 @@ def _handler_for(fake: FakeAfricasTalking) -> type[BaseHTTPRequestHandler]:
             if path == SEND_PATH:
                 self._send()
             elif path == "/__fail":
-                self._fail()
+                self._fail_from(fake, self._json_body())
             elif path == "/__deliver":
                 self._deliver()
             elif path == "/__reset":
@@ -215,16 +215,9 @@ def _handler_for(fake: FakeAfricasTalking) -> type[BaseHTTPRequestHandler]:
                 self._reply(400, f"Request is missing required form field '{missing[0]}'", "text/plain")
                 return
             mode, delay = fake._take_failure()
-            if mode == "http500":
-                self._reply(500, "Internal Server Error", "text/plain")
-                return
-            if mode == "timeout":
-                # Hang past the client's timeout, then give up without sending.
-                fake._stopping.wait(delay)
-                self._reply(504, "Gateway Timeout", "text/plain")
-                return
-            if mode == "garbage":
-                self._reply(201, b"<html><body>Bad gateway</body></html>", "text/html")
+            if self._play_common_failure(
+                fake, mode, delay, garbage=b"<html><body>Bad gateway</body></html>", garbage_status=201
+            ):
                 return
             numbers = [number.strip() for number in form["to"].split(",") if number.strip()]
             report = fake._accept(
@@ -235,20 +228,6 @@ def _handler_for(fake: FakeAfricasTalking) -> type[BaseHTTPRequestHandler]:
                 refusal=mode,
             )
             self._reply(201, report)
-
-        def _fail(self) -> None:
-            payload = self._json_body()
-            if payload is None or payload.get("mode") not in FAILURE_MODES:
-                self._reply(400, {"error": f"mode must be one of {sorted(FAILURE_MODES)}"})
-                return
-            try:
-                count = int(payload.get("count", 1))
-                delay = float(payload["delay"]) if "delay" in payload else None
-            except (TypeError, ValueError):
-                self._reply(400, {"error": "count must be an integer and delay a number"})
-                return
-            fake.fail(str(payload["mode"]), count, delay=delay)
-            self._reply(200, {"mode": payload["mode"], "count": count})
 
         def _deliver(self) -> None:
             payload = self._json_body()

@@ -132,7 +132,7 @@ def _handler_for(fake: FakeClms) -> type[BaseHTTPRequestHandler]:
             if path == "/__licences":
                 self._put()
             elif path == "/__fail":
-                self._fail()
+                self._fail_from(fake, self._json_body())
             elif path == "/__reset":
                 self._body()
                 fake.reset()
@@ -153,16 +153,7 @@ def _handler_for(fake: FakeClms) -> type[BaseHTTPRequestHandler]:
                 self._reply(401, {"error": "unauthorized"})
                 return
             mode, delay = fake._take_failure()
-            if mode == "http500":
-                self._reply(500, "Internal Server Error", "text/plain")
-                return
-            if mode == "timeout":
-                # Hang past the client's timeout, then give up without answering the question.
-                fake._stopping.wait(delay)
-                self._reply(504, "Gateway Timeout", "text/plain")
-                return
-            if mode == "garbage":
-                self._reply(200, b"<html><body><h1>Service temporarily unavailable</h1></body></html>", "text/html")
+            if self._play_common_failure(fake, mode, delay):
                 return
             licence = fake._find(number)
             if licence is None:
@@ -186,19 +177,5 @@ def _handler_for(fake: FakeClms) -> type[BaseHTTPRequestHandler]:
                 self._reply(400, {"error": str(error)})
                 return
             self._reply(200, {"stored": [licence["licence_number"] for licence in licences]})
-
-        def _fail(self) -> None:
-            payload = self._json_body()
-            if not isinstance(payload, dict) or payload.get("mode") not in FAILURE_MODES:
-                self._reply(400, {"error": f"mode must be one of {sorted(FAILURE_MODES)}"})
-                return
-            try:
-                count = int(payload.get("count", 1))
-                delay = float(payload["delay"]) if "delay" in payload else None
-            except (TypeError, ValueError):
-                self._reply(400, {"error": "count must be an integer and delay a number"})
-                return
-            fake.fail(str(payload["mode"]), count, delay=delay)
-            self._reply(200, {"mode": payload["mode"], "count": count})
 
     return Handler

@@ -340,7 +340,7 @@ def _handler_for(fake: FakeMomo) -> type[BaseHTTPRequestHandler]:
             elif path == "/__callback":
                 self._callback()
             elif path == "/__fail":
-                self._fail()
+                self._fail_from(fake, self._json_body())
             elif path == "/__reset":
                 self._body()
                 fake.reset()
@@ -364,13 +364,12 @@ def _handler_for(fake: FakeMomo) -> type[BaseHTTPRequestHandler]:
         def _failure(self) -> str:
             """Play an injected failure; returns the mode ("none" or "accept_then_timeout" if the caller goes on)."""
             mode, delay = fake._take_failure()
-            if mode == "http500":
-                self._reply(500, {"code": "INTERNAL_PROCESSING_ERROR", "message": "An internal error occurred."})
-            elif mode == "timeout":
-                fake._stopping.wait(delay)
-                self._reply(504, "Gateway Timeout", "text/plain")
-            elif mode == "garbage":
-                self._reply(200, b"<html><body><h1>Service temporarily unavailable</h1></body></html>", "text/html")
+            self._play_common_failure(
+                fake,
+                mode,
+                delay,
+                server_error={"code": "INTERNAL_PROCESSING_ERROR", "message": "An internal error occurred."},
+            )
             return mode
 
         def _request_to_pay(self) -> None:
@@ -481,19 +480,5 @@ def _handler_for(fake: FakeMomo) -> type[BaseHTTPRequestHandler]:
                 self._reply(502, {"error": str(error)})
                 return
             self._reply(200, {"callback_status": status})
-
-        def _fail(self) -> None:
-            payload = self._json_body()
-            if not isinstance(payload, dict) or payload.get("mode") not in FAILURE_MODES:
-                self._reply(400, {"error": f"mode must be one of {sorted(FAILURE_MODES)}"})
-                return
-            try:
-                count = int(payload.get("count", 1))
-                delay = float(payload["delay"]) if "delay" in payload else None
-            except (TypeError, ValueError):
-                self._reply(400, {"error": "count must be an integer and delay a number"})
-                return
-            fake.fail(str(payload["mode"]), count, delay=delay)
-            self._reply(200, {"mode": payload["mode"], "count": count})
 
     return Handler

@@ -412,14 +412,15 @@ def _handler_for(fake: FakeDaraja) -> type[BaseHTTPRequestHandler]:
             mode, delay = fake._take_failure()
             if mode == "none":
                 return False
-            if mode == "http500":
-                self._reply(500, {"requestId": "", "errorCode": "500.003.02", "errorMessage": "System is busy"})
-            elif mode == "timeout":
-                fake._stopping.wait(delay)
-                self._reply(504, b"Gateway Timeout", "text/plain")
-            elif mode == "garbage":
-                self._reply(200, b"<html><body>Service temporarily unavailable</body></html>", "text/html")
-            elif mode == "token_expired":
+            if self._play_common_failure(
+                fake,
+                mode,
+                delay,
+                server_error={"requestId": "", "errorCode": "500.003.02", "errorMessage": "System is busy"},
+                garbage=b"<html><body>Service temporarily unavailable</body></html>",
+            ):
+                return True
+            if mode == "token_expired":
                 fake._tokens_expire()
                 self._invalid_token()
             return True
@@ -456,7 +457,7 @@ def _handler_for(fake: FakeDaraja) -> type[BaseHTTPRequestHandler]:
             elif path == "/__stk/complete":
                 self._stk_complete(body)
             elif path == "/__fail":
-                self._fail(body)
+                self._fail_from(fake, body)
             elif path == "/__reset":
                 fake.reset()
                 self._reply(200, {"reset": True})
@@ -540,18 +541,5 @@ def _handler_for(fake: FakeDaraja) -> type[BaseHTTPRequestHandler]:
                 str(checkout_id), result_code, receipt=str(body.get("MpesaReceiptNumber") or "")
             )
             self._reply(200, {"callback": dataclasses.asdict(delivery)})
-
-        def _fail(self, body: Any) -> None:
-            if not isinstance(body, dict) or body.get("mode") not in FAILURE_MODES:
-                self._reply(400, {"error": f"mode must be one of {sorted(FAILURE_MODES)}"})
-                return
-            try:
-                count = int(body.get("count", 1))
-                delay = float(body["delay"]) if "delay" in body else None
-            except (TypeError, ValueError):
-                self._reply(400, {"error": "count must be an integer and delay a number"})
-                return
-            fake.fail(str(body["mode"]), count, delay=delay)
-            self._reply(200, {"mode": body["mode"], "count": count})
 
     return Handler
