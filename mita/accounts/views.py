@@ -168,7 +168,7 @@ def profile_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _workspace_or_403(request: HttpRequest) -> tuple[str, Any]:
+def _workspace_or_404(request: HttpRequest) -> tuple[str, Any]:
     workspace = request.access.workspace  # type: ignore[attr-defined]
     if workspace is None:
         raise Http404
@@ -184,7 +184,7 @@ def _invitable_roles(scope: str) -> frozenset[str]:
 @login_required
 @require_roles(*USER_ADMIN_ROLES)
 def user_list_view(request: HttpRequest) -> HttpResponse:
-    scope, organisation = _workspace_or_403(request)
+    scope, organisation = _workspace_or_404(request)
     users = selectors.users_in_workspace(scope=scope, organisation_id=organisation.pk).prefetch_related(
         Prefetch(
             "memberships",
@@ -223,7 +223,7 @@ def user_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_roles(*USER_ADMIN_ROLES)
 def user_invite_view(request: HttpRequest) -> HttpResponse:
-    scope, organisation = _workspace_or_403(request)
+    scope, organisation = _workspace_or_404(request)
     if scope == Scope.DISTRICT:
         raise Http404
     form = InviteUserForm(request.POST or None, roles=_invitable_roles(scope))
@@ -251,7 +251,7 @@ def user_invite_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_roles(*USER_ADMIN_ROLES)
 def user_detail_view(request: HttpRequest, user_id: int) -> HttpResponse:
-    scope, organisation = _workspace_or_403(request)
+    scope, organisation = _workspace_or_404(request)
     member = get_object_or_404(selectors.users_in_workspace(scope=scope, organisation_id=organisation.pk), pk=user_id)
     return render(
         request,
@@ -271,7 +271,7 @@ def user_detail_view(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_roles(*USER_ADMIN_ROLES)
 @require_POST
 def membership_revoke_view(request: HttpRequest, membership_id: int) -> HttpResponse:
-    scope, organisation = _workspace_or_403(request)
+    scope, organisation = _workspace_or_404(request)
     membership = get_object_or_404(
         Membership.objects.filter(is_active=True, **{f"{scope}_id": organisation.pk}), pk=membership_id
     )

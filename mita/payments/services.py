@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import DecimalField, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,20 +35,19 @@ def _clearing(operator: Any, channel: str) -> Account:
 def open_charges(*, operator: Any, holder: str) -> list[Charge]:
     """The customer account's charges not yet fully paid, oldest due first, each with `open_amount`.
 
-    Call after holder_lock() when allocating, so that concurrent payments see each other's allocations.
+    One query, whatever the account's history. Call after holder_lock() when allocating, so that concurrent
+    payments see each other's allocations.
     """
-    charges = list(charges_of(operator=operator, holder=holder))
-    allocated = dict(
-        Allocation.objects.filter(charge__in=[charge.pk for charge in charges], voided=False)
-        .values("charge")
-        .annotate(total=Sum("amount"))
-        .values_list("charge", "total")
+    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
+    charges = (
+        charges_of(operator=operator, holder=holder)
+        .annotate(allocated=Coalesce(Sum("allocations__amount", filter=Q(allocations__voided=False)), zero))
+        .filter(total__gt=F("allocated"))
     )
     open_list: list[Charge] = []
     for charge in charges:
-        charge.open_amount = charge.total - (allocated.get(charge.pk) or Decimal("0"))  # type: ignore[attr-defined]
-        if charge.open_amount > 0:  # type: ignore[attr-defined]
-            open_list.append(charge)
+        charge.open_amount = charge.total - charge.allocated  # type: ignore[attr-defined]
+        open_list.append(charge)
     return open_list
 
 
