@@ -60,15 +60,16 @@ def trial_balance(*, operator: Any) -> Decimal:
 
 
 def holder_known(*, operator: Any, reference: str) -> str | None:
-    """The customer account (holder) named by a reference, if the ledger has a receivable for it."""
-    account = (
-        Account.objects.filter(
-            operator=operator, category=Account.Category.RECEIVABLE, holder__iexact=reference.strip()
-        )
-        .only("holder")
-        .first()
-    )
-    return account.holder if account else None
+    """The customer account (holder) named by a reference, whatever its case, if the ledger has a receivable for it.
+
+    The exact code first (the unique index), then the case-blind match (the index on UPPER(holder)).
+    """
+    reference = reference.strip()
+    receivables = Account.objects.filter(operator=operator, category=Account.Category.RECEIVABLE).order_by()
+    holder = receivables.filter(code=f"receivable:{reference}").values_list("holder", flat=True).first()
+    if holder is None:
+        holder = receivables.filter(holder__iexact=reference).values_list("holder", flat=True).first()
+    return holder
 
 
 def charges_of(*, operator: Any, holder: str) -> QuerySet[Charge]:
@@ -76,9 +77,17 @@ def charges_of(*, operator: Any, holder: str) -> QuerySet[Charge]:
     return Charge.objects.filter(operator=operator, holder=holder).order_by("due_date", "pk")
 
 
-def credit_from(*, operator: Any, holder: str, reference: str) -> Decimal:
-    """How much the transfers of one reference put into a customer account's credit (net)."""
-    code = f"credit:{holder}"
+def holder_credit(*, operator: Any, holder: str) -> Decimal:
+    """A customer account's credit: its credit account plus the VAT held apart on advances (operators that hold
+    advances excluding VAT), both the customer's money."""
+    return holder_balance(operator=operator, holder=holder, purpose="credit") + holder_balance(
+        operator=operator, holder=holder, purpose="advance_vat"
+    )
+
+
+def credit_from(*, operator: Any, holder: str, reference: str, purpose: str = "credit") -> Decimal:
+    """How much the transfers of one reference put into a customer account's credit (net), or its held VAT."""
+    code = f"{purpose}:{holder}"
     transfers = Transfer.objects.filter(operator=operator, reference=reference)
     into = transfers.filter(credit__code=code).aggregate(total=Sum("amount"))["total"] or ZERO
     out_of = transfers.filter(debit__code=code).aggregate(total=Sum("amount"))["total"] or ZERO

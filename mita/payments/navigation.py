@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from mita.accounts.roles import Role
 from mita.core.access import Access
 from mita.core.navigation import Card, register_card
 from mita.payments.selectors import PAYMENT_ROLES, SUSPENSE_ROLES, suspense_count
@@ -40,5 +41,15 @@ register_card(
         roles=frozenset(SUSPENSE_ROLES),
         order=32,
         badge=_suspense_badge,
+    )
+)
+register_card(
+    Card(
+        key="payments.settings",
+        title=_("Payment settings"),
+        description=_("The order payments clear charges in, and advance payments excluding VAT."),
+        url_name="payments:settings",
+        roles=frozenset({Role.OPERATOR_ADMIN}),
+        order=39,
     )
 )

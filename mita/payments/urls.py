@@ -1,12 +1,13 @@
 from django.urls import path
 
-from mita.payments import views
+from mita.payments import views, views_settings
 
 app_name = "payments"
 urlpatterns = [
     path("", views.payment_list, name="payment_list"),
     path("new/", views.payment_record, name="payment_record"),
     path("suspense/", views.suspense_list, name="suspense_list"),
+    path("settings/", views_settings.payment_settings_view, name="settings"),
     path("<int:payment_id>/", views.payment_detail, name="payment_detail"),
     path("<int:payment_id>/reprint/", views.receipt_reprint, name="receipt_reprint"),
     path("<int:payment_id>/void/", views.payment_void_view, name="payment_void"),

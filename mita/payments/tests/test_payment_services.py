@@ -64,8 +64,8 @@ def test_an_overpayment_becomes_credit_that_pays_the_next_bill(operator_a):
     pay(operator_a, "800", "k1")
     assert holder_balance(operator=operator_a, holder=HOLDER) == 0
     assert holder_balance(operator=operator_a, holder=HOLDER, purpose="credit") == Decimal("300")
-    november = bill(operator_a, "1000", datetime.date(2026, 11, 30), "bill:nov")
-    assert credit_apply(operator=operator_a, holder=HOLDER, acting_user=None) == Decimal("300")
+    november = bill(operator_a, "1000", datetime.date(2026, 11, 30), "bill:nov")  # the credit clears it at once
+    assert credit_apply(operator=operator_a, holder=HOLDER, acting_user=None) == 0
     assert holder_balance(operator=operator_a, holder=HOLDER) == Decimal("700")
     assert holder_balance(operator=operator_a, holder=HOLDER, purpose="credit") == 0
     assert Allocation.objects.get(charge=november).from_credit
