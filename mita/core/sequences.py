@@ -11,12 +11,20 @@ def sequence_next(*, operator_id: int, name: str) -> int:
     never skipped or repeated; a rolled-back transaction releases its number to the next caller."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("sequence_next must run inside the transaction of the document it numbers")
-    updated = Sequence.objects.filter(operator_id=operator_id, name=name).update(last_value=F("last_value") + 1)
-    if not updated:
-        try:
-            with transaction.atomic():
-                Sequence.objects.create(operator_id=operator_id, name=name, last_value=1)
-                return 1
-        except IntegrityError:  # created by a concurrent first caller
-            Sequence.objects.filter(operator_id=operator_id, name=name).update(last_value=F("last_value") + 1)
+    with transaction.get_connection().cursor() as cursor:
+        # One round trip (UPDATE ... RETURNING: PostgreSQL, and SQLite since 3.35).
+        cursor.execute(
+            f"UPDATE {Sequence._meta.db_table} SET last_value = last_value + 1 "  # noqa: S608 (our table name)
+            "WHERE operator_id = %s AND name = %s RETURNING last_value",
+            [operator_id, name],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return int(row[0])
+    try:
+        with transaction.atomic():
+            Sequence.objects.create(operator_id=operator_id, name=name, last_value=1)
+            return 1
+    except IntegrityError:  # created by a concurrent first caller
+        Sequence.objects.filter(operator_id=operator_id, name=name).update(last_value=F("last_value") + 1)
     return Sequence.objects.get(operator_id=operator_id, name=name).last_value

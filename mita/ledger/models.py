@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from mita.core.tenancy import OperatorManager
@@ -47,6 +48,8 @@ class Account(models.Model):
     class Meta:
         ordering = ["operator", "code"]
         constraints = [models.UniqueConstraint(fields=["operator", "code"], name="account_code_unique_per_operator")]
+        # A payer's account reference matches whatever its case.
+        indexes = [models.Index("operator", Upper("holder"), name="account_holder_upper")]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"

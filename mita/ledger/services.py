@@ -20,6 +20,7 @@ from mita.core.audit import audit_record
 from mita.core.errors import Conflict, DomainError
 from mita.core.money import quantize
 from mita.ledger.models import Account, Balance, Charge, IdempotencyRecord, Transfer
+from mita.ledger.signals import charge_posted
 
 T = TypeVar("T")
 
@@ -53,6 +54,8 @@ HOLDER_ACCOUNTS = {
     "receivable": (Account.Kind.ASSET, Account.Category.RECEIVABLE, "Receivable"),
     "deposits": (Account.Kind.LIABILITY, Account.Category.DEPOSITS, "Deposit held"),
     "credit": (Account.Kind.LIABILITY, Account.Category.CREDIT, "Credit"),
+    # The VAT part of an advance payment held apart (operators holding advances excluding VAT), until consumed.
+    "advance_vat": (Account.Kind.LIABILITY, Account.Category.CREDIT, "VAT held on advance"),
 }
 
 
@@ -175,7 +178,8 @@ def transfer_post(
         problems.append(_("Both accounts must be in the operator's currency."))
     if problems:
         raise LedgerError(" ".join(problems), code="transfer_invalid")
-    with transaction.atomic():
+    # Inside a caller's transaction no savepoint is needed: a failure here fails the caller's whole write.
+    with transaction.atomic(savepoint=False):
         transfer = Transfer.objects.create(
             operator=operator,
             debit=debit,
@@ -259,6 +263,12 @@ def vat_for(*, operator: Any, net: Decimal, rule: str) -> Decimal:
     return quantize(net * rate, operator.currency)
 
 
+def vat_included(*, operator: Any, gross: Decimal) -> Decimal:
+    """The VAT inside a gross amount at the operator's standard rate: gross - net, net rounded once."""
+    rate = Decimal(settings.MITA_VAT_RATES.get(operator.country_code, "0"))
+    return gross - quantize(gross / (1 + rate), operator.currency)
+
+
 def charge_post(
     *,
     operator: Any,
@@ -334,6 +344,7 @@ def charge_post(
                 acting_user=acting_user,
                 memo={"charge": charge.pk},
             )
+        charge_posted.send(sender=Charge, charge=charge, acting_user=acting_user)
         return charge
 
     with transaction.atomic():
@@ -399,6 +410,7 @@ def opening_balance_post(
             operator=operator,
             detail={"holder": holder, "amount": amount, "as_of": as_of, "reference": reference},
         )
+        charge_posted.send(sender=Charge, charge=charge, acting_user=acting_user)
         return charge
 
     with transaction.atomic():
@@ -415,6 +427,14 @@ def opening_balance_post(
 def holder_lock(*, operator: Any, holder: str) -> Account:
     """Lock a customer account's receivable until the end of the transaction: the one point where everything
     that allocates money to the account's charges queues, so that two payments never clear the same charge."""
+    locked = (
+        Balance.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .filter(account__operator=operator, account__code=f"receivable:{holder}")
+        .first()
+    )
+    if locked is not None:  # one query, the usual case
+        return locked.account
     receivable = holder_account(operator=operator, holder=holder, purpose="receivable")
     Balance.objects.select_for_update().filter(account=receivable).first()
     return receivable

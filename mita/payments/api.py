@@ -5,17 +5,19 @@ import re
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from mita.accounts.phones import normalize_phone
+from mita.accounts.roles import Role
 from mita.core.errors import DomainError
 from mita.core.errors import PermissionDenied as RoleRefused
 from mita.core.money import quantize
-from mita.payments.models import Allocation, Payment
+from mita.payments.models import Allocation, Payment, PaymentSettings
+from mita.payments.preferences import payment_settings_for, payment_settings_update
 from mita.payments.selectors import (
     PAYMENT_ROLES,
     SUSPENSE_ROLES,
@@ -103,10 +105,11 @@ class BalanceOut(Schema):
     open_charges: list[OpenChargeOut]
 
 
+_ALLOCATIONS = Prefetch("allocations", queryset=Allocation.objects.select_related("charge").order_by("pk"))
+
+
 def _with_allocations(payments: QuerySet[Payment]) -> QuerySet[Payment]:
-    return payments.prefetch_related(
-        Prefetch("allocations", queryset=Allocation.objects.select_related("charge").order_by("pk"))
-    )
+    return payments.prefetch_related(_ALLOCATIONS)
 
 
 def _payment(request: HttpRequest, payment_id: int) -> Payment:
@@ -160,19 +163,21 @@ def payment_create(request: HttpRequest, payload: PaymentIn) -> Status[Payment]:
         message = _("Your role does not record payments of this channel.")
         raise RoleRefused(message, code="channel_not_allowed", fields={"channel": [message]})
     amount = _amount(payload.amount, access.operator.currency)
-    key = payload.idempotency_key.strip()
-    replay = bool(key) and Payment.objects.filter(operator=access.operator, idempotency_key=key).exists()
     payment = payment_receive(
         operator=access.operator,
         channel=payload.channel,
         amount=amount,
         account_reference=payload.account_reference,
-        idempotency_key=key,
+        idempotency_key=payload.idempotency_key.strip(),
         received_by=request.user,
         payer_name=payload.payer_name.strip(),
         payer_phone=_payer_phone(payload.payer_phone),
     )
-    return Status(200 if replay else 201, _payment(request, payment.pk))
+    if payment.is_replay:  # type: ignore[attr-defined]
+        return Status(200, _payment(request, payment.pk))
+    # A new payment answers from memory (its receipt is set on it), with its allocations in one query.
+    prefetch_related_objects([payment], _ALLOCATIONS)
+    return Status(201, payment)
 
 
 @router.get("/payments", response=list[PaymentOut], summary="Payments, newest first")
@@ -225,3 +230,27 @@ def account_balance(request: HttpRequest, holder: str) -> object:
     _require(request, *PAYMENT_ROLES)
     access = request.access  # type: ignore[attr-defined]
     return account_summary(operator=access.operator, holder=holder_get_for_access(access=access, holder=holder))
+
+
+class PaymentSettingsIO(Schema):
+    allocation_order: str
+    head_order: list[str]
+    advance_ex_vat: bool
+
+
+@router.get("/payment-settings", response=PaymentSettingsIO, summary="The operator's payment rules")
+def payment_settings_get(request: HttpRequest) -> PaymentSettings:
+    _require(request, *PAYMENT_ROLES)
+    return payment_settings_for(operator=request.access.operator)  # type: ignore[attr-defined]
+
+
+@router.put("/payment-settings", response=PaymentSettingsIO, summary="Change the operator's payment rules")
+def payment_settings_put(request: HttpRequest, payload: PaymentSettingsIO) -> PaymentSettings:
+    _require(request, Role.OPERATOR_ADMIN)
+    return payment_settings_update(
+        operator=request.access.operator,  # type: ignore[attr-defined]
+        allocation_order=payload.allocation_order,
+        head_order=payload.head_order,
+        advance_ex_vat=payload.advance_ex_vat,
+        acting_user=request.user,
+    )

@@ -7,4 +7,4 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from mita.payments import navigation, tasks  # noqa: F401  (registers cards and the MoMo poller)
+        from mita.payments import bench, navigation, receivers, tasks  # noqa: F401  (registrations)

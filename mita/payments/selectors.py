@@ -13,7 +13,7 @@ from django.http import Http404
 from mita.accounts.roles import Role, Scope
 from mita.accounts.selectors import memberships_in_workspace, users_in_workspace
 from mita.core.access import Access
-from mita.ledger.selectors import charges_of, holder_balance, holder_known
+from mita.ledger.selectors import charges_of, holder_balance, holder_credit, holder_known
 from mita.payments.models import Allocation, Channel, Payment
 from mita.payments.services import SUPERVISOR_ROLES
 
@@ -131,7 +131,7 @@ def account_summary(*, operator: Any, holder: str) -> AccountSummary:
         holder=holder,
         currency=operator.currency,
         balance=holder_balance(operator=operator, holder=holder),
-        credit=holder_balance(operator=operator, holder=holder, purpose="credit"),
+        credit=holder_credit(operator=operator, holder=holder),
         open_charges=charges_open(operator=operator, holder=holder),
     )
 

@@ -17,8 +17,16 @@ from mita.core.money import quantize
 from mita.core.sequences import sequence_next
 from mita.ledger.models import Account, Charge, Transfer
 from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_known
-from mita.ledger.services import account_get, holder_account, holder_lock, transfer_post, transfers_reverse
-from mita.payments.models import Allocation, Channel, Payment, Receipt
+from mita.ledger.services import (
+    account_get,
+    holder_account,
+    holder_lock,
+    transfer_post,
+    transfers_reverse,
+    vat_included,
+)
+from mita.payments.models import Allocation, Channel, Payment, PaymentSettings, Receipt
+from mita.payments.preferences import allocation_key, payment_settings_for
 
 
 class PaymentError(DomainError):
@@ -32,8 +40,9 @@ def _clearing(operator: Any, channel: str) -> Account:
     return account_get(operator=operator, code=f"clearing:{channel}")
 
 
-def open_charges(*, operator: Any, holder: str) -> list[Charge]:
-    """The customer account's charges not yet fully paid, oldest due first, each with `open_amount`.
+def open_charges(*, operator: Any, holder: str, rules: PaymentSettings | None = None) -> list[Charge]:
+    """The customer account's charges not yet fully paid, in the order payments clear them (the operator's
+    settings: oldest due first by default), each with `open_amount`.
 
     One query, whatever the account's history. Call after holder_lock() when allocating, so that concurrent
     payments see each other's allocations.
@@ -48,7 +57,7 @@ def open_charges(*, operator: Any, holder: str) -> list[Charge]:
     for charge in charges:
         charge.open_amount = charge.total - charge.allocated  # type: ignore[attr-defined]
         open_list.append(charge)
-    return open_list
+    return sorted(open_list, key=allocation_key(rules or payment_settings_for(operator=operator)))
 
 
 def _settle(
@@ -61,11 +70,13 @@ def _settle(
     value_date: datetime.date,
     acting_user: Any,
     payment: Payment | None,
+    rules: PaymentSettings,
 ) -> Decimal:
-    """Clear open charges oldest first from `source` (a clearing, suspense or credit account); returns the rest."""
+    """Clear open charges in the operator's order from `source` (a clearing, suspense or credit account); returns
+    the rest."""
     receivable = holder_lock(operator=operator, holder=holder)
     remaining = amount
-    for charge in open_charges(operator=operator, holder=holder):
+    for charge in open_charges(operator=operator, holder=holder, rules=rules):
         if remaining <= 0:
             break
         take = min(charge.open_amount, remaining)  # type: ignore[attr-defined]
@@ -92,6 +103,7 @@ def _settle(
 def _take(*, payment: Payment, holder: str, source: Account, acting_user: Any) -> None:
     """Apply a payment to the account: charges first, the rest as the customer's credit."""
     operator = payment.operator
+    rules = payment_settings_for(operator=operator)
     rest = _settle(
         operator=operator,
         holder=holder,
@@ -101,19 +113,26 @@ def _take(*, payment: Payment, holder: str, source: Account, acting_user: Any) -
         value_date=payment.value_date,
         acting_user=acting_user,
         payment=payment,
+        rules=rules,
     )
-    if rest > 0:
-        transfer_post(
-            operator=operator,
-            debit=source,
-            credit=holder_account(operator=operator, holder=holder, purpose="credit"),
-            amount=rest,
-            kind=Transfer.Kind.PAYMENT,
-            reference=payment.ledger_reference,
-            value_date=payment.value_date,
-            acting_user=acting_user,
-            memo={"overpayment": True},
-        )
+    if rest <= 0:
+        return
+    # An advance: held as credit; where the operator holds advances excluding VAT, the VAT part is held apart
+    # until the bill that consumes the advance is issued (that bill's charge recognises its own VAT).
+    held_vat = vat_included(operator=operator, gross=rest) if rules.advance_ex_vat else Decimal("0")
+    for purpose, part in (("credit", rest - held_vat), ("advance_vat", held_vat)):
+        if part > 0:
+            transfer_post(
+                operator=operator,
+                debit=source,
+                credit=holder_account(operator=operator, holder=holder, purpose=purpose),
+                amount=part,
+                kind=Transfer.Kind.PAYMENT,
+                reference=payment.ledger_reference,
+                value_date=payment.value_date,
+                acting_user=acting_user,
+                memo={"overpayment": True, "advance_ex_vat": rules.advance_ex_vat},
+            )
 
 
 def _same_payment(
@@ -143,7 +162,8 @@ def payment_receive(
 ) -> Payment:
     """Record a payment once per key: matched on the account reference (never the phone), or held in suspense.
 
-    A replay returns the first payment; the same key with another amount, channel or reference is a 409.
+    A replay returns the first payment (with `is_replay` set); the same key with another amount, channel or
+    reference is a 409.
     """
     if channel not in Channel.values:
         raise PaymentError(
@@ -186,6 +206,7 @@ def payment_receive(
                 % {"key": key, "amount": first.amount, "currency": first.currency, "account": first.account_reference},
                 code="idempotency_key_reused",
             )
+        first.is_replay = True  # type: ignore[attr-defined]
         return first
 
     if first := Payment.objects.filter(operator=operator, idempotency_key=key).first():
@@ -240,6 +261,7 @@ def payment_receive(
         if first is None:
             raise
         return replay(first)
+    payment.is_replay = False
     return payment
 
 
@@ -305,8 +327,11 @@ def payment_void(
     if payment.holder:
         # An overpayment became credit; once that credit has paid other charges, voiding would make it negative.
         holder_lock(operator=payment.operator, holder=payment.holder)
-        to_credit = credit_from(operator=payment.operator, holder=payment.holder, reference=payment.ledger_reference)
-        if to_credit > holder_balance(operator=payment.operator, holder=payment.holder, purpose="credit"):
+        if any(
+            credit_from(operator=payment.operator, holder=payment.holder, reference=payment.ledger_reference, purpose=p)
+            > holder_balance(operator=payment.operator, holder=payment.holder, purpose=p)
+            for p in ("credit", "advance_vat")
+        ):
             raise Conflict(
                 _(
                     "Part of this payment was kept as credit and has since paid other charges, so it cannot be "
@@ -335,18 +360,31 @@ def credit_apply(*, operator: Any, holder: str, acting_user: Any, value_date: da
     """Use a customer's credit on their open charges (after new charges are posted); returns what was applied."""
     holder_lock(operator=operator, holder=holder)  # before reading the credit: a concurrent call must see ours
     credit = holder_balance(operator=operator, holder=holder, purpose="credit")
-    if credit <= 0:
+    held_vat = holder_balance(operator=operator, holder=holder, purpose="advance_vat")
+    available = credit + held_vat
+    if available <= 0:
         return Decimal("0")
-    credit_account = holder_account(operator=operator, holder=holder, purpose="credit")
+    rules = payment_settings_for(operator=operator)
+    charges = open_charges(operator=operator, holder=holder, rules=rules)
+    owed = sum((charge.open_amount for charge in charges), Decimal("0"))  # type: ignore[attr-defined]
+    use = min(available, owed)
+    if use <= 0:
+        return Decimal("0")
+    # An advance held excluding VAT is consumed in proportion: the ex-VAT credit and its held VAT together.
+    from_vat = quantize(use * held_vat / available, operator.currency) if held_vat else Decimal("0")
     reference = f"credit:{holder}:{timezone.now():%Y%m%d%H%M%S%f}"
-    rest = _settle(
-        operator=operator,
-        holder=holder,
-        amount=credit,
-        source=credit_account,
-        reference=reference,
-        value_date=value_date or timezone.localdate(),
-        acting_user=acting_user,
-        payment=None,
-    )
-    return credit - rest
+    rest = Decimal("0")
+    for purpose, part in (("credit", use - from_vat), ("advance_vat", from_vat)):
+        if part > 0:
+            rest += _settle(
+                operator=operator,
+                holder=holder,
+                amount=part,
+                source=holder_account(operator=operator, holder=holder, purpose=purpose),
+                reference=reference,
+                value_date=value_date or timezone.localdate(),
+                acting_user=acting_user,
+                payment=None,
+                rules=rules,
+            )
+    return use - rest

@@ -1,0 +1,133 @@
+"""Benchmarks (`mita bench <name>`): each app registers its own; each prints one JSON line of figures.
+
+A benchmark runs on a scratch database made for it next to the configured one (PostgreSQL: `<name>_bench`;
+SQLite: var/bench-mita.sqlite3), migrated, seeded, and dropped afterwards unless `--keep`. Timing lives here,
+never in the tests' assertions.
+"""
+
+import contextlib
+import dataclasses
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from django.conf import settings
+from django.db import connection
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    name: str
+    help: str
+    add_arguments: Callable[[Any], None]
+    run: Callable[[dict[str, Any]], dict[str, Any]]
+
+
+BENCHMARKS: dict[str, Benchmark] = {}
+
+
+def register_bench(benchmark: Benchmark) -> None:
+    BENCHMARKS[benchmark.name] = benchmark
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """The value below which `fraction` of the (sorted) values lie, nearest rank."""
+    if not sorted_values:
+        return 0.0
+    rank = max(0, min(len(sorted_values) - 1, math.ceil(fraction * len(sorted_values)) - 1))
+    return sorted_values[rank]
+
+
+def database_vendor() -> str:
+    return str(connection.vendor)
+
+
+def _database_url(database: dict[str, Any]) -> str:
+    """A DATABASE_URL for the subprocesses (the web server) that names the scratch database."""
+    if database["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{database['NAME']}"
+    user = quote(str(database.get("USER") or ""))
+    password = quote(str(database.get("PASSWORD") or ""))
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = database.get("HOST") or "127.0.0.1"
+    port = database.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{database['NAME']}"
+
+
+@contextlib.contextmanager
+def scratch_database(*, keep: bool = False) -> Iterator[str]:
+    """Make, migrate and switch to a scratch database; yields its DATABASE_URL; drops it afterwards."""
+    settings_dict = connection.settings_dict
+    original_name = settings_dict["NAME"]
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        bench_name = str(Path(settings.VAR_DIR) / "bench-mita.sqlite3")
+    else:
+        bench_name = f"{original_name}_bench"
+    settings_dict.setdefault("TEST", {})["NAME"] = bench_name
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
+    try:
+        yield _database_url(connection.settings_dict)
+    finally:
+        if not keep:
+            connection.creation.destroy_test_db(original_name, verbosity=0, keepdb=False)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def web_server(*, database_url: str, workers: int, threads: int) -> Iterator[str]:
+    """Serve Mita with gunicorn on a free loopback port against the scratch database; yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MITA_DB_CONN_MAX_AGE": "600",
+        "DEBUG": "false",
+        "MITA_TASKS_IMMEDIATE": "",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "mita.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, env=env)  # noqa: S603 (our own interpreter and arguments)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("The benchmark's web server did not start; see its output above.")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()

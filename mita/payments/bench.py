@@ -1,0 +1,151 @@
+"""`mita bench payments --payments N --concurrency C`: N cash payments through the real HTTP API of a local
+gunicorn server, from C clients at once; one JSON line with throughput and p50/p99 latency.
+
+The figures count only the measured payments (after a short warm-up); the run fails loudly if any payment is
+refused, and checks afterwards that the ledger verifies and the receipts run without a gap.
+"""
+
+import datetime
+import threading
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from django.db import transaction
+
+from mita.accounts.roles import Role
+from mita.accounts.services import api_token_create, membership_grant, user_create
+from mita.core.bench import Benchmark, database_vendor, percentile, register_bench, scratch_database, web_server
+from mita.ledger.selectors import ledger_verify
+from mita.ledger.services import charge_post, holder_account
+from mita.payments.models import Payment, Receipt
+from mita.registry.models import Boundary, Operator
+from mita.registry.services.organisations import operator_create
+
+WARM_UP = 50
+
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("--payments", type=int, default=2000, help="Payments to time (default 2000).")
+    parser.add_argument("--concurrency", type=int, default=16, help="Clients sending at once (default 16).")
+    parser.add_argument("--accounts", type=int, default=500, help="Customer accounts paid into (default 500).")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4).")
+    parser.add_argument("--threads", type=int, default=1, help="Threads per worker (default 1).")
+
+
+def _seed(accounts: int) -> tuple[Operator, list[str], str]:
+    """An operator, customer accounts each owing a bill, and a cashier's API token."""
+    with transaction.atomic():
+        operator = operator_create(
+            name="Bench Water Ltd",
+            kind=Operator.Kind.PRIVATE_OPERATOR,
+            utility=Operator.Utility.WATER,
+            prefix="BEN",
+            country_code="RW",
+            currency="RWF",
+            districts=list(Boundary.objects.districts()[:1]),
+            acting_user=None,
+        )
+        cashier = user_create(phone="+250788999001", name="Bench Cashier", acting_user=None)
+        membership_grant(user=cashier, role=Role.CASHIER, organisation=operator, acting_user=None)
+        _token, raw = api_token_create(user=cashier, name="bench")
+        holders = [f"BEN-{number:06d}" for number in range(1, accounts + 1)]
+        for holder in holders:
+            holder_account(operator=operator, holder=holder, purpose="receivable")
+            charge_post(
+                operator=operator,
+                holder=holder,
+                head="water_sales",
+                amount=Decimal("100000"),
+                vat_rule="standard",
+                reference=f"bill:{holder}:2026-10",
+                due_date=datetime.date(2026, 10, 31),
+                acting_user=None,
+            )
+    return operator, holders, raw
+
+
+def _send(
+    base_url: str, token: str, workspace: str, holders: list[str], jobs: list[int], clients: int
+) -> tuple[list[float], list[str]]:
+    """Send one payment per job from `clients` threads; returns the latencies (s) and any refusals."""
+    latencies: list[float] = []
+    problems: list[str] = []
+    lock = threading.Lock()
+    cursor = iter(jobs)
+
+    def client() -> None:
+        headers = {"Authorization": f"Bearer {token}", "X-Mita-Workspace": workspace}
+        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
+            while True:
+                with lock:
+                    job = next(cursor, None)
+                if job is None:
+                    return
+                body = {
+                    "account_reference": holders[job % len(holders)],
+                    "amount": "1500",
+                    "channel": "cash_office",
+                    "idempotency_key": str(uuid.uuid4()),
+                }
+                started = time.perf_counter()
+                response = http.post("/api/v1/payments", json=body)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    if response.status_code != 201:
+                        problems.append(f"{response.status_code} {response.text[:200]}")
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, problems
+
+
+def run(options: dict[str, Any]) -> dict[str, Any]:
+    count, clients = options["payments"], options["concurrency"]
+    if count < 1 or clients < 1:
+        raise SystemExit("--payments and --concurrency must be at least 1.")
+    with scratch_database(keep=options["keep"]) as database_url:
+        operator, holders, token = _seed(max(1, options["accounts"]))
+        workspace = f"operator:{operator.pk}"
+        with web_server(database_url=database_url, workers=options["workers"], threads=options["threads"]) as url:
+            _send(url, token, workspace, holders, list(range(WARM_UP)), clients)
+            started = time.perf_counter()
+            latencies, problems = _send(url, token, workspace, holders, list(range(WARM_UP, WARM_UP + count)), clients)
+            seconds = time.perf_counter() - started
+        if problems:
+            raise SystemExit(f"{len(problems)} payments were refused, e.g. {problems[0]}")
+        numbers = sorted(Receipt.objects.filter(operator=operator).values_list("sequence_number", flat=True))
+        latencies.sort()
+        return {
+            "bench": "payments",
+            "database": database_vendor(),
+            "payments": count,
+            "concurrency": clients,
+            "workers": options["workers"],
+            "threads": options["threads"],
+            "accounts": len(holders),
+            "seconds": round(seconds, 3),
+            "payments_per_second": round(count / seconds, 1),
+            "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+            "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+            "max_ms": round(latencies[-1] * 1000, 1),
+            "payments_recorded": Payment.objects.filter(operator=operator).count(),
+            "receipts_gapless": numbers == list(range(1, len(numbers) + 1)),
+            "ledger_verified": ledger_verify(operator=operator) == [],
+        }
+
+
+register_bench(
+    Benchmark(
+        name="payments",
+        help="Payments through the HTTP API: throughput and p50/p99 latency.",
+        add_arguments=add_arguments,
+        run=run,
+    )
+)
