@@ -1,0 +1,31 @@
+"""The demo's money: every channel used, the reconciliation queue filled, a void, and a ledger that verifies."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from mita.ledger.selectors import ledger_verify, trial_balance
+from mita.payments.models import Channel, Payment, Receipt
+from mita.registry.models import Operator
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_demo_has_money_through_every_channel_and_its_ledger_verifies():
+    output = io.StringIO()
+    call_command("demo", accounts=8, stdout=output)
+    assert "the ledger verifies" in output.getvalue()
+    assert ledger_verify() == []
+    for name in ("Amazi Meza Ltd", "Kila Raipur Gram Panchayat Water Committee", "Izuba Mini-Grids"):
+        operator = Operator.objects.get(name=name)
+        payments = Payment.objects.filter(operator=operator)
+        assert trial_balance(operator=operator) == 0
+        assert payments.filter(status=Payment.Status.IN_SUSPENSE).count() == 1
+        assert payments.filter(status=Payment.Status.VOIDED).count() == 1
+        assert {Channel.CASH_OFFICE, Channel.CASH_FIELD, Channel.BANK, Channel.MOMO} <= set(
+            payments.values_list("channel", flat=True)
+        )
+        numbers = sorted(Receipt.objects.filter(operator=operator).values_list("sequence_number", flat=True))
+        assert numbers == list(range(1, payments.count() + 1))
+    call_command("ledger", "verify", stdout=io.StringIO())
