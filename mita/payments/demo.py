@@ -127,7 +127,12 @@ def build_money(ctx: DemoContext) -> None:
         )
         # A cashier's mistake today, voided with the treasurer's approval.
         mistake = _pay(
-            operator, Channel.CASH_OFFICE, monthly * 10, f"{operator.prefix}-000003", staff[Role.CASHIER], today
+            operator,
+            Channel.CASH_OFFICE,
+            monthly * 10,
+            f"{operator.prefix}-{min(count, 3):06d}",
+            staff[Role.CASHIER],
+            today,
         )
         payment_void(
             payment=mistake,
