@@ -118,6 +118,29 @@ class Balance(models.Model):
         return self.debits - self.credits if self.account.debit_normal else self.credits - self.debits
 
 
+class BalanceShard(models.Model):
+    """Part of an operator-wide account's running totals (a channel's clearing, revenue, VAT payable, suspense).
+
+    Every payment of an operator moves money through the same few such accounts; with one totals row each, every
+    payment would wait for the one before it to commit. Each transfer adds to one of SHARDS rows instead (by its
+    id), so concurrent payments commit side by side. The account's totals are its Balance row plus its shards;
+    customer accounts' own accounts (receivable, credit, deposits) keep a single row.
+    """
+
+    SHARDS = 16
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="shards")
+    shard = models.PositiveSmallIntegerField()
+    debits = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    credits = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "shard"], name="balance_shard_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.shard}: {self.debits} Dr {self.credits} Cr"
+
+
 class IdempotencyRecord(models.Model):
     """A write that carried a key: the same key again returns the first result; another body is a conflict."""
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet, Sum
 
-from mita.ledger.models import Account, Balance, Charge, Transfer
+from mita.ledger.models import Account, Balance, BalanceShard, Charge, Transfer
 
 ZERO = Decimal("0")
 
@@ -42,21 +42,41 @@ def ledger_verify(*, operator: Any = None) -> list[Mismatch]:
     debits = dict(transfers.values("debit_id").annotate(total=Sum("amount")).values_list("debit_id", "total"))
     credits = dict(transfers.values("credit_id").annotate(total=Sum("amount")).values_list("credit_id", "total"))
     balances = Balance.objects.select_related("account")
+    shards = BalanceShard.objects.all()
     if operator is not None:
         balances = balances.filter(account__operator=operator)
+        shards = shards.filter(account__operator=operator)
+    sharded = {
+        row["account_id"]: (row["debits"], row["credits"])
+        for row in shards.values("account_id").annotate(debits=Sum("debits"), credits=Sum("credits"))
+    }
     mismatches = []
     for balance in balances.order_by("account_id"):
+        shard_debits, shard_credits = sharded.get(balance.account_id, (ZERO, ZERO))
+        cached_debits, cached_credits = balance.debits + shard_debits, balance.credits + shard_credits
         debit_total = debits.get(balance.account_id) or ZERO
         credit_total = credits.get(balance.account_id) or ZERO
-        if balance.debits != debit_total or balance.credits != credit_total:
-            mismatches.append(Mismatch(balance.account, balance.debits, balance.credits, debit_total, credit_total))
+        if cached_debits != debit_total or cached_credits != credit_total:
+            mismatches.append(Mismatch(balance.account, cached_debits, cached_credits, debit_total, credit_total))
     return mismatches
+
+
+def account_balance(account: Account) -> Decimal:
+    """An account's balance on its normal side, from its cached totals (its row and, if any, its shards)."""
+    totals = BalanceShard.objects.filter(account=account).aggregate(debits=Sum("debits"), credits=Sum("credits"))
+    balance = Balance.objects.get(account=account)
+    debits = balance.debits + (totals["debits"] or ZERO)
+    credits = balance.credits + (totals["credits"] or ZERO)
+    return debits - credits if account.debit_normal else credits - debits
 
 
 def trial_balance(*, operator: Any) -> Decimal:
     """Debits minus credits over all the operator's accounts: always zero in a double-entry ledger."""
-    totals = Balance.objects.filter(account__operator=operator).aggregate(debits=Sum("debits"), credits=Sum("credits"))
-    return (totals["debits"] or ZERO) - (totals["credits"] or ZERO)
+    total = ZERO
+    for rows in (Balance.objects, BalanceShard.objects):
+        sums = rows.filter(account__operator=operator).aggregate(debits=Sum("debits"), credits=Sum("credits"))
+        total += (sums["debits"] or ZERO) - (sums["credits"] or ZERO)
+    return total
 
 
 def holder_known(*, operator: Any, reference: str) -> str | None:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from mita.core.audit import audit_record
 from mita.core.errors import Conflict, DomainError
 from mita.core.money import quantize
-from mita.ledger.models import Account, Balance, Charge, IdempotencyRecord, Transfer
+from mita.ledger.models import Account, Balance, BalanceShard, Charge, IdempotencyRecord, Transfer
 from mita.ledger.signals import charge_posted
 
 T = TypeVar("T")
@@ -144,10 +144,22 @@ def idempotent(
 
 
 def _add_to_balances(transfer: Transfer) -> None:
-    # Lock the two balance rows in primary-key order, so that concurrent transfers never deadlock.
-    for account_id in sorted((transfer.debit_id, transfer.credit_id)):
+    # Lock the two balance rows in primary-key order, so that concurrent transfers never deadlock. A customer's
+    # own account has one row; an operator-wide account one of its shards (BalanceShard), chosen by the transfer.
+    accounts = {transfer.debit_id: transfer.debit, transfer.credit_id: transfer.credit}
+    for account_id in sorted(accounts):
         side = "debits" if account_id == transfer.debit_id else "credits"
-        Balance.objects.filter(account_id=account_id).update(**{side: F(side) + transfer.amount})
+        change = {side: F(side) + transfer.amount}
+        if accounts[account_id].holder:
+            Balance.objects.filter(account_id=account_id).update(**change)
+            continue
+        shard = transfer.pk % BalanceShard.SHARDS
+        if not BalanceShard.objects.filter(account_id=account_id, shard=shard).update(**change):
+            BalanceShard.objects.bulk_create(
+                [BalanceShard(account_id=account_id, shard=number) for number in range(BalanceShard.SHARDS)],
+                ignore_conflicts=True,
+            )
+            BalanceShard.objects.filter(account_id=account_id, shard=shard).update(**change)
 
 
 def transfer_post(

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from mita.core.errors import DomainError
-from mita.ledger.models import Balance, Charge, Transfer
-from mita.ledger.selectors import holder_balance, ledger_verify, trial_balance
+from mita.ledger.models import Account, BalanceShard, Charge, Transfer
+from mita.ledger.selectors import account_balance, holder_balance, ledger_verify, trial_balance
 from mita.ledger.services import (
     account_get,
     charge_post,
@@ -52,7 +52,7 @@ def pay(operator, user, amount, *, holder="connection:1", reference="receipt:AAL
 
 
 def balance_of(operator, code):
-    return Balance.objects.get(account__operator=operator, account__code=code).amount
+    return account_balance(Account.objects.get(operator=operator, code=code))
 
 
 def test_a_charge_debits_the_receivable_and_credits_revenue_and_vat(operator_a, admin_a):
@@ -190,9 +190,26 @@ def test_ledger_verify_is_clean_and_reports_a_tampered_balance_with_exit_code_1(
     out = io.StringIO()
     call_command("ledger", "verify", stdout=out)
     assert "every balance matches" in out.getvalue()
-    Balance.objects.filter(account__code="vat_payable").update(credits=Decimal("1"))
+    BalanceShard.objects.filter(account__code="vat_payable", credits__gt=0).update(credits=Decimal("1"))
     err = io.StringIO()
     with pytest.raises(SystemExit) as exit_:
         call_command("ledger", "verify", stderr=err)
     assert exit_.value.code == 1
     assert "vat_payable" in err.getvalue()
+
+
+def test_an_operator_wide_account_spreads_its_totals_over_shards_and_a_customers_account_keeps_one_row(
+    operator_a, admin_a
+):
+    # when three customers are charged: each charge credits revenue through a shard chosen by the transfer
+    for number in range(1, 4):
+        charge(operator_a, admin_a, "1000", holder=f"connection:{number}", reference=f"bill:{number}")
+    revenue = Account.objects.get(operator=operator_a, code="revenue:water_sales")
+    used = BalanceShard.objects.filter(account=revenue).exclude(credits=0)
+    assert used.count() == 3 and sum(shard.credits for shard in used) == Decimal("3000")
+    assert account_balance(revenue) == Decimal("3000")
+    # the customers' receivables keep their single row, which the payments lock on
+    receivable = Account.objects.get(operator=operator_a, code="receivable:connection:2")
+    assert not BalanceShard.objects.filter(account=receivable).exists()
+    assert receivable.balance.debits == Decimal("1180")
+    assert trial_balance(operator=operator_a) == 0 and ledger_verify() == []
