@@ -9,10 +9,11 @@ from mita.ledger.selectors import ledger_verify, trial_balance
 from mita.payments.models import Channel, Payment, Receipt
 from mita.registry.models import Operator
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_has_money_through_every_channel_and_its_ledger_verifies():
+def test_the_demo_has_money_through_every_channel_and_its_ledger_verifies(settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # the demo writes its logins there
     output = io.StringIO()
     call_command("demo", accounts=8, stdout=output)
     assert "the ledger verifies" in output.getvalue()
