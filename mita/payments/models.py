@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mita.core.tenancy import OperatorManager
@@ -83,12 +84,17 @@ class Allocation(models.Model):
 
 
 class Receipt(models.Model):
-    """The receipt of a payment, numbered without gaps per operator: <PREFIX>-R-000001."""
+    """The receipt of a payment, numbered without gaps per operator: <PREFIX>-R-000001.
+
+    The number is given just after the payment commits (payments.numbering); until then both are NULL, which the
+    unique constraints let many receipts share.
+    """
 
     operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
-    sequence_number = models.PositiveBigIntegerField()
-    number = models.CharField(_("receipt number"), max_length=30)
+    sequence_number = models.PositiveBigIntegerField(null=True, blank=True)
+    # NULL until the payment has committed and the number is given (NULLs do not collide in the unique constraints).
+    number = models.CharField(_("receipt number"), max_length=30, null=True, blank=True)
     issued_at = models.DateTimeField(auto_now_add=True)
     prints = models.PositiveIntegerField(_("times printed"), default=0)
 
@@ -102,7 +108,7 @@ class Receipt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number
+        return self.number or gettext("(being numbered)")
 
 
 from mita.payments.models_momo import MomoChannelConfig, MomoRequest  # noqa: E402,F401

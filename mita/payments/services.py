@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from mita.core.audit import audit_record
 from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.core.money import quantize
-from mita.core.sequences import sequence_next
 from mita.ledger.models import Account, Charge, Transfer
 from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_known
 from mita.ledger.services import (
@@ -26,6 +25,7 @@ from mita.ledger.services import (
     vat_included,
 )
 from mita.payments.models import Allocation, Channel, Payment, PaymentSettings, Receipt
+from mita.payments.numbering import receipt_number_give
 from mita.payments.preferences import allocation_key, payment_settings_for
 
 
@@ -245,10 +245,7 @@ def payment_receive(
                     acting_user=received_by,
                     memo={"account_reference": account_reference},
                 )
-            number = sequence_next(operator_id=operator.pk, name="receipt")
-            Receipt.objects.create(
-                operator=operator, payment=payment, sequence_number=number, number=f"{operator.prefix}-R-{number:06d}"
-            )
+            Receipt.objects.create(operator=operator, payment=payment)  # numbered once the payment commits
             audit_record(
                 actor=received_by,
                 action="payment.received",
@@ -261,6 +258,7 @@ def payment_receive(
         if first is None:
             raise
         return replay(first)
+    receipt_number_give(payment.receipt)
     payment.is_replay = False
     return payment
 

@@ -5,7 +5,7 @@ import datetime
 from django_tasks import task
 
 from mita.core.schedule import register_periodic
-from mita.payments import momo
+from mita.payments import momo, numbering
 
 
 @task()
@@ -15,3 +15,12 @@ def momo_poll_pending() -> dict[str, int]:
 
 
 register_periodic("payments.momo_poll", datetime.timedelta(minutes=1), momo_poll_pending)
+
+
+@task()
+def receipts_number_waiting() -> dict[str, int]:
+    """Number receipts left waiting by a crash between a payment's commit and its numbering (normally none)."""
+    return {"numbered": numbering.receipts_number_all()}
+
+
+register_periodic("payments.receipts_number", datetime.timedelta(minutes=1), receipts_number_waiting)

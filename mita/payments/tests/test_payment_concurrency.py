@@ -4,11 +4,14 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
+from mita.core.models import Sequence
 from mita.ledger.models import Transfer
 from mita.ledger.selectors import holder_balance, ledger_verify
-from mita.ledger.services import charge_post
+from mita.ledger.services import charge_post, holder_account
 from mita.payments.models import Payment, Receipt
+from mita.payments.numbering import receipts_number_all
 from mita.payments.services import payment_receive
 from mita.testing.threads import in_threads
 
@@ -69,3 +72,68 @@ def test_concurrent_payments_get_receipts_without_gaps_or_duplicates(billed):
     assert sorted(results) == [f"AAL-R-{n:06d}" for n in range(1, 21)]
     assert holder_balance(operator=billed, holder=HOLDER) == Decimal("98000")
     assert ledger_verify() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_payments_to_many_accounts_at_once_are_numbered_in_batches_without_gaps(operator_a):
+    holders = [f"AAL-{number:04d}" for number in range(1, 9)]
+    for holder in holders:
+        holder_account(operator=operator_a, holder=holder, purpose="receivable")
+
+    def receive(index: int) -> tuple[int, str]:
+        payment = payment_receive(
+            operator=operator_a,
+            channel="cash_office",
+            amount=Decimal("100"),
+            account_reference=holders[index % len(holders)],
+            idempotency_key=f"field:{index}",
+            received_by=None,
+        )
+        return payment.pk, payment.receipt.number
+
+    results = in_threads(receive, 40)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    # each payment answered with its own number, the one the database holds
+    assert dict(results) == dict(Receipt.objects.values_list("payment_id", "number"))
+    assert sorted(number for _pk, number in results) == [f"AAL-R-{n:06d}" for n in range(1, 41)]
+    assert ledger_verify() == []
+
+
+@pytest.mark.django_db
+def test_a_receipt_left_waiting_by_a_crash_is_numbered_by_the_next_payment_or_the_minute_task(billed):
+    first = payment_receive(
+        operator=billed,
+        channel="cash_office",
+        amount=Decimal("100"),
+        account_reference=HOLDER,
+        idempotency_key="k1",
+        received_by=None,
+    )
+    # a payment committed, then the process died before numbering its receipt
+    with transaction.atomic():
+        stranded = payment_receive(
+            operator=billed,
+            channel="cash_office",
+            amount=Decimal("100"),
+            account_reference=HOLDER,
+            idempotency_key="k2",
+            received_by=None,
+        )
+        Receipt.objects.filter(payment=stranded).update(sequence_number=None, number=None)
+        Sequence.objects.filter(operator=billed, name="receipt").update(last_value=1)
+    assert receipts_number_all() == 1
+    assert Receipt.objects.get(payment=stranded).number == "AAL-R-000002"
+    Receipt.objects.filter(payment=stranded).update(sequence_number=None, number=None)
+    Sequence.objects.filter(operator=billed, name="receipt").update(last_value=1)
+    third = payment_receive(
+        operator=billed,
+        channel="cash_office",
+        amount=Decimal("100"),
+        account_reference=HOLDER,
+        idempotency_key="k3",
+        received_by=None,
+    )
+    # the next payment numbers the waiting one first: numbers follow the order payments were taken
+    assert Receipt.objects.get(payment=stranded).number == "AAL-R-000002"
+    assert (first.receipt.number, third.receipt.number) == ("AAL-R-000001", "AAL-R-000003")
+    assert receipts_number_all() == 0

@@ -1,0 +1,78 @@
+"""Receipt numbers: gapless per operator, given just after the payment commits, in batches.
+
+A payment commits with its receipt waiting for a number; then one short transaction claims the operator's receipt
+sequence and numbers every receipt still waiting, in the order they were taken. Concurrent payments thus never
+queue on the sequence row while their own (longer) transaction commits: one claim numbers them all, and a
+payment whose receipt another claim numbered only reads it. Numbers are given inside the claim's transaction, so a
+failure gives them back: no gaps, no duplicates (and the database's unique constraints say so too). A receipt left
+waiting by a crash between the two transactions is numbered by the next payment or by the minute task.
+"""
+
+import time
+from typing import Any
+
+from django.db import transaction
+
+from mita.core.sequences import sequence_advance, sequence_claim
+from mita.payments.models import Receipt
+from mita.registry.models import Operator
+
+RECEIPT_SEQUENCE = "receipt"
+CLAIM_PAUSE_SECONDS = 0.002
+CLAIM_PATIENCE_SECONDS = 5.0
+
+
+def receipt_number_format(operator: Any, number: int) -> str:
+    return f"{operator.prefix}-R-{number:06d}"
+
+
+def _number_waiting(*, operator: Any, wait: bool) -> int | None:
+    """Inside a transaction: number the operator's waiting receipts; None when another claim holds the sequence."""
+    sequence = sequence_claim(operator_id=operator.pk, name=RECEIPT_SEQUENCE, wait=wait)
+    if sequence is None:
+        return None
+    waiting = list(Receipt.objects.filter(operator=operator, sequence_number__isnull=True).order_by("pk"))
+    if not waiting:
+        return 0
+    first = sequence_advance(sequence, len(waiting))
+    for offset, receipt in enumerate(waiting):
+        receipt.sequence_number = first + offset
+        receipt.number = receipt_number_format(operator, first + offset)
+    Receipt.objects.bulk_update(waiting, ["sequence_number", "number"])
+    return len(waiting)
+
+
+def receipts_number(*, operator: Any) -> int:
+    """Number every receipt of the operator still waiting (the minute task; any caller); returns how many."""
+    with transaction.atomic():
+        return _number_waiting(operator=operator, wait=True) or 0
+
+
+def receipt_number_give(receipt: Receipt) -> Receipt:
+    """See the receipt numbered (by this call or a concurrent one) and return it with its number."""
+    operator = receipt.operator
+    if transaction.get_connection().in_atomic_block:
+        # Inside a caller's transaction the receipt is not visible to other claims: number it here, waiting.
+        _number_waiting(operator=operator, wait=True)
+    else:
+        deadline = time.monotonic() + CLAIM_PATIENCE_SECONDS
+        while True:
+            numbered = Receipt.objects.filter(pk=receipt.pk).values_list("sequence_number", "number").first()
+            if numbered and numbered[0] is not None:
+                break
+            patient = time.monotonic() < deadline
+            with transaction.atomic():
+                if _number_waiting(operator=operator, wait=not patient) is not None:
+                    break
+            time.sleep(CLAIM_PAUSE_SECONDS)
+    receipt.refresh_from_db(fields=["sequence_number", "number"])
+    return receipt
+
+
+def receipts_number_all() -> int:
+    """Number the waiting receipts of every operator that has some; returns how many."""
+    waiting = Receipt.objects.filter(sequence_number__isnull=True).order_by().values_list("operator_id", flat=True)
+    numbered = 0
+    for operator in Operator.objects.filter(pk__in=set(waiting)):
+        numbered += receipts_number(operator=operator)
+    return numbered
