@@ -6,6 +6,7 @@ from django_tasks import task
 
 from mita.core.schedule import register_periodic
 from mita.payments import momo
+from mita.payments.mpesa_query import stk_poll
 
 
 @task()
@@ -15,3 +16,12 @@ def momo_poll_pending() -> dict[str, int]:
 
 
 register_periodic("payments.momo_poll", datetime.timedelta(minutes=1), momo_poll_pending)
+
+
+@task()
+def mpesa_stk_poll_pending() -> dict[str, int]:
+    """Query Daraja for the M-Pesa STK pushes whose result callback has not come (Safaricom sends it once)."""
+    return stk_poll().as_dict()
+
+
+register_periodic("payments.mpesa_stk_poll", datetime.timedelta(minutes=1), mpesa_stk_poll_pending)
