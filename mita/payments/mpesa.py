@@ -46,7 +46,7 @@ from mita.ledger.selectors import holder_known
 from mita.payments.callbacks import address_check, allowed_networks, source_address
 from mita.payments.models import Channel, Payment
 from mita.payments.models_mpesa import MpesaChannelConfig, StkRequest
-from mita.payments.services import PaymentError, payment_receive
+from mita.payments.services import PaymentError, payment_assign, payment_receive
 
 logger = logging.getLogger(__name__)
 
@@ -479,7 +479,7 @@ def stk_result_apply(*, config: MpesaChannelConfig, result: StkResult) -> StkReq
                 operator=operator,
                 channel=Channel.MPESA,
                 amount=amount,
-                account_reference=f"STK {result.checkout_request_id}",
+                account_reference=_unknown_push_reference(result.checkout_request_id),
                 idempotency_key=key,
                 received_by=None,
                 value_date=_value_date(result.transaction_date),
@@ -532,18 +532,15 @@ def stk_paid(
             if receipt and not stk.receipt_number:
                 _stk_receipt_learnt(stk, receipt=receipt, amount=amount)
             return stk
-        payment = payment_receive(
-            operator=stk.operator,
-            channel=Channel.MPESA,
-            amount=amount,
-            account_reference=stk.account_reference,
-            idempotency_key=key,
-            received_by=None,
-            value_date=value_date,
-            provider_reference=receipt or stk.checkout_request_id,
-            payer_phone=phone if len(phone) <= 20 else "",
-            memo=memo,
-        )
+        if (orphan := _stk_orphan_payment(stk)) is not None:
+            # Its callback came before Mita had saved the push's CheckoutRequestID, and was taken into suspense
+            # as a push Mita did not know: that is this push's payment. Assigned to the account, never paid twice.
+            orphan = payment_assign(payment=orphan, holder_reference=stk.account_reference, acting_user=None)
+            payment, key, receipt = orphan, orphan.idempotency_key, receipt or orphan.provider_reference
+        else:
+            payment = _stk_payment_receive(
+                stk, amount=amount, key=key, receipt=receipt, phone=phone, value_date=value_date, memo=memo
+            )
         was = stk.status
         stk.status = StkRequest.Status.PAID
         stk.payment = payment
@@ -574,6 +571,54 @@ def stk_paid(
             after={"payment": payment.pk, "key": key, "receipt": receipt or None, "via": via, "amount": amount},
         )
     return stk
+
+
+def _stk_payment_receive(
+    stk: StkRequest,
+    *,
+    amount: Decimal,
+    key: str,
+    receipt: str,
+    phone: str,
+    value_date: datetime.date,
+    memo: dict[str, Any],
+) -> Payment:
+    return payment_receive(
+        operator=stk.operator,
+        channel=Channel.MPESA,
+        amount=amount,
+        account_reference=stk.account_reference,
+        idempotency_key=key,
+        received_by=None,
+        value_date=value_date,
+        provider_reference=receipt or stk.checkout_request_id,
+        payer_phone=phone if len(phone) <= 20 else "",
+        memo=memo,
+    )
+
+
+def _unknown_push_reference(checkout_request_id: str) -> str:
+    """The account reference of a paid STK result for a push Mita does not know (it goes to suspense)."""
+    return f"STK {checkout_request_id}"
+
+
+def _stk_orphan_payment(stk: StkRequest) -> Payment | None:
+    """The payment taken into suspense from this push's own result, if it came before the push knew its id.
+
+    Looked for among the operator's payments in suspense (a short list, on the operator-and-status index): an orphan
+    a person has already assigned elsewhere is theirs to reconcile."""
+    if not stk.checkout_request_id:
+        return None
+    return (
+        Payment.objects.filter(
+            operator_id=stk.operator_id,
+            status=Payment.Status.IN_SUSPENSE,
+            channel=Channel.MPESA,
+            account_reference=_unknown_push_reference(stk.checkout_request_id),
+        )
+        .order_by("pk")
+        .first()
+    )
 
 
 def _stk_receipt_learnt(stk: StkRequest, *, receipt: str, amount: Decimal) -> None:

@@ -326,3 +326,26 @@ def test_the_callback_and_the_poller_racing_on_one_push_make_one_payment(site, d
     assert Payment.objects.count() == rounds and Receipt.objects.count() == rounds
     assert holder_balance(operator=operator_a, holder=HOLDER) == Decimal("10000") - rounds * Decimal("100")
     assert ledger_verify() == []
+
+
+def test_a_result_that_came_before_the_push_knew_its_id_is_not_paid_twice(site, daraja, operator_a, admin_a):
+    # given a push whose paid result reached Mita before Mita had saved its CheckoutRequestID (taken into suspense)
+    charge(operator_a, "1000")
+    stk = ask(operator_a, admin_a)
+    checkout_id = stk.checkout_request_id
+    StkRequest.objects.filter(pk=stk.pk).update(checkout_request_id="")
+    daraja.stk_complete(checkout_id, 0)
+    assert daraja.post(daraja.stk_pushes[0].callback_url, late_callback(daraja, stk)).status == 200
+    orphan = Payment.objects.get()
+    assert (orphan.status, orphan.account_reference) == (Payment.Status.IN_SUSPENSE, f"STK {checkout_id}")
+    StkRequest.objects.filter(pk=stk.pk).update(checkout_request_id=checkout_id)
+    # when the poller finds the push paid
+    assert stk_poll(now=timezone.now() + LATER).paid == 1
+    # then the suspense payment is the push's: assigned to the account, with no second payment
+    orphan.refresh_from_db()
+    stk.refresh_from_db()
+    assert Payment.objects.count() == 1 and stk.payment == orphan
+    assert (orphan.status, orphan.holder) == (Payment.Status.COMPLETED, HOLDER)
+    assert stk.receipt_number == receipt_of(daraja, stk) == orphan.provider_reference
+    assert holder_balance(operator=operator_a, holder=HOLDER) == Decimal("750")
+    assert ledger_verify() == []
