@@ -50,13 +50,32 @@ class MpesaChannelConfig(models.Model):
         return f"M-Pesa paybill {self.shortcode} for operator {self.operator_id}"
 
 
+# What an STK push's failure code means for the cashier and the customer (Daraja's ResultDesc is kept beside it).
+STK_FAILURE_REASONS = {
+    1: _("The customer's M-Pesa balance is too low for this amount."),
+    1001: _("The customer has another M-Pesa payment in progress: try again in a minute."),
+    1019: _("The prompt expired before the customer answered."),
+    1025: _("M-Pesa could not send the prompt: try again."),
+    1032: _("The customer cancelled the prompt on their phone."),
+    1037: _("The customer's phone could not be reached, or the customer did not answer in time."),
+    2001: _("The customer entered a wrong M-Pesa PIN."),
+    9999: _("M-Pesa could not send the prompt: try again."),
+}
+
+
 class StkRequest(models.Model):
-    """One STK push (Lipa Na M-Pesa Online prompt): made before it is sent, completed by Safaricom's callback."""
+    """One STK push (Lipa Na M-Pesa Online prompt): made before it is sent, completed by Safaricom's callback or, when
+    that never comes, by the poller's STK Push Query."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting for the payer")
         PAID = "paid", _("Paid")
         FAILED = "failed", _("Failed or cancelled")
+        EXPIRED = "expired", _("Expired unanswered")
+
+    class Via(models.TextChoices):
+        CALLBACK = "callback", _("Safaricom's callback")
+        QUERY = "query", _("STK push query")
 
     operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
     account_reference = models.CharField(
@@ -71,6 +90,16 @@ class StkRequest(models.Model):
     result_code = models.IntegerField(_("result code"), null=True, blank=True)
     result_desc = models.CharField(_("result"), max_length=255, blank=True)
     receipt_number = models.CharField(_("M-Pesa receipt number"), max_length=64, blank=True, db_index=True)
+    idempotency_key = models.CharField(
+        _("idempotency key"),
+        max_length=120,
+        blank=True,
+        help_text=_("Made by the form or the API client: the same key again is the same push, not a second prompt."),
+    )
+    completed_via = models.CharField(_("completed by"), max_length=16, choices=Via.choices, blank=True)
+    checked_at = models.DateTimeField(_("last queried"), null=True, blank=True)
+    checks = models.PositiveIntegerField(_("times queried"), default=0)
+    last_error = models.CharField(_("last error"), max_length=255, blank=True)
     payment = models.OneToOneField(
         "payments.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="stk_request"
     )
@@ -91,8 +120,33 @@ class StkRequest(models.Model):
                 condition=~models.Q(checkout_request_id=""),
                 name="stk_request_checkout_unique",
             ),
+            models.UniqueConstraint(
+                fields=["operator", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="stk_request_key_unique",
+            ),
         ]
-        indexes = [models.Index(fields=["operator", "status"])]
+        indexes = [models.Index(fields=["operator", "status"]), models.Index(fields=["status", "created_at"])]
 
     def __str__(self) -> str:
         return f"STK push {self.amount} {self.currency} for {self.account_reference} ({self.get_status_display()})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status != self.Status.PENDING
+
+    @property
+    def reason(self) -> str:
+        """Why the push did not end as a payment, in words for the cashier ("" while pending or when paid)."""
+        if self.status == self.Status.EXPIRED:
+            return str(
+                _(
+                    "M-Pesa gave no answer in time, so Mita stopped waiting. If the customer was charged all the same, "
+                    "the payment is still recorded when Safaricom reports it."
+                )
+            )
+        if self.status != self.Status.FAILED:
+            return ""
+        if self.result_code is not None and self.result_code in STK_FAILURE_REASONS:
+            return str(STK_FAILURE_REASONS[self.result_code])
+        return self.result_desc or str(_("M-Pesa did not say why."))

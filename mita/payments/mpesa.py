@@ -6,6 +6,10 @@ one with the key mpesa:<MpesaReceiptNumber>: the same M-Pesa transaction reporte
 returns the first payment, and the same key with another amount or account is refused (409) and written to the
 audit log. A reference that matches no customer account is taken into suspense, unless the operator asked for such
 payments to be refused at validation (docs/mpesa.md).
+
+An STK push whose result callback never comes is completed by the STK Push Query (payments.mpesa_query), which
+carries no receipt number: its payment is keyed mpesa:stk:<CheckoutRequestID>. Whoever reports a push paid first (the
+callback or the query) makes its one payment, under the push's row lock; a later report only adds the receipt number.
 """
 
 import dataclasses
@@ -19,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -42,7 +46,7 @@ from mita.ledger.selectors import holder_known
 from mita.payments.callbacks import address_check, allowed_networks, source_address
 from mita.payments.models import Channel, Payment
 from mita.payments.models_mpesa import MpesaChannelConfig, StkRequest
-from mita.payments.services import PaymentError, payment_receive
+from mita.payments.services import PaymentError, payment_assign, payment_receive
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +57,11 @@ DEFAULTS: dict[str, Any] = {
     "MITA_MPESA_TIMEOUT_SECONDS": 10.0,
     # Proxies in front of Mita that append to X-Forwarded-For; 0 takes the caller's address from the connection.
     "MITA_MPESA_FORWARDED_FOR_HOPS": 0,
+    # The poller leaves an STK push alone this long after it was made or last queried (the callback's time to come).
+    "MITA_MPESA_STK_POLL_AFTER_SECONDS": 60,
+    # A push still unanswered this long after it was made is given up as expired (a later paid result still counts).
+    "MITA_MPESA_STK_EXPIRE_AFTER_SECONDS": 60 * 60,
+    "MITA_MPESA_STK_POLL_BATCH": 200,
 }
 # Safaricom's numbers are Kenyan: a number typed without a country code is read as one.
 PHONE_REGION = "KE"
@@ -283,6 +292,27 @@ def c2b_confirm(*, config: MpesaChannelConfig, notification: C2BNotification) ->
     Taken even when the channel is disabled: the customer's money has already moved."""
     key = f"mpesa:{notification.trans_id}"
     amount = _amount(operator=config.operator, amount=notification.amount, field="TransAmount")
+    if (recorded := _stk_payment_of_receipt(config=config, receipt=notification.trans_id, key=key)) is not None:
+        # The M-Pesa transaction of an STK push already recorded from the STK query (keyed by CheckoutRequestID) and
+        # whose receipt number the late callback has since told: the same money, reported again.
+        reference = notification.bill_ref_number or NO_REFERENCE
+        if recorded.amount == amount and recorded.account_reference.strip().lower() == reference.strip().lower():
+            return recorded
+        error = Conflict(
+            _(
+                "M-Pesa transaction %(receipt)s was already recorded from its STK push (%(amount)s %(currency)s for "
+                "%(account)s)."
+            )
+            % {
+                "receipt": notification.trans_id,
+                "amount": recorded.amount,
+                "currency": recorded.currency,
+                "account": recorded.account_reference,
+            },
+            code="idempotency_key_reused",
+        )
+        _refusal_record(config=config, kind="c2b_confirmation", error=error, key=key, raw=json_safe(notification.raw))
+        raise error
     try:
         return payment_receive(
             operator=config.operator,
@@ -305,16 +335,33 @@ def c2b_confirm(*, config: MpesaChannelConfig, notification: C2BNotification) ->
 # STK push (Lipa Na M-Pesa Online) -----------------------------------------------------------------------------
 
 
-def stk_push(*, operator: Any, account_reference: str, amount: Decimal, phone: str, acting_user: Any) -> StkRequest:
+def stk_push(
+    *,
+    operator: Any,
+    account_reference: str,
+    amount: Decimal,
+    phone: str,
+    acting_user: Any,
+    idempotency_key: str = "",
+) -> StkRequest:
     """Prompt a customer's phone to pay `amount` to the operator's paybill for a customer account.
 
-    The request is saved before Daraja hears of it; the result arrives later at the STK callback."""
+    The request is saved before Daraja hears of it; the result arrives later at the STK callback (or the poller asks
+    for it). With an idempotency key, sending the same push again returns the first one and prompts nobody twice;
+    the same key for another account, amount or phone is a 409."""
     config = MpesaChannelConfig.objects.filter(operator=operator).first()
     if config is None or not config.enabled:
         raise PaymentError(_("M-Pesa is not set up for this operator."), code="mpesa_not_configured")
     if not config.passkey:
         raise PaymentError(
             _("M-Pesa prompts need the paybill's Lipa Na M-Pesa Online passkey."), code="mpesa_passkey_missing"
+        )
+    account_reference = (account_reference or "").strip()
+    if not account_reference:
+        raise PaymentError(
+            _("Say which customer account is paying."),
+            code="account_reference_required",
+            fields={"account_reference": [_("Required.")]},
         )
     holder = holder_known(operator=operator, reference=account_reference)
     if holder is None:
@@ -340,21 +387,39 @@ def stk_push(*, operator: Any, account_reference: str, amount: Decimal, phone: s
         msisdn = normalize_phone(phone, region=PHONE_REGION).removeprefix("+")
     except ValidationError as error:
         raise PaymentError(error.messages[0], code="phone_invalid", fields={"phone": error.messages}) from None
-    with transaction.atomic():
-        stk = StkRequest.objects.create(
-            operator=operator,
-            account_reference=holder,
-            amount=amount,
-            currency=operator.currency,
-            phone=msisdn,
-            requested_by=acting_user if getattr(acting_user, "pk", None) else None,
+    key = (idempotency_key or "").strip()
+    if len(key) > 120:
+        raise PaymentError(
+            _("An idempotency key has 120 characters at most."),
+            code="idempotency_key_invalid",
+            fields={"idempotency_key": [_("120 characters at most.")]},
         )
-        audit_record(
-            actor=acting_user,
-            action="mpesa.stk_requested",
-            target=stk,
-            after={"account_reference": holder, "amount": amount, "phone": msisdn},
-        )
+    same: dict[str, Any] = {"account_reference": holder, "amount": amount, "phone": msisdn}
+    if key and (first := StkRequest.objects.filter(operator=operator, idempotency_key=key).first()):
+        return _stk_replay(first, key=key, **same)
+    try:
+        with transaction.atomic():
+            stk = StkRequest.objects.create(
+                operator=operator,
+                account_reference=holder,
+                amount=amount,
+                currency=operator.currency,
+                phone=msisdn,
+                idempotency_key=key,
+                requested_by=acting_user if getattr(acting_user, "pk", None) else None,
+            )
+            audit_record(
+                actor=acting_user,
+                action="mpesa.stk_requested",
+                target=stk,
+                after={"account_reference": holder, "amount": amount, "phone": msisdn, "key": key or None},
+            )
+    except IntegrityError:
+        # The same key sent twice at once: the other one committed first, and it alone prompts the customer.
+        first = StkRequest.objects.filter(operator=operator, idempotency_key=key).first() if key else None
+        if first is None:
+            raise
+        return _stk_replay(first, key=key, **same)
     try:
         accepted = mpesa_client(config=config).stk_push(
             shortcode=config.shortcode,
@@ -377,8 +442,21 @@ def stk_push(*, operator: Any, account_reference: str, amount: Decimal, phone: s
     return stk
 
 
+def _stk_replay(first: StkRequest, *, key: str, account_reference: str, amount: Decimal, phone: str) -> StkRequest:
+    if (first.account_reference, first.amount, first.phone) != (account_reference, amount, phone):
+        raise Conflict(
+            _(
+                "The key %(key)s was already used for another M-Pesa prompt (%(amount)s %(currency)s for %(account)s). "
+                "Send a new key for a new prompt."
+            )
+            % {"key": key, "amount": first.amount, "currency": first.currency, "account": first.account_reference},
+            code="idempotency_key_reused",
+        )
+    return first
+
+
 def stk_result_apply(*, config: MpesaChannelConfig, result: StkResult) -> StkRequest | None:
-    """Safaricom's word on an STK push: paid (a payment, once per receipt number) or not (the request fails).
+    """Safaricom's word on an STK push: paid (a payment, once per push and per receipt number) or not (it fails).
 
     The callback does not carry the account reference: it is the one saved with the request. A paid result for a
     push Mita does not know is taken into suspense rather than lost. Returns the request, if known."""
@@ -388,35 +466,20 @@ def stk_result_apply(*, config: MpesaChannelConfig, result: StkResult) -> StkReq
         if stk is None:
             logger.info("M-Pesa STK result %s for unknown push %s", result.result_code, result.checkout_request_id)
             return None
-        with transaction.atomic():
-            failed = StkRequest.objects.filter(pk=stk.pk, status=StkRequest.Status.PENDING).update(
-                status=StkRequest.Status.FAILED,
-                result_code=result.result_code,
-                result_desc=result.result_desc[:255],
-                completed_at=timezone.now(),
-            )
-            if failed:
-                audit_record(
-                    actor=None,
-                    action="mpesa.stk_failed",
-                    target=stk,
-                    after={"result_code": result.result_code, "result_desc": result.result_desc},
-                )
-        stk.refresh_from_db()
-        return stk
+        return stk_failed(
+            stk_id=stk.pk, result_code=result.result_code, result_desc=result.result_desc, via=StkRequest.Via.CALLBACK
+        )
     assert result.amount is not None  # parse_stk_callback makes sure of it for a paid result
     amount = _amount(operator=operator, amount=result.amount, field="Amount")
     key = f"mpesa:{result.receipt}"
     memo: dict[str, Any] = {"mpesa_stk": json_safe(result.raw)}
-    if stk is not None and amount != stk.amount:
-        memo["amount_asked"] = str(stk.amount)
     try:
-        with transaction.atomic():
-            payment = payment_receive(
+        if stk is None:
+            payment_receive(
                 operator=operator,
                 channel=Channel.MPESA,
                 amount=amount,
-                account_reference=stk.account_reference if stk is not None else f"STK {result.checkout_request_id}",
+                account_reference=_unknown_push_reference(result.checkout_request_id),
                 idempotency_key=key,
                 received_by=None,
                 value_date=_value_date(result.transaction_date),
@@ -424,22 +487,212 @@ def stk_result_apply(*, config: MpesaChannelConfig, result: StkResult) -> StkReq
                 payer_phone=result.phone if len(result.phone) <= 20 else "",
                 memo=memo,
             )
-            if stk is not None:
-                StkRequest.objects.filter(pk=stk.pk).exclude(status=StkRequest.Status.PAID).update(
-                    status=StkRequest.Status.PAID,
-                    payment=payment,
-                    receipt_number=result.receipt,
-                    result_code=result.result_code,
-                    result_desc=result.result_desc[:255],
-                    completed_at=timezone.now(),
-                )
+            logger.warning(
+                "M-Pesa STK payment %s for unknown push %s held in suspense", result.receipt, result.checkout_request_id
+            )
+            return None
+        if amount != stk.amount:
+            memo["amount_asked"] = str(stk.amount)
+        return stk_paid(
+            stk_id=stk.pk,
+            amount=amount,
+            key=key,
+            receipt=result.receipt,
+            phone=result.phone,
+            value_date=_value_date(result.transaction_date),
+            memo=memo,
+            result_code=result.result_code,
+            result_desc=result.result_desc,
+            via=StkRequest.Via.CALLBACK,
+        )
     except Conflict as error:
         _refusal_record(config=config, kind="stk_callback", error=error, key=key, raw=json_safe(result.raw))
         raise
-    if stk is None:
-        logger.warning(
-            "M-Pesa STK payment %s for unknown push %s held in suspense", result.receipt, result.checkout_request_id
+
+
+def stk_paid(
+    *,
+    stk_id: int,
+    amount: Decimal,
+    key: str,
+    receipt: str,
+    phone: str,
+    value_date: datetime.date,
+    memo: dict[str, Any],
+    result_code: int,
+    result_desc: str,
+    via: str,
+) -> StkRequest:
+    """Record an STK push as paid, once, whoever says so first: the callback (key mpesa:<receipt>) or the STK query
+    (key mpesa:stk:<CheckoutRequestID>, no receipt). Under the push's row lock a push already paid makes no second
+    payment; a later report only adds the receipt number the first one lacked."""
+    with transaction.atomic():
+        stk = StkRequest.objects.select_for_update().select_related("operator").get(pk=stk_id)
+        if stk.status == StkRequest.Status.PAID:
+            if receipt and not stk.receipt_number:
+                _stk_receipt_learnt(stk, receipt=receipt, amount=amount)
+            return stk
+        if (orphan := _stk_orphan_payment(stk)) is not None:
+            # Its callback came before Mita had saved the push's CheckoutRequestID, and was taken into suspense
+            # as a push Mita did not know: that is this push's payment. Assigned to the account, never paid twice.
+            orphan = payment_assign(payment=orphan, holder_reference=stk.account_reference, acting_user=None)
+            payment, key, receipt = orphan, orphan.idempotency_key, receipt or orphan.provider_reference
+        else:
+            payment = _stk_payment_receive(
+                stk, amount=amount, key=key, receipt=receipt, phone=phone, value_date=value_date, memo=memo
+            )
+        was = stk.status
+        stk.status = StkRequest.Status.PAID
+        stk.payment = payment
+        stk.receipt_number = receipt
+        stk.result_code = result_code
+        stk.result_desc = result_desc[:255]
+        stk.completed_at = timezone.now()
+        stk.completed_via = via
+        stk.last_error = ""
+        stk.save(
+            update_fields=[
+                "status",
+                "payment",
+                "receipt_number",
+                "result_code",
+                "result_desc",
+                "completed_at",
+                "completed_via",
+                "last_error",
+            ]
         )
+        audit_record(
+            actor=None,
+            action="mpesa.stk_paid",
+            target=stk,
+            operator=stk.operator,
+            before={"status": was},
+            after={"payment": payment.pk, "key": key, "receipt": receipt or None, "via": via, "amount": amount},
+        )
+    return stk
+
+
+def _stk_payment_receive(
+    stk: StkRequest,
+    *,
+    amount: Decimal,
+    key: str,
+    receipt: str,
+    phone: str,
+    value_date: datetime.date,
+    memo: dict[str, Any],
+) -> Payment:
+    return payment_receive(
+        operator=stk.operator,
+        channel=Channel.MPESA,
+        amount=amount,
+        account_reference=stk.account_reference,
+        idempotency_key=key,
+        received_by=None,
+        value_date=value_date,
+        provider_reference=receipt or stk.checkout_request_id,
+        payer_phone=phone if len(phone) <= 20 else "",
+        memo=memo,
+    )
+
+
+def _unknown_push_reference(checkout_request_id: str) -> str:
+    """The account reference of a paid STK result for a push Mita does not know (it goes to suspense)."""
+    return f"STK {checkout_request_id}"
+
+
+def _stk_orphan_payment(stk: StkRequest) -> Payment | None:
+    """The payment taken into suspense from this push's own result, if it came before the push knew its id.
+
+    Looked for among the operator's payments in suspense (a short list, on the operator-and-status index): an orphan
+    a person has already assigned elsewhere is theirs to reconcile."""
+    if not stk.checkout_request_id:
         return None
-    stk.refresh_from_db()
+    return (
+        Payment.objects.filter(
+            operator_id=stk.operator_id,
+            status=Payment.Status.IN_SUSPENSE,
+            channel=Channel.MPESA,
+            account_reference=_unknown_push_reference(stk.checkout_request_id),
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def _stk_receipt_learnt(stk: StkRequest, *, receipt: str, amount: Decimal) -> None:
+    """The callback of a push the query already recorded tells its M-Pesa receipt number: keep it on the push and
+    its payment. If that receipt was meanwhile recorded as another payment (a C2B confirmation of the same money
+    came before this callback), say so loudly: the reconciliation team reverses one of them."""
+    stk.receipt_number = receipt
+    stk.save(update_fields=["receipt_number"])
+    payment = stk.payment
+    if payment is not None:
+        payment.provider_reference = receipt
+        payment.memo = {**payment.memo, "mpesa_receipt": receipt}
+        payment.save(update_fields=["provider_reference", "memo"])
+    twin = (
+        Payment.objects.filter(operator_id=stk.operator_id, idempotency_key=f"mpesa:{receipt}")
+        .exclude(pk=stk.payment_id)
+        .first()
+    )
+    audit_record(
+        actor=None,
+        action="mpesa.stk_receipt_learnt",
+        target=stk,
+        operator=stk.operator_id,
+        after={"receipt": receipt, "payment": stk.payment_id, "amount_reported": amount},
+    )
+    if amount != stk.amount:
+        logger.warning("M-Pesa STK push %s was recorded at %s; its callback says %s", stk.pk, stk.amount, amount)
+    if twin is not None:
+        logger.error(
+            "M-Pesa transaction %s is recorded twice: payment %s (STK push %s) and payment %s",
+            receipt,
+            stk.payment_id,
+            stk.pk,
+            twin.pk,
+        )
+        audit_record(
+            actor=None,
+            action="mpesa.recorded_twice",
+            target=stk,
+            operator=stk.operator_id,
+            detail={"receipt": receipt, "payments": [stk.payment_id, twin.pk]},
+        )
+
+
+def _stk_payment_of_receipt(*, config: MpesaChannelConfig, receipt: str, key: str) -> Payment | None:
+    """The payment of an STK push with this receipt number, when it was recorded under another key (the query's)."""
+    stk = (
+        StkRequest.objects.filter(operator=config.operator, receipt_number=receipt)
+        .exclude(payment=None)
+        .select_related("payment")
+        .first()
+    )
+    if stk is None or stk.payment is None or stk.payment.idempotency_key == key:
+        return None
+    return stk.payment
+
+
+def stk_failed(*, stk_id: int, result_code: int | None, result_desc: str, via: str) -> StkRequest:
+    """Record that a push ended without payment (cancelled, timed out, refused...). A paid push stays paid, and a
+    push given up as expired takes the real reason when it comes."""
+    with transaction.atomic():
+        stk = StkRequest.objects.select_for_update().get(pk=stk_id)
+        if stk.status not in (StkRequest.Status.PENDING, StkRequest.Status.EXPIRED):
+            return stk
+        stk.status = StkRequest.Status.FAILED
+        stk.result_code = result_code
+        stk.result_desc = result_desc[:255]
+        stk.completed_at = timezone.now()
+        stk.completed_via = via
+        stk.save(update_fields=["status", "result_code", "result_desc", "completed_at", "completed_via"])
+        audit_record(
+            actor=None,
+            action="mpesa.stk_failed",
+            target=stk,
+            after={"result_code": result_code, "result_desc": result_desc, "via": via},
+        )
     return stk

@@ -53,3 +53,23 @@ register_card(
         order=39,
     )
 )
+register_card(
+    Card(
+        key="payments.mpesa_request",
+        title=_("Request payment by M-Pesa"),
+        description=_("Prompt a customer's phone to pay by M-Pesa and follow it until the receipt."),
+        url_name="mpesa:stk_request",
+        roles=frozenset(PAYMENT_ROLES),
+        order=33,
+    )
+)
+register_card(
+    Card(
+        key="payments.momo_request",
+        title=_("Request payment by MoMo"),
+        description=_("Ask a payer to approve a payment on their phone with their MTN MoMo PIN."),
+        url_name="momo:request",
+        roles=frozenset(PAYMENT_ROLES),
+        order=34,
+    )
+)

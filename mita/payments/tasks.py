@@ -6,6 +6,7 @@ from django_tasks import task
 
 from mita.core.schedule import register_periodic
 from mita.payments import momo, numbering
+from mita.payments.mpesa_query import stk_poll
 
 
 @task()
@@ -24,3 +25,12 @@ def receipts_number_waiting() -> dict[str, int]:
 
 
 register_periodic("payments.receipts_number", datetime.timedelta(minutes=1), receipts_number_waiting)
+
+
+@task()
+def mpesa_stk_poll_pending() -> dict[str, int]:
+    """Query Daraja for the M-Pesa STK pushes whose result callback has not come (Safaricom sends it once)."""
+    return stk_poll().as_dict()
+
+
+register_periodic("payments.mpesa_stk_poll", datetime.timedelta(minutes=1), mpesa_stk_poll_pending)

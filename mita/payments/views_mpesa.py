@@ -1,25 +1,38 @@
-"""The M-Pesa callbacks Safaricom calls: paybill (C2B) validation and confirmation, and the STK push result.
+"""M-Pesa pages: the callbacks Safaricom calls (paybill validation and confirmation, the STK push result), and the
+cashier's "Request payment by M-Pesa" page that prompts a customer's phone and follows the push until it ends.
 
 Wire with path("payments/daraja/", include("mita.payments.views_mpesa")). Not under a path holding "mpesa": Daraja
-refuses callback URLs holding M-Pesa, Safaricom, exe, exec, cmd, sql or query. The URL names are
+refuses callback URLs holding M-Pesa, Safaricom, exe, exec, cmd, sql or query. The callback URL names are
 mpesa:c2b_validation, mpesa:c2b_confirmation and mpesa:stk_callback; each URL carries the operator's callback secret.
+The cashier's pages are mpesa:stk_request, mpesa:stk_detail (its status part is polled by htmx) and mpesa:stk_check.
 
-Every answer is JSON. A wrong secret is 404, an address not allowed 403, a body we cannot read 400 (nothing saved),
-the same TransID or receipt number with another amount or account 409 (written to the audit log); docs/mpesa.md.
+Every callback answer is JSON. A wrong secret is 404, an address not allowed 403, a body we cannot read 400 (nothing
+saved), the same TransID or receipt number with another amount or account 409 (written to the audit log);
+docs/mpesa.md.
 """
 
 import functools
 import logging
+import uuid
 from collections.abc import Callable
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from mita.core.errors import DomainError
+from mita.core.forms import form_add_domain_error
+from mita.core.permissions import require_roles
 from mita.integrations.mpesa.protocol import (
     PayloadError,
     confirmation_reply,
@@ -28,14 +41,19 @@ from mita.integrations.mpesa.protocol import (
     parse_stk_callback,
     validation_reply,
 )
-from mita.payments.models_mpesa import MpesaChannelConfig
+from mita.payments.models_mpesa import MpesaChannelConfig, StkRequest
 from mita.payments.mpesa import (
+    ACCOUNT_REFERENCE_MAX,
     c2b_confirm,
     c2b_validate,
     mpesa_callback_authorise,
     mpesa_callback_source_ip,
+    stk_push,
     stk_result_apply,
 )
+from mita.payments.mpesa_query import stk_check
+from mita.payments.selectors import PAYMENT_ROLES
+from mita.payments.selectors_mpesa import mpesa_prompts_available, stk_get_for_access, stk_requests_visible_to
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +126,125 @@ def stk_callback(config: MpesaChannelConfig, body: Any) -> dict[str, Any]:
     return {"ResultCode": 0, "ResultDesc": "Accepted"}
 
 
+# The cashier's page ------------------------------------------------------------------------------------------------
+
+# Who may prompt a customer's phone, at the counter or in the field.
+STK_ROLES = PAYMENT_ROLES
+RECENT_PUSHES = 20
+
+
+class StkPushForm(forms.Form):
+    account_reference = forms.CharField(
+        label=gettext_lazy("Customer account"),
+        max_length=64,
+        help_text=gettext_lazy("The account number on the bill."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+    )
+    phone = forms.CharField(
+        label=gettext_lazy("Customer's M-Pesa number"),
+        max_length=30,
+        help_text=gettext_lazy("The phone that will show the prompt, e.g. 0708 374 149."),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount"),
+        min_value=Decimal("1"),
+        max_digits=14,
+        decimal_places=2,
+        help_text=gettext_lazy("A whole amount: M-Pesa prompts take no cents."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    # Made when the form is shown: the same form sent twice (a double click) prompts the customer once.
+    idempotency_key = forms.CharField(max_length=120, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("idempotency_key", str(uuid.uuid4()))
+        super().__init__(*args, **kwargs)
+        self.fields["account_reference"].help_text = _(
+            "The account number on the bill (M-Pesa carries %(max)s characters at most)."
+        ) % {"max": ACCOUNT_REFERENCE_MAX}
+
+    def renew_key(self) -> None:
+        """A new key: what the cashier sends next is a new prompt, not a replay of the one that failed."""
+        data = cast(QueryDict, self.data).copy()
+        data["idempotency_key"] = str(uuid.uuid4())
+        self.data = data
+
+
+def _operator(request: HttpRequest) -> Any:
+    operator = request.access.operator  # type: ignore[attr-defined]
+    if operator is None:  # a regulator or district workspace takes no payments
+        raise Http404
+    return operator
+
+
+@login_required
+@require_roles(*STK_ROLES)
+def stk_request_page(request: HttpRequest) -> HttpResponse:
+    """Prompt a customer's phone to pay an account by M-Pesa; then follow the push on its own page."""
+    operator = _operator(request)
+    prefill = {name: request.GET.get(name, "") for name in ("account_reference", "phone", "amount")}
+    form = StkPushForm(request.POST or None, initial=prefill)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            stk = stk_push(
+                operator=operator,
+                account_reference=data["account_reference"],
+                amount=data["amount"],
+                phone=data["phone"],
+                acting_user=request.user,
+                idempotency_key=data["idempotency_key"],
+            )
+        except DomainError as error:
+            form.renew_key()
+            form_add_domain_error(form, error)
+        else:
+            return redirect("mpesa:stk_detail", stk_id=stk.pk)
+    recent = stk_requests_visible_to(access=request.access)[:RECENT_PUSHES]  # type: ignore[attr-defined]
+    return render(
+        request,
+        "payments/mpesa_stk.html",
+        {"form": form, "recent": recent, "available": mpesa_prompts_available(operator=operator)},
+        status=400 if form.errors else 200,
+    )
+
+
+def _stk_page(request: HttpRequest, stk: StkRequest) -> HttpResponse:
+    """The push's page, or only its status part when htmx asks (the part polls itself while the push is pending)."""
+    template = "payments/mpesa_stk_detail.html"
+    if getattr(request, "htmx", False):
+        template += "#status"
+    return render(request, template, {"stk": stk})
+
+
+@login_required
+@require_roles(*STK_ROLES)
+def stk_detail(request: HttpRequest, stk_id: int) -> HttpResponse:
+    """One push: waiting for the customer, paid (with its receipt) or failed (with the reason)."""
+    return _stk_page(request, stk_get_for_access(access=request.access, stk_id=stk_id))  # type: ignore[attr-defined]
+
+
+@login_required
+@require_roles(*STK_ROLES)
+@require_POST
+def stk_check_view(request: HttpRequest, stk_id: int) -> HttpResponse:
+    """Ask M-Pesa now how the push stands (the customer says they paid, and the callback is late)."""
+    stk = stk_get_for_access(access=request.access, stk_id=stk_id)  # type: ignore[attr-defined]
+    stk = stk_check(stk_id=stk.pk)
+    if not getattr(request, "htmx", False):
+        if stk.status == StkRequest.Status.PENDING:
+            messages.info(request, _("M-Pesa still waits for the customer to answer."))
+        return redirect("mpesa:stk_detail", stk_id=stk.pk)
+    return _stk_page(request, stk_get_for_access(access=request.access, stk_id=stk.pk))  # type: ignore[attr-defined]
+
+
 app_name = "mpesa"
 urlpatterns = [
+    path("stk/", stk_request_page, name="stk_request"),
+    path("stk/<int:stk_id>/", stk_detail, name="stk_detail"),
+    path("stk/<int:stk_id>/check/", stk_check_view, name="stk_check"),
     path("<str:secret>/c2b/validation/", c2b_validation, name="c2b_validation"),
     path("<str:secret>/c2b/confirmation/", c2b_confirmation, name="c2b_confirmation"),
     path("<str:secret>/stk/result/", stk_callback, name="stk_callback"),

@@ -57,6 +57,7 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "supply_system_id": lambda: _supply_system_of(operator_a).pk,
         "payment_id": lambda: _payment_of(operator_a, staff).pk,
         "momo_id": lambda: _momo_request_of(operator_a).pk,
+        "stk_id": lambda: _stk_request_of(operator_a).pk,
         "holder": lambda: _payment_of(operator_a, staff).holder,
         "message_id": lambda: (
             OutboxMessage.objects.create(
@@ -85,6 +86,7 @@ MISSING: dict[str, Callable[[], Any]] = {
     "supply_system_id": lambda: 999999,
     "payment_id": lambda: 999999,
     "momo_id": lambda: 999999,
+    "stk_id": lambda: 999999,
     "holder": lambda: "NO-SUCH-ACCOUNT",
 }
 
@@ -103,6 +105,25 @@ def _momo_request_of(operator: Any) -> Any:
         currency="RWF",
         payer_phone="250788000111",
     )
+
+
+def _stk_request_of(operator: Any) -> Any:
+    """A pending M-Pesa STK push of operator A (never sent: the walk must not reach Daraja)."""
+    from decimal import Decimal
+
+    from mita.payments.models import StkRequest
+
+    stk, _created = StkRequest.objects.get_or_create(
+        operator=operator,
+        checkout_request_id="ws_CO_SECRET_A",
+        defaults={
+            "account_reference": "AAL-SECRET-1",
+            "amount": Decimal("100"),
+            "currency": "RWF",
+            "phone": "254708374149",
+        },
+    )
+    return stk
 
 
 def _payment_of(operator: Any, cashier: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Daraja over HTTP: an OAuth token, C2B URL registration and STK push, each answer checked.
+"""Daraja over HTTP: an OAuth token, C2B URL registration, STK push and its query, each answer checked.
 
 The protocol (docs/mpesa.md):
   GET  {base}/oauth/v1/generate?grant_type=client_credentials   Basic consumer_key:consumer_secret
@@ -7,6 +7,10 @@ The protocol (docs/mpesa.md):
                                               "ValidationURL"} -> {"ResponseCode": "0", "ResponseDescription"}
   POST {base}/mpesa/stkpush/v1/processrequest Bearer token; {"BusinessShortCode", "Password", "Timestamp", ...}
        -> {"MerchantRequestID", "CheckoutRequestID", "ResponseCode": "0", ...}
+  POST {base}/mpesa/stkpushquery/v1/query     Bearer token; {"BusinessShortCode", "Password", "Timestamp",
+                                              "CheckoutRequestID"} -> {"ResponseCode": "0", "ResultCode", "ResultDesc",
+                                              ...}, or HTTP 500 {"errorCode": "500.001.1001", "errorMessage": "The
+                                              transaction is being processed"} while the customer has not answered
 Daraja reports a refusal as {"requestId", "errorCode", "errorMessage"} with a 4xx or 5xx status. Every failure
 surfaces as MpesaError with a kind:
 
@@ -30,8 +34,13 @@ from mita.integrations.mpesa.protocol import (
     REGISTER_URL_PATH,
     RESPONSE_TYPES,
     STK_PUSH_PATH,
+    STK_QUERY_PATH,
+    PayloadError,
+    StkQueryAnswer,
     forbidden_url_words,
+    parse_stk_query,
     password,
+    stk_query_processing,
     timestamp,
 )
 
@@ -190,9 +199,67 @@ class DarajaClient:
             raw=body,
         )
 
+    def stk_query(
+        self,
+        *,
+        shortcode: str,
+        passkey: str,
+        checkout_request_id: str,
+        moment: datetime.datetime | None = None,
+    ) -> StkQueryAnswer:
+        """Ask Daraja how an STK push ended (M-Pesa Express Query): pending, paid (ResultCode 0) or failed.
+
+        While the customer has not answered, Daraja refuses the query with HTTP 500 and errorCode 500.001.1001
+        ("The transaction is being processed"): that is returned as a pending answer, not raised."""
+        if not checkout_request_id.strip():
+            raise MpesaError("an STK push is queried by its CheckoutRequestID", kind="invalid_request")
+        stamp = timestamp(moment)
+        response = self._post(
+            STK_QUERY_PATH,
+            {
+                "BusinessShortCode": shortcode,
+                "Password": password(shortcode, passkey, stamp),
+                "Timestamp": stamp,
+                "CheckoutRequestID": checkout_request_id,
+            },
+        )
+        processing = False
+        if not response.is_success:
+            try:
+                processing = stk_query_processing(response.json())
+            except (ValueError, RecursionError):
+                processing = False
+            if not processing:
+                _raise_for_status(response)
+        body = _object(response)
+        if not processing:
+            _require_response_code(body)
+        try:
+            answer = parse_stk_query(body)
+        except PayloadError as error:
+            raise MpesaError(
+                f"Daraja answered the STK query with an unexpected shape ({error}): {_excerpt(response.text)}",
+                kind="invalid_response",
+                status_code=response.status_code,
+            ) from error
+        # A pending answer's requestId is Daraja's own request id, not always the CheckoutRequestID.
+        if not answer.pending and answer.checkout_request_id and answer.checkout_request_id != checkout_request_id:
+            raise MpesaError(
+                f"Daraja answered the STK query for {answer.checkout_request_id}, not {checkout_request_id}",
+                kind="invalid_response",
+                status_code=response.status_code,
+            )
+        return answer
+
     # HTTP
 
     def _call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST with a bearer token and read the JSON object of a successful answer."""
+        response = self._post(path, payload)
+        _raise_for_status(response)
+        return _object(response)
+
+    def _post(self, path: str, payload: dict[str, Any]) -> httpx.Response:
         """POST with a bearer token; a token refused once (it may have just expired) is renewed once."""
         response = self._send("POST", path, json=payload, token=self.access_token())
         if response.status_code == 401:
@@ -204,8 +271,7 @@ class DarajaClient:
                     status_code=401,
                     error_code=_error_code(response),
                 )
-        _raise_for_status(response)
-        return _object(response)
+        return response
 
     def _send(self, method: str, path: str, *, auth: bool = False, token: str = "", **kwargs: Any) -> httpx.Response:
         url = self.base_url + path

@@ -1,17 +1,23 @@
-"""A fake Daraja on loopback: token, C2B URL registration and STK push as the real one, and Safaricom's side too:
-it POSTs C2B validations and confirmations to the registered URLs and STK results to each push's CallBackURL.
+"""A fake Daraja on loopback: token, C2B URL registration, STK push and its query as the real one, and Safaricom's
+side too: it POSTs C2B validations and confirmations to the registered URLs and STK results to each push's CallBackURL
+(unless told to drop them, as a lost callback).
 
 Protocol endpoints (as the real Daraja, see docs/mpesa.md):
   GET  /oauth/v1/generate?grant_type=client_credentials   Basic consumer key:secret (400 if wrong)
   POST /mpesa/c2b/v1/registerurl          Bearer token (401 if unknown); stores the shortcode's URLs
   POST /mpesa/stkpush/v1/processrequest   Bearer token; checks every field and the Password against the
                                           shortcode's passkey; the result is POSTed to CallBackURL later
+  POST /mpesa/stkpushquery/v1/query       Bearer token; checks the Password; answers the push's stored result
+                                          ({"ResultCode": "0"|"1032"|...}), or HTTP 500 errorCode 500.001.1001 "The
+                                          transaction is being processed" while the customer has not answered
 Inspection and control (the fake's own, for tests and the demo):
   GET  /__state                   {"registrations": [...], "stk_pushes": [...], "c2b": [...]}
   POST /__c2b                     {"ShortCode", "BillRefNumber", "Amount", "MSISDN"?, "TransID"?}: a customer pays
                                   the paybill; the fake validates and confirms as Safaricom does, returns what happened
-  POST /__stk/complete            {"CheckoutRequestID", "ResultCode": 0|1032|..., "MpesaReceiptNumber"?}: the
-                                  customer answers the prompt; the result goes to the push's CallBackURL
+  POST /__stk/complete            {"CheckoutRequestID", "ResultCode": 0|1032|..., "MpesaReceiptNumber"?,
+                                  "Deliver"?: false}: the customer answers the prompt; the result is stored (the
+                                  query answers it) and POSTed to the push's CallBackURL unless "Deliver" is false
+                                  or the fake drops STK callbacks
   POST /__fail                    {"mode": "http500"|"timeout"|"garbage"|"token_expired"|"none", "count": N,
                                   "delay": seconds} the next N protocol requests fail (N < 0: until told otherwise)
   POST /__reset                   forgets registrations, pushes, payments and failures
@@ -39,6 +45,7 @@ from mita.integrations.mpesa.protocol import (
     REGISTER_URL_PATH,
     RESPONSE_TYPES,
     STK_PUSH_PATH,
+    STK_QUERY_PATH,
     STK_SUCCESS,
     VALIDATION_ACCEPTED,
     PayloadError,
@@ -47,6 +54,7 @@ from mita.integrations.mpesa.protocol import (
     parse_amount,
     password,
     stk_callback_payload,
+    stk_query_reply,
     transaction_id,
 )
 
@@ -80,7 +88,9 @@ class FakeStkPush:
     account_reference: str
     description: str
     result_code: int | None = None
+    result_desc: str = ""
     receipt: str = ""
+    queries: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "amount": str(self.amount)}
@@ -92,6 +102,10 @@ class Delivery:
 
     status: int
     body: Any
+
+
+# What stk_complete returns when the result callback is not sent (a callback Safaricom lost).
+DROPPED = Delivery(0, "not delivered: the fake dropped the STK result callback")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +144,7 @@ class FakeDaraja(LoopbackFake):
         stk_delay: float = 0.5,
         external_validation: bool = True,
         callback_timeout: float = 10.0,
+        stk_callbacks: bool = True,
     ) -> None:
         super().__init__(handler=_handler_for(self), host=host, port=port)
         self.consumer_key = consumer_key
@@ -139,6 +154,8 @@ class FakeDaraja(LoopbackFake):
         self.stk_delay = stk_delay
         self.external_validation = external_validation  # Safaricom validates only where the shortcode asked for it
         self.callback_timeout = callback_timeout
+        # False plays Safaricom losing every STK result callback: the result is only known to the query.
+        self.stk_callbacks = stk_callbacks
         self._tokens: set[str] = set()
         self._registrations: dict[str, Registration] = {}
         self._pushes: dict[str, FakeStkPush] = {}
@@ -257,16 +274,42 @@ class FakeDaraja(LoopbackFake):
                 phone=push.phone,
             )
 
-    def stk_complete(self, checkout_request_id: str, result_code: int = STK_SUCCESS, *, receipt: str = "") -> Delivery:
-        """The customer answers the prompt: POST the result to the push's CallBackURL."""
+    def stk_complete(
+        self,
+        checkout_request_id: str,
+        result_code: int = STK_SUCCESS,
+        *,
+        receipt: str = "",
+        deliver: bool | None = None,
+    ) -> Delivery:
+        """The customer answers the prompt: the result is stored (the query answers it from now on) and POSTed to
+        the push's CallBackURL, unless deliver is False (None: as the fake's stk_callbacks says): a lost callback."""
         payload = self.stk_callback_payload(checkout_request_id, result_code, receipt=receipt)
         with self._lock:
             push = self._pushes[checkout_request_id]
             push.result_code = result_code
+            push.result_desc = payload["Body"]["stkCallback"]["ResultDesc"]
             items = payload["Body"]["stkCallback"].get("CallbackMetadata", {}).get("Item", [])
             push.receipt = next((i["Value"] for i in items if i["Name"] == "MpesaReceiptNumber"), "")
             url = push.callback_url
+            deliver = self.stk_callbacks if deliver is None else deliver
+        if not deliver:
+            return DROPPED
         return self.post(url, payload)
+
+    def stk_query_answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """What Daraja answers an STK Push Query (status, body): the push's stored result, or still processing."""
+        with self._lock:
+            push = self._pushes.get(str(body.get("CheckoutRequestID") or ""))
+            if push is None or push.shortcode != str(body.get("BusinessShortCode")):
+                return 400, _bad_request("Invalid CheckoutRequestID")
+            push.queries += 1
+            return stk_query_reply(
+                merchant_request_id=push.merchant_request_id,
+                checkout_request_id=push.checkout_request_id,
+                result_code=push.result_code,
+                result_desc=push.result_desc,
+            )
 
     def post(self, url: str, payload: dict[str, Any]) -> Delivery:
         """POST JSON to one of our endpoints as Safaricom does; status 0 if it could not be reached."""
@@ -375,6 +418,25 @@ def _stk_problem(fake: FakeDaraja, body: Any) -> str:
     return ""
 
 
+def _stk_query_problem(fake: FakeDaraja, body: Any) -> str:
+    """What Daraja would refuse in an STK Push Query request; "" if nothing."""
+    if not isinstance(body, dict):
+        return "Invalid request body"
+    for field in ("BusinessShortCode", "Password", "Timestamp", "CheckoutRequestID"):
+        if body.get(field) in (None, ""):
+            return f"Invalid {field}"
+    shortcode = str(body["BusinessShortCode"])
+    passkey = fake.passkeys.get(shortcode)
+    if passkey is None:
+        return "Invalid BusinessShortCode"
+    stamp = str(body["Timestamp"])
+    if not STAMP.fullmatch(stamp):
+        return "Invalid Timestamp"
+    if body["Password"] != password(shortcode, passkey, stamp):
+        return "Invalid Password (wrong passkey or timestamp)"
+    return ""
+
+
 def _register_problem(body: Any) -> str:
     if not isinstance(body, dict):
         return "Invalid request body"
@@ -447,11 +509,17 @@ def _handler_for(fake: FakeDaraja) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             path = urlsplit(self.path).path
             body = self._json_body()
-            if path in (REGISTER_URL_PATH, STK_PUSH_PATH):
+            if path in (REGISTER_URL_PATH, STK_PUSH_PATH, STK_QUERY_PATH):
                 if not fake._token_valid(self.headers.get("Authorization", "")):
                     self._invalid_token()
-                elif not self._failed(api=True):
-                    self._register(body) if path == REGISTER_URL_PATH else self._stk_push(body)
+                elif self._failed(api=True):
+                    pass
+                elif path == REGISTER_URL_PATH:
+                    self._register(body)
+                elif path == STK_PUSH_PATH:
+                    self._stk_push(body)
+                else:
+                    self._stk_query(body)
             elif path == "/__c2b":
                 self._c2b(body)
             elif path == "/__stk/complete":
@@ -505,6 +573,12 @@ def _handler_for(fake: FakeDaraja) -> type[BaseHTTPRequestHandler]:
                 return
             self._reply(200, fake._stk_accept(body))
 
+        def _stk_query(self, body: Any) -> None:
+            if problem := _stk_query_problem(fake, body):
+                self._reply(400, _bad_request(problem))
+                return
+            self._reply(*fake.stk_query_answer(body))
+
         def _c2b(self, body: Any) -> None:
             if not isinstance(body, dict):
                 self._reply(400, {"error": "send a JSON object"})
@@ -537,8 +611,12 @@ def _handler_for(fake: FakeDaraja) -> type[BaseHTTPRequestHandler]:
             except (TypeError, ValueError):
                 self._reply(400, {"error": "ResultCode must be a whole number"})
                 return
+            deliver = body.get("Deliver")
+            if deliver is not None and not isinstance(deliver, bool):
+                self._reply(400, {"error": "Deliver must be true or false"})
+                return
             delivery = fake.stk_complete(
-                str(checkout_id), result_code, receipt=str(body.get("MpesaReceiptNumber") or "")
+                str(checkout_id), result_code, receipt=str(body.get("MpesaReceiptNumber") or ""), deliver=deliver
             )
             self._reply(200, {"callback": dataclasses.asdict(delivery)})
 

@@ -3,6 +3,8 @@
 Safaricom POSTs three kinds of JSON to us (docs/mpesa.md has a sample of each):
   C2B validation and confirmation  {"TransID", "TransAmount", "BillRefNumber", "TransTime", "MSISDN", ...}
   STK push result                  {"Body": {"stkCallback": {"CheckoutRequestID", "ResultCode", ...}}}
+and Daraja answers the STK Push Query with {"ResultCode", "ResultDesc", ...}, or refuses it while the push is still
+being processed (parse_stk_query tells which).
 A body we cannot read raises PayloadError naming the field, so the endpoint can answer 400 and save nothing.
 Amounts are read as Decimal: JSON numbers are parsed with parse_float=Decimal, never through a float.
 """
@@ -21,6 +23,7 @@ from zoneinfo import ZoneInfo
 OAUTH_PATH = "/oauth/v1/generate"
 REGISTER_URL_PATH = "/mpesa/c2b/v1/registerurl"
 STK_PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
+STK_QUERY_PATH = "/mpesa/stkpushquery/v1/query"
 
 # Daraja's clocks (TransTime, Timestamp, TransactionDate) are East Africa Time.
 DARAJA_TIME_ZONE = ZoneInfo("Africa/Nairobi")
@@ -43,13 +46,22 @@ VALIDATION_REJECTIONS = {
 # STK push result codes worth naming; every code but 0 means the customer paid nothing.
 STK_SUCCESS = 0
 STK_CANCELLED_BY_USER = 1032
+STK_TIMEOUT = 1037
 STK_RESULT_DESCRIPTIONS = {
     0: "The service request is processed successfully.",
     1: "The balance is insufficient for the transaction.",
+    1001: "Unable to lock subscriber, a transaction is already in process for the current subscriber",
+    1019: "Transaction has expired",
+    1025: "An error occurred while sending a push request",
     1032: "Request cancelled by user",
     1037: "DS timeout user cannot be reached",
     2001: "The initiator information is invalid.",
+    9999: "An error occurred while sending a push request",
 }
+# While the customer has not answered, the STK Push Query is refused (HTTP 500) with this errorCode and message:
+# the push is still pending, not failed.
+STK_QUERY_PROCESSING_CODE = "500.001.1001"
+STK_QUERY_PROCESSING_MESSAGE = "The transaction is being processed"
 
 TRANS_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 MAX_REFERENCE = 64
@@ -78,6 +90,26 @@ class C2BNotification:
     msisdn: str
     payer_name: str
     raw: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class StkQueryAnswer:
+    """What the STK Push Query says of a push: result_code None while it is being processed, 0 if paid, any other
+    code if it failed. It carries neither the amount nor the M-Pesa receipt number."""
+
+    checkout_request_id: str
+    merchant_request_id: str
+    result_code: int | None
+    result_desc: str
+    raw: dict[str, Any]
+
+    @property
+    def pending(self) -> bool:
+        return self.result_code is None
+
+    @property
+    def paid(self) -> bool:
+        return self.result_code == STK_SUCCESS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -292,6 +324,45 @@ def parse_stk_callback(body: Any) -> StkResult:
     )
 
 
+def stk_query_processing(body: Any) -> bool:
+    """Whether a refusal of the STK Push Query only says the push is still being processed (not a failure)."""
+    if not isinstance(body, dict):
+        return False
+    message = str(body.get("errorMessage") or "").lower()
+    return str(body.get("errorCode") or "") == STK_QUERY_PROCESSING_CODE and "being processed" in message
+
+
+def parse_stk_query(body: Any) -> StkQueryAnswer:
+    """Daraja's answer to the STK Push Query: a result (ResultCode, ResultDesc), or still being processed.
+
+    PayloadError if it is neither (the caller reports that as an answer of the wrong shape)."""
+    body = _object(body, "")
+    if stk_query_processing(body):
+        return StkQueryAnswer(
+            checkout_request_id=_text(body, "requestId", required=False, limit=100),
+            merchant_request_id="",
+            result_code=None,
+            result_desc=_text(body, "errorMessage", required=False, limit=255),
+            raw=body,
+        )
+    code_value = body.get("ResultCode")
+    try:
+        if isinstance(code_value, bool) or not isinstance(code_value, int | str):
+            raise ValueError(code_value)
+        result_code = int(str(code_value).strip())
+        if not -(2**31) <= result_code < 2**31:
+            raise ValueError(code_value)
+    except ValueError as error:
+        raise PayloadError("ResultCode is not a whole number", field="ResultCode") from error
+    return StkQueryAnswer(
+        checkout_request_id=_text(body, "CheckoutRequestID", required=False, limit=100),
+        merchant_request_id=_text(body, "MerchantRequestID", required=False, limit=100),
+        result_code=result_code,
+        result_desc=_text(body, "ResultDesc", required=False, limit=255),
+        raw=body,
+    )
+
+
 # What we answer Safaricom.
 
 
@@ -338,6 +409,26 @@ def c2b_payload(
         "FirstName": first_name,
         "MiddleName": "",
         "LastName": last_name,
+    }
+
+
+def stk_query_reply(
+    *, merchant_request_id: str, checkout_request_id: str, result_code: int | None, result_desc: str = ""
+) -> tuple[int, dict[str, Any]]:
+    """Daraja's answer to an STK Push Query (HTTP status, body): the push's result, or 500 while it is pending."""
+    if result_code is None:
+        return 500, {
+            "requestId": checkout_request_id,
+            "errorCode": STK_QUERY_PROCESSING_CODE,
+            "errorMessage": STK_QUERY_PROCESSING_MESSAGE,
+        }
+    return 200, {
+        "ResponseCode": "0",
+        "ResponseDescription": "The service request has been accepted successsfully",  # sic: Daraja's spelling
+        "MerchantRequestID": merchant_request_id,
+        "CheckoutRequestID": checkout_request_id,
+        "ResultCode": str(result_code),
+        "ResultDesc": result_desc or STK_RESULT_DESCRIPTIONS.get(result_code, "The transaction failed."),
     }
 
 

@@ -33,3 +33,22 @@ def test_the_stk_push_sample_is_one_daraja_would_take():
     push["CallBackURL"] = "https://mita.example.org/payments/daraja/5f0c/stk/result/"
     with FakeDaraja() as fake:  # it knows the sandbox shortcode's passkey
         assert _stk_problem(fake, push) == ""
+
+
+def test_the_stk_query_samples_are_what_the_client_sends_and_reads():
+    from mita.integrations.mpesa.fake import _stk_query_problem
+    from mita.integrations.mpesa.protocol import parse_stk_query
+
+    bodies = [json.loads(s) for s in samples()]
+    [request] = [
+        body for body in bodies if set(body) == {"BusinessShortCode", "Password", "Timestamp", "CheckoutRequestID"}
+    ]
+    assert request["Password"] == password("174379", SANDBOX_PASSKEY, request["Timestamp"])
+    with FakeDaraja() as fake:  # it knows the sandbox shortcode's passkey
+        assert _stk_query_problem(fake, request) == ""
+    answers = [
+        parse_stk_query(body) for body in bodies if {"ResponseCode", "ResultCode"} <= set(body) or "errorCode" in body
+    ]
+    outcomes = {(answer.pending, answer.result_code) for answer in answers}
+    assert outcomes == {(False, 0), (False, 1032), (True, None)}
+    assert all(answer.checkout_request_id == request["CheckoutRequestID"] for answer in answers)

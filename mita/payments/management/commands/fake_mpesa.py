@@ -37,6 +37,11 @@ class Command(BaseCommand):
             "--no-validation", action="store_true", help="send confirmations only, as for a paybill without it"
         )
         parser.add_argument(
+            "--drop-stk-callbacks",
+            action="store_true",
+            help="never send STK results to the CallBackURL (lost callbacks): only the STK query tells the outcome",
+        )
+        parser.add_argument(
             "--no-operators", action="store_true", help="do not read the operators' paybills from the database"
         )
 
@@ -64,6 +69,7 @@ class Command(BaseCommand):
             stk_result=stk_result,
             stk_delay=options["stk_delay"],
             external_validation=not options["no_validation"],
+            stk_callbacks=not options["drop_stk_callbacks"],
         )
         for config in configs:
             urls = mpesa_callback_urls(config=config)
