@@ -18,6 +18,7 @@ from mita.core.sequences import sequence_next
 from mita.ledger.models import Account, Charge, Transfer
 from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_known
 from mita.ledger.services import account_get, holder_account, holder_lock, transfer_post, transfers_reverse
+from mita.payments.confirmations import payment_confirmation_queue
 from mita.payments.models import Allocation, Channel, Payment, Receipt
 
 
@@ -228,6 +229,7 @@ def payment_receive(
             Receipt.objects.create(
                 operator=operator, payment=payment, sequence_number=number, number=f"{operator.prefix}-R-{number:06d}"
             )
+            payment_confirmation_queue(payment=payment)
             audit_record(
                 actor=received_by,
                 action="payment.received",
@@ -265,6 +267,7 @@ def payment_assign(*, payment: Payment, holder_reference: str, acting_user: Any)
     payment.holder = holder
     payment.status = Payment.Status.COMPLETED
     payment.save(update_fields=["holder", "status"])
+    payment_confirmation_queue(payment=payment)
     audit_record(
         actor=acting_user,
         action="payment.assigned",
