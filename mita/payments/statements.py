@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mita.core.errors import DomainError
-from mita.core.money import CURRENCY_EXPONENTS
+from mita.core.money import CURRENCY_EXPONENTS, quantize
 from mita.ledger.models import Account, Charge, Transfer
 from mita.payments.contacts import account_contact
 from mita.payments.models import Channel, Payment
@@ -78,11 +78,11 @@ class Statement:
 
     @property
     def total_debit(self) -> Decimal:
-        return sum((line.debit for line in self.lines), ZERO)
+        return quantize(sum((line.debit for line in self.lines), ZERO), self.currency)
 
     @property
     def total_credit(self) -> Decimal:
-        return sum((line.credit for line in self.lines), ZERO)
+        return quantize(sum((line.credit for line in self.lines), ZERO), self.currency)
 
 
 # The period ----------------------------------------------------------------------------------------------
@@ -261,8 +261,15 @@ def statement(*, operator: Any, holder: str, start: datetime.date | None, end: d
     contact = account_contact(operator=operator, holder=holder)
     name = contact.name if contact else ""
     if accounts is None:
-        return Statement(holder, name, operator.currency, start, end, ZERO, [], ZERO)
-    opening = holder_net_balance(operator=operator, holder=holder, before=start) if start else ZERO
+        zero = quantize(ZERO, operator.currency)
+        return Statement(holder, name, operator.currency, start, end, zero, [], zero)
+
+    def exact(amount: Decimal) -> Decimal:
+        # Sums come back from the database at its scale (1500.00, 600); written in the currency's units, they
+        # read the same in every line and on either database. The values are exact already: nothing is rounded.
+        return quantize(amount, operator.currency)
+
+    opening = exact(holder_net_balance(operator=operator, holder=holder, before=start) if start else ZERO)
     transfers = _holder_transfers(operator=operator, accounts=accounts)
     if start:
         transfers = transfers.filter(value_date__gte=start)
@@ -301,13 +308,13 @@ def statement(*, operator: Any, holder: str, start: datetime.date | None, end: d
                 description=description,
                 reference=receipt.number if receipt else shown_reference,
                 receipt_number=receipt.number if receipt else "",
-                debit=effect if effect > 0 else ZERO,
-                credit=-effect if effect < 0 else ZERO,
-                credit_used=moved if kind == "credit_used" else ZERO,
-                balance=balance,
+                debit=exact(effect if effect > 0 else ZERO),
+                credit=exact(-effect if effect < 0 else ZERO),
+                credit_used=exact(moved if kind == "credit_used" else ZERO),
+                balance=exact(balance),
             )
         )
-    return Statement(holder, name, operator.currency, start, end, opening, lines, balance)
+    return Statement(holder, name, operator.currency, start, end, opening, lines, exact(balance))
 
 
 def _describe(
