@@ -95,3 +95,4 @@ api.add_router("/", registry_router)
 api.add_router("/", notifications_router)
 api.add_router("/", payments_router)
 api.add_router("/", mpesa_router)
+api.add_router("/", "mita.payments.api_documents.router")  # statements and payment histories

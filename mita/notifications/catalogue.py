@@ -58,3 +58,20 @@ register_template(
     subject=_("Mita test message"),
     body=_("This is a test message from Mita for %(name)s."),
 )
+# Payments: the confirmation of a payment on a customer account (mita.payments.confirmations).
+register_template(
+    "payments.received",
+    subject=_("Payment received"),
+    body=_(
+        "%(operator)s: we received %(amount)s for account %(account)s, receipt %(receipt)s. "
+        "Balance due: %(balance)s. Thank you."
+    ),
+)
+register_template(
+    "payments.received_in_credit",
+    subject=_("Payment received"),
+    body=_(
+        "%(operator)s: we received %(amount)s for account %(account)s, receipt %(receipt)s. "
+        "Your credit: %(balance)s. Thank you."
+    ),
+)

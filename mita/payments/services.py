@@ -24,6 +24,7 @@ from mita.ledger.services import (
     transfers_reverse,
     vat_included,
 )
+from mita.payments.confirmations import payment_confirmation_queue
 from mita.payments.models import Allocation, Channel, Payment, PaymentSettings, Receipt
 from mita.payments.numbering import receipt_number_give
 from mita.payments.preferences import allocation_key, payment_settings_for
@@ -259,6 +260,7 @@ def payment_receive(
             raise
         return replay(first)
     receipt_number_give(payment.receipt)
+    payment_confirmation_queue(payment=payment)  # with its receipt number, once the payment has committed
     payment.is_replay = False
     return payment
 
@@ -285,6 +287,7 @@ def payment_assign(*, payment: Payment, holder_reference: str, acting_user: Any)
     payment.holder = holder
     payment.status = Payment.Status.COMPLETED
     payment.save(update_fields=["holder", "status"])
+    payment_confirmation_queue(payment=payment)
     audit_record(
         actor=acting_user,
         action="payment.assigned",

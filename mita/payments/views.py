@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
@@ -317,7 +318,10 @@ def account_detail(request: HttpRequest, holder: str) -> HttpResponse:
         "payments/account_detail.html",
         {
             "summary": account_summary(operator=access.operator, holder=holder),
-            "payments": payments_of_holder(operator=access.operator, holder=holder)[:200],
+            # The whole history, a page at a time; each row links the receipt and its PDFs.
+            "payments": Paginator(payments_of_holder(operator=access.operator, holder=holder), 50).get_page(
+                request.GET.get("page")
+            ),
             "can_record": bool(channels_for(access)),
             "money_format": _money_format(access.operator.currency),
         },

@@ -297,7 +297,16 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
     """The same URLs do open for operator A's admin, so the 404s above are tenancy, not broken URLs."""
     objects = world_a(operator_a, admin_a)
     client = client_for(admin_a)
-    for route in ("accounts/users/<int:user_id>/", "notifications/outbox/<int:message_id>/", "jobs/<uuid:job_id>/"):
+    for route in (
+        "accounts/users/<int:user_id>/",
+        "notifications/outbox/<int:message_id>/",
+        "jobs/<uuid:job_id>/",
+        "payments/<int:payment_id>/receipt.pdf",
+        "payments/accounts/<str:holder>/statement/",
+        "payments/accounts/<str:holder>/statement.pdf",
+        "api/v1/accounts/<holder>/statement",
+        "api/v1/accounts/<holder>/payments",
+    ):
         if route not in all_routes():
             continue
         response = client.get(_fill(route, objects))

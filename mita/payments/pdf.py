@@ -1,0 +1,456 @@
+"""PDF layouts of receipts (A4, and 58 mm and 80 mm thermal rolls for portable printers) and of statements (A4).
+
+Pure drawing: the functions take a ReceiptDocument or a Statement and return the PDF's bytes, in the active
+language. A thermal receipt is one page as wide as the roll and as tall as its content. Text is drawn with the
+PDF's standard Helvetica (no font files to ship, small files for slow links), which draws the Latin alphabets of
+English, French and Kinyarwanda; a language in another script (Hindi, Punjabi) gets its PDFs in English until
+Mita ships shaped fonts for it (pdf_language below; see docs/receipts-and-statements.md).
+"""
+
+import dataclasses
+import datetime
+import io
+import logging
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+from xml.sax.saxutils import escape
+
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    Image,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from mita.payments.receipts import ReceiptDocument
+from mita.payments.statements import Statement, money
+
+logger = logging.getLogger(__name__)
+
+FONT = "Helvetica"
+FONT_BOLD = "Helvetica-Bold"
+# Content taller than this never fits a thermal page: a guard, not a real limit (a receipt is a few cm).
+MAX_ROLL_HEIGHT = 5000 * mm
+
+
+# Languages whose script the standard PDF fonts draw.
+PDF_SCRIPT_LANGUAGES = frozenset({"en", "fr", "rw"})
+PDF_FALLBACK_LANGUAGE = "en"
+
+
+def pdf_language(language: str | None) -> str:
+    """The language to draw a PDF in: the reader's, if the PDF's fonts can write its script, else English."""
+    code = (language or "").split("-")[0]
+    return code if code in PDF_SCRIPT_LANGUAGES else PDF_FALLBACK_LANGUAGE
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    key: str
+    width: float  # points
+    height: float | None  # None: as tall as the content (a roll)
+    margin: float
+    font_size: float
+    label_share: float  # the width of the label column of the facts, as a share of the content width
+
+    @property
+    def thermal(self) -> bool:
+        return self.height is None
+
+
+LAYOUTS: dict[str, Layout] = {
+    "a4": Layout("a4", A4[0], A4[1], 20 * mm, 10, 0.3),
+    "80": Layout("80", 80 * mm, None, 4 * mm, 8.5, 0.4),
+    "58": Layout("58", 58 * mm, None, 2.5 * mm, 7.5, 0.42),
+}
+
+
+def _text(value: Any) -> str:
+    """Text for a Paragraph: its markup characters escaped (names and references come from users)."""
+    return escape(str(value))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Styles:
+    normal: ParagraphStyle
+    small: ParagraphStyle
+    bold: ParagraphStyle
+    right: ParagraphStyle
+    right_bold: ParagraphStyle
+    center: ParagraphStyle
+    title: ParagraphStyle
+    amount: ParagraphStyle
+    stamp: ParagraphStyle
+
+
+def _styles(size: float) -> _Styles:
+    normal = ParagraphStyle("normal", fontName=FONT, fontSize=size, leading=size * 1.25)
+    bold = ParagraphStyle("bold", parent=normal, fontName=FONT_BOLD)
+    return _Styles(
+        normal=normal,
+        small=ParagraphStyle("small", parent=normal, fontSize=size * 0.85, leading=size * 1.05),
+        bold=bold,
+        right=ParagraphStyle("right", parent=normal, alignment=TA_RIGHT),
+        right_bold=ParagraphStyle("right_bold", parent=bold, alignment=TA_RIGHT),
+        center=ParagraphStyle("center", parent=normal, alignment=TA_CENTER),
+        title=ParagraphStyle(
+            "title", parent=bold, fontSize=size * 1.4, leading=size * 1.75, alignment=TA_CENTER, spaceAfter=size * 0.2
+        ),
+        amount=ParagraphStyle("amount", parent=bold, fontSize=size * 1.8, leading=size * 2.2, alignment=TA_CENTER),
+        stamp=ParagraphStyle(
+            "stamp", parent=bold, fontSize=size * 2.2, leading=size * 2.6, alignment=TA_CENTER, textColor=colors.black
+        ),
+    )
+
+
+def _logo(operator: Any, *, max_width: float, max_height: float) -> Image | None:
+    """The operator's logo (PNG or JPEG) scaled into the box; an SVG or unreadable file is left out."""
+    logo = getattr(operator, "logo", None)
+    if not logo:
+        return None
+    try:
+        with logo.open("rb") as handle:
+            content = handle.read()
+        reader = ImageReader(io.BytesIO(content))
+        width, height = reader.getSize()
+    except Exception:  # an SVG, a missing file, a broken image: a receipt never fails for its logo
+        logger.info("operator %s: logo not drawn on a PDF", getattr(operator, "pk", None), exc_info=True)
+        return None
+    scale = min(max_width / width, max_height / height, 1.0)
+    image = Image(io.BytesIO(content), width=width * scale, height=height * scale)
+    image.hAlign = "CENTER"
+    return image
+
+
+def _stamp(text: str, detail: str, styles: _Styles, width: float) -> Table:
+    """A boxed word (COPY, VOIDED) that no one can miss, with a line under it saying why."""
+    rows: list[list[Any]] = [[Paragraph(_text(text), styles.stamp)]]
+    if detail:
+        rows.append([Paragraph(_text(detail), styles.center)])
+    stamp = Table(rows, colWidths=[width * 0.8])
+    stamp.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 2, colors.black),
+                ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    stamp.hAlign = "CENTER"
+    return stamp
+
+
+def _facts(rows: Sequence[tuple[str, str]], styles: _Styles, width: float, label_share: float) -> Table:
+    table = Table(
+        [[Paragraph(_text(label), styles.small), Paragraph(_text(value), styles.normal)] for label, value in rows],
+        colWidths=[width * label_share, width * (1 - label_share)],
+    )
+    table.setStyle(_tight())
+    table.hAlign = "LEFT"
+    return table
+
+
+def _tight(*extra: tuple[Any, ...]) -> TableStyle:
+    return TableStyle(
+        [
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+            ("TOPPADDING", (0, 0), (-1, -1), 1),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            *extra,
+        ]
+    )
+
+
+def _local(moment: datetime.datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+def _receipt_story(
+    document: ReceiptDocument, layout: Layout, width: float, *, printed_at: datetime.datetime
+) -> list[Flowable]:
+    styles = _styles(layout.font_size)
+    currency = document.currency
+    operator = document.operator
+    story: list[Flowable] = []
+    logo = _logo(operator, max_width=width * 0.6, max_height=(25 if not layout.thermal else 14) * mm)
+    if logo is not None:
+        story += [logo, Spacer(1, 2 * mm)]
+    story.append(Paragraph(_text(operator.name), styles.title))
+    contact = " · ".join(value for value in (getattr(operator, "phone", ""), getattr(operator, "email", "")) if value)
+    if contact:
+        story.append(Paragraph(_text(contact), styles.center))
+    story.append(Spacer(1, 1.5 * mm))
+    story.append(Paragraph(_text(_("Payment receipt")), styles.center))
+    story.append(Paragraph(_text(document.number or "—"), styles.title))
+    if document.is_copy:
+        detail = _("Reprint %(count)d, printed %(when)s") % {"count": document.reprints, "when": _local(printed_at)}
+        story += [Spacer(1, 1 * mm), _stamp(_("COPY"), detail, styles, width)]
+    if document.voided:
+        detail = _("Reason: %(reason)s") % {"reason": document.void_reason} if document.void_reason else ""
+        story += [Spacer(1, 1 * mm), _stamp(_("VOIDED"), detail, styles, width)]
+    elif document.reversed:
+        story += [Spacer(1, 1 * mm), _stamp(_("REVERSED"), _("Reversed by the provider."), styles, width)]
+    story.append(Spacer(1, 2 * mm))
+    story.append(Paragraph(_text(money(document.amount, currency)), styles.amount))
+    story.append(Spacer(1, 2 * mm))
+
+    facts = [
+        (_("Date"), formats.date_format(document.received_at, "Y-m-d H:i")),
+        (_("Customer account"), document.holder or _("Not yet matched (in suspense)")),
+        (_("Account reference"), document.account_reference),
+        (_("Channel"), document.channel),
+    ]
+    if document.provider_reference:
+        facts.append((_("Provider reference"), document.provider_reference))
+    if document.payer_name:
+        facts.append((_("Payer"), document.payer_name))
+    if document.payer_phone:
+        facts.append((_("Payer's phone"), document.payer_phone))
+    facts.append((_("Received by"), document.received_by or "—"))
+    story.append(_facts(facts, styles, width, layout.label_share))
+    story.append(Spacer(1, 2 * mm))
+
+    if document.in_suspense:
+        story.append(
+            Paragraph(
+                _text(_("No customer account matched this reference yet: the payment is held until it is assigned.")),
+                styles.normal,
+            )
+        )
+    else:
+        story.append(_allocation_table(document, styles, width))
+    if document.balance_after is not None:
+        story.append(Spacer(1, 2 * mm))
+        if document.balance_after >= 0:
+            label, value = _("Balance after this payment"), money(document.balance_after, currency)
+        else:
+            label, value = _("In credit after this payment"), money(-document.balance_after, currency)
+        story.append(_facts([(label, value)], styles, width, layout.label_share))
+    story.append(Spacer(1, 3 * mm))
+    story.append(Paragraph(_text(_("Thank you.")), styles.center))
+    return story
+
+
+def _allocation_table(document: ReceiptDocument, styles: _Styles, width: float) -> Table:
+    currency = document.currency
+    rows: list[list[Any]] = [
+        [Paragraph(_text(_("Paid towards")), styles.bold), Paragraph(_text(_("Amount")), styles.right_bold)]
+    ]
+    for line in document.lines:
+        what = _("%(reference)s · %(head)s, due %(due)s") % {
+            "reference": line.charge_reference,
+            "head": line.head,
+            "due": formats.date_format(line.due_date, "Y-m-d"),
+        }
+        rows.append(
+            [Paragraph(_text(what), styles.normal), Paragraph(_text(money(line.amount, currency)), styles.right)]
+        )
+    if document.to_credit > 0:
+        rows.append(
+            [
+                Paragraph(_text(_("Kept as credit for the next charges")), styles.normal),
+                Paragraph(_text(money(document.to_credit, currency)), styles.right),
+            ]
+        )
+    rows.append(
+        [
+            Paragraph(_text(_("Total")), styles.bold),
+            Paragraph(_text(money(document.amount, currency)), styles.right_bold),
+        ]
+    )
+    table = Table(rows, colWidths=[width * 0.6, width * 0.4], repeatRows=1)
+    table.setStyle(
+        _tight(
+            ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+            ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black),
+        )
+    )
+    table.hAlign = "LEFT"
+    return table
+
+
+def _height(story: Sequence[Flowable], width: float) -> float:
+    total = 0.0
+    for flowable in story:
+        _width, height = flowable.wrap(width, MAX_ROLL_HEIGHT)
+        total += height + flowable.getSpaceBefore() + flowable.getSpaceAfter()
+    return total
+
+
+def _build(
+    story: list[Flowable],
+    *,
+    width: float,
+    height: float,
+    margin: float,
+    title: str,
+    on_page: Any = None,
+) -> bytes:
+    buffer = io.BytesIO()
+    frame = Frame(
+        margin,
+        margin,
+        width - 2 * margin,
+        height - 2 * margin,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+        id="body",
+    )
+    document = BaseDocTemplate(
+        buffer,
+        pagesize=(width, height),
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
+        title=title,
+        author="Mita",
+        creator="Mita",
+    )
+    document.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=on_page or (lambda canvas, doc: None))])
+    document.build(story)
+    return buffer.getvalue()
+
+
+def receipt_pdf(document: ReceiptDocument, *, layout: str, printed_at: datetime.datetime | None = None) -> bytes:
+    """The receipt in one of LAYOUTS: "a4", or "58"/"80" (a thermal roll that long, one page)."""
+    chosen = LAYOUTS[layout]
+    width = chosen.width - 2 * chosen.margin
+    story = _receipt_story(document, chosen, width, printed_at=printed_at or timezone.now())
+    # A roll is cut after the content: measure it, add the margins and a little room for rounding.
+    height = chosen.height or _height(story, width) + 2 * chosen.margin + 6 * mm
+    story = _receipt_story(document, chosen, width, printed_at=printed_at or timezone.now())  # measured ones are spent
+    return _build(story, width=chosen.width, height=height, margin=chosen.margin, title=document.number or _("Receipt"))
+
+
+# Statements ----------------------------------------------------------------------------------------------
+
+STATEMENT_MARGIN = 15 * mm
+
+
+def _period_text(statement: Statement) -> str:
+    start = formats.date_format(statement.start, "Y-m-d") if statement.start else _("the first movement")
+    end = formats.date_format(statement.end, "Y-m-d") if statement.end else _("the last movement")
+    return _("%(start)s to %(end)s") % {"start": start, "end": end}
+
+
+def statement_pdf(statement: Statement, *, operator: Any, printed_at: datetime.datetime | None = None) -> bytes:
+    """The statement on A4 pages: a header, the opening balance, the lines with their running balance, the
+    closing balance; the column headings repeat on every page, and each page says its number."""
+    styles = _styles(8.5)
+    heading = _styles(10)
+    currency = statement.currency
+    width = A4[0] - 2 * STATEMENT_MARGIN
+    printed = printed_at or timezone.now()
+    story: list[Flowable] = []
+    logo = _logo(operator, max_width=width * 0.4, max_height=20 * mm)
+    if logo is not None:
+        logo.hAlign = "LEFT"
+        story += [logo, Spacer(1, 2 * mm)]
+    story.append(Paragraph(_text(operator.name), ParagraphStyle("left_title", parent=heading.title, alignment=0)))
+    story.append(Paragraph(_text(_("Statement of account")), heading.bold))
+    facts = [(_("Customer account"), statement.holder)]
+    if statement.name:
+        facts.append((_("Name"), statement.name))
+    facts += [(_("Period"), _period_text(statement)), (_("Printed"), _local(printed))]
+    story.append(_facts(facts, heading, width, 0.25))
+    story.append(Spacer(1, 4 * mm))
+
+    columns = [0.12, 0.33, 0.15, 0.13, 0.13, 0.14]
+    header = [_("Date"), _("Description"), _("Reference"), _("Debit"), _("Credit"), _("Balance")]
+    rows: list[list[Any]] = [
+        [Paragraph(_text(text), styles.bold if index < 3 else styles.right_bold) for index, text in enumerate(header)]
+    ]
+
+    def amount(value: Decimal, *, blank_zero: bool = True) -> Paragraph:
+        return Paragraph(_text("" if blank_zero and not value else money(value, currency)), styles.right)
+
+    rows.append(
+        [
+            Paragraph("", styles.normal),
+            Paragraph(_text(_("Opening balance")), styles.bold),
+            Paragraph("", styles.normal),
+            amount(Decimal(0)),
+            amount(Decimal(0)),
+            amount(statement.opening_balance, blank_zero=False),
+        ]
+    )
+    for line in statement.lines:
+        description = line.description
+        if line.credit_used:
+            description = _("%(description)s: %(amount)s") % {
+                "description": description,
+                "amount": money(line.credit_used, currency),
+            }
+        rows.append(
+            [
+                Paragraph(_text(formats.date_format(line.date, "Y-m-d")), styles.normal),
+                Paragraph(_text(description), styles.normal),
+                Paragraph(_text(line.reference), styles.normal),
+                amount(line.debit),
+                amount(line.credit),
+                amount(line.balance, blank_zero=False),
+            ]
+        )
+    rows.append(
+        [
+            Paragraph("", styles.normal),
+            Paragraph(_text(_("Closing balance")), styles.bold),
+            Paragraph("", styles.normal),
+            Paragraph(_text(money(statement.total_debit, currency)), styles.right_bold),
+            Paragraph(_text(money(statement.total_credit, currency)), styles.right_bold),
+            Paragraph(_text(money(statement.closing_balance, currency)), styles.right_bold),
+        ]
+    )
+    table = Table(rows, colWidths=[width * share for share in columns], repeatRows=1)
+    table.setStyle(
+        _tight(
+            ("LINEBELOW", (0, 0), (-1, 0), 0.75, colors.black),
+            ("LINEABOVE", (0, -1), (-1, -1), 0.75, colors.black),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -2), [colors.white, colors.HexColor("#f2f2f2")]),
+        )
+    )
+    story.append(table)
+    story.append(Spacer(1, 3 * mm))
+    story.append(
+        Paragraph(
+            _text(_("A negative balance is credit in the customer's favour, used on the next charges.")), styles.small
+        )
+    )
+
+    footer = _("%(operator)s · statement of %(holder)s · %(period)s") % {
+        "operator": operator.name,
+        "holder": statement.holder,
+        "period": _period_text(statement),
+    }
+
+    def on_page(canvas: Canvas, doc: BaseDocTemplate) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 7.5)
+        canvas.drawString(STATEMENT_MARGIN, 8 * mm, footer)
+        canvas.drawRightString(A4[0] - STATEMENT_MARGIN, 8 * mm, _("Page %(number)d") % {"number": doc.page})
+        canvas.restoreState()
+
+    title = _("Statement %(holder)s") % {"holder": statement.holder}
+    return _build(story, width=A4[0], height=A4[1], margin=STATEMENT_MARGIN, title=title, on_page=on_page)
