@@ -137,7 +137,11 @@ def account_summary(*, operator: Any, holder: str) -> AccountSummary:
 
 
 def payments_of_holder(*, operator: Any, holder: str) -> QuerySet[Payment]:
-    return Payment.objects.filter(operator=operator, holder=holder).select_related("receipt").order_by("-received_at")
+    return (
+        Payment.objects.filter(operator=operator, holder=holder)
+        .select_related("receipt")
+        .order_by("-received_at", "-pk")
+    )
 
 
 # Supervisors who approve a void ----------------------------------------------------------------------------

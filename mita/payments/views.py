@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,14 +14,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from mita.core.audit import audit_for, audit_record
+from mita.core.audit import audit_for
 from mita.core.errors import DomainError
 from mita.core.forms import form_add_domain_error
 from mita.core.money import CURRENCY_EXPONENTS
 from mita.core.permissions import require_roles
 from mita.core.tables import Column, table
 from mita.payments.forms import AssignForm, PaymentFilterForm, PaymentForm, VoidForm
-from mita.payments.models import Payment, Receipt
+from mita.payments.models import Payment
+from mita.payments.receipts import receipt_reprint as receipt_reprint_record
 from mita.payments.selectors import (
     PAYMENT_ROLES,
     SUSPENSE_ROLES,
@@ -189,25 +189,12 @@ def payment_detail(request: HttpRequest, payment_id: int) -> HttpResponse:
 
 
 @transaction.atomic
-def _receipt_reprint(*, receipt: Receipt, acting_user: object) -> Receipt:
-    """Count a reprint (every later print says COPY) and log who printed it."""
-    Receipt.objects.filter(pk=receipt.pk).update(prints=F("prints") + 1)
-    receipt.refresh_from_db(fields=["prints"])
-    audit_record(
-        actor=acting_user,
-        action="receipt.reprinted",
-        target=receipt.payment,
-        after={"receipt": receipt.number, "prints": receipt.prints},
-    )
-    return receipt
-
-
 @login_required
 @require_roles(*PAYMENT_ROLES)
 @require_POST
 def receipt_reprint(request: HttpRequest, payment_id: int) -> HttpResponse:
     payment = payment_get_for_access(access=request.access, payment_id=payment_id)  # type: ignore[attr-defined]
-    _receipt_reprint(receipt=payment.receipt, acting_user=request.user)
+    receipt_reprint_record(receipt=payment.receipt, acting_user=request.user, layout="html")
     return redirect(reverse("payments:payment_detail", args=[payment.pk]) + "?print=1")
 
 
