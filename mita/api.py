@@ -14,6 +14,7 @@ from mita.core.api import router as core_router
 from mita.core.errors import DomainError
 from mita.notifications.api import router as notifications_router
 from mita.payments.api import router as payments_router
+from mita.payments.api_cashier import router as cashier_router
 from mita.registry.api import router as registry_router
 
 
@@ -93,3 +94,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", registry_router)
 api.add_router("/", notifications_router)
 api.add_router("/", payments_router)
+api.add_router("/", cashier_router)

@@ -42,3 +42,4 @@ register_card(
         badge=_suspense_badge,
     )
 )
+from mita.payments import navigation_cashier  # noqa: E402,F401  (the cashier sessions cards)

@@ -18,6 +18,7 @@ from mita.core.sequences import sequence_next
 from mita.ledger.models import Account, Charge, Transfer
 from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_known
 from mita.ledger.services import account_get, holder_account, holder_lock, transfer_post, transfers_reverse
+from mita.payments.cashier import till_check_voidable, till_for_payment
 from mita.payments.models import Allocation, Channel, Payment, Receipt
 
 
@@ -193,6 +194,7 @@ def payment_receive(
     holder = holder_known(operator=operator, reference=account_reference) or ""
     try:
         with transaction.atomic():
+            till = till_for_payment(operator=operator, channel=channel, received_by=received_by)
             payment = Payment.objects.create(
                 operator=operator,
                 channel=channel,
@@ -208,6 +210,7 @@ def payment_receive(
                 value_date=value_date or timezone.localdate(),
                 received_by=received_by if getattr(received_by, "pk", None) else None,
                 memo=memo or {},
+                till=till,
             )
             clearing = _clearing(operator, channel)
             if holder:
@@ -285,6 +288,7 @@ def payment_void(
             _("This payment is already %(status)s.") % {"status": payment.get_status_display().lower()},
             code="not_voidable",
         )
+    till_check_voidable(payment=payment)
     if timezone.localtime(payment.received_at).date() != timezone.localdate():
         raise PaymentError(
             _("Only a payment taken today can be voided; ask for a correction instead."), code="void_not_same_day"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mita.payments import views
+from mita.payments import views, views_cashier
 
 app_name = "payments"
 urlpatterns = [
@@ -13,3 +13,4 @@ urlpatterns = [
     path("<int:payment_id>/assign/", views.payment_assign_view, name="payment_assign"),
     path("accounts/<str:holder>/", views.account_detail, name="account_detail"),
 ]
+urlpatterns += views_cashier.urlpatterns  # tills/, handovers/: cashier sessions and hand-overs
