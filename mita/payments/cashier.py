@@ -329,6 +329,9 @@ def banking_slip_record(
                     message = _("Close till %(till)s before banking its cash.") % {"till": till.pk}
                     raise CashierError(message, code="till_open", fields={"till": [message]})
             _lock_accounts(operator, OFFICE_CASH)
+            # A retry that waited for the lock finds its first try committed.
+            if first := BankingSlip.objects.filter(operator=operator, idempotency_key=key).first():
+                return replay(first)
             if BankingSlip.objects.filter(
                 operator=operator, bank_name__iexact=bank_name, slip_number=slip_number
             ).exists():
@@ -452,6 +455,9 @@ def handover_record(
     try:
         with transaction.atomic():
             _lock_accounts(operator, FIELD_CASH)
+            # A retry that waited for the lock finds its first try committed.
+            if first := CashHandover.objects.filter(operator=operator, idempotency_key=key).first():
+                return replay(first)
             cash = collector_cash(operator=operator, collector=collector)
             if amount > cash.available:
                 message = _(
