@@ -7,6 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -192,11 +193,8 @@ def collectors_cash(*, operator: Any, collector_ids: list[int] | None = None) ->
         for row in handovers.order_by().values("collector_id", "status").annotate(total=Sum("amount"))
     }
     ids = set(taken) | {collector_id for collector_id, _status in decided} | set(collector_ids or [])
-    names = dict(
-        users_in_workspace(scope=Scope.OPERATOR, organisation_id=operator.pk)
-        .filter(pk__in=ids)
-        .values_list("pk", "name")
-    )
+    # Named even if they no longer work here: their cash is still to be accounted for.
+    names = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "name"))
     rows = [
         CollectorCash(
             collector_id=collector_id,
