@@ -188,6 +188,7 @@ def test_the_day_end_page_shows_each_persons_day_and_a_cashier_only_their_own(
         till=busy_till, counts={"5000": 1, "1000": 1, "500": 1, "100": 4}, explanation="x", acting_user=cashier_a
     )
     take(operator, collector_a, "3000", channel="cash_field")
+    take(operator, cashier_a, "300")  # after the close: cash taken with no till open
     response = client_for(treasurer_a).get("/payments/tills/day-end/")
     assert response.status_code == 200
     [day] = response.context["days"]
@@ -202,6 +203,8 @@ def test_the_day_end_page_shows_each_persons_day_and_a_cashier_only_their_own(
     )
     page = response.content.decode()
     assert f'data-testid="day-end-row-{cashier_a.pk}"' in page and "-100" in page
+    assert "1 cash payment (300) taken with no till open" in page
+    assert (carla.outside_till_count, carla.outside_till_amount) == (1, Decimal("300"))
     own = client_for(cashier_a).get("/payments/tills/day-end/")
     assert [person.name for day in own.context["days"] for person in day.people] == ["Carla Cashier"]
     # a day with nothing says so
