@@ -14,6 +14,7 @@ from mita.core.api import router as core_router
 from mita.core.errors import DomainError
 from mita.notifications.api import router as notifications_router
 from mita.payments.api import router as payments_router
+from mita.payments.api_cashier import router as cashier_router
 from mita.payments.api_mpesa import router as mpesa_router
 from mita.registry.api import router as registry_router
 
@@ -96,3 +97,4 @@ api.add_router("/", notifications_router)
 api.add_router("/", payments_router)
 api.add_router("/", mpesa_router)
 api.add_router("/", "mita.payments.api_documents.router")  # statements and payment histories
+api.add_router("/", cashier_router)

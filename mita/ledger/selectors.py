@@ -70,6 +70,12 @@ def account_balance(account: Account) -> Decimal:
     return debits - credits if account.debit_normal else credits - debits
 
 
+def operator_account_balance(*, operator: Any, code: str) -> Decimal:
+    """The balance of one of the operator's accounts by code (e.g. clearing:cash_office); zero if never used."""
+    account = Account.objects.filter(operator=operator, code=code).first()
+    return account_balance(account) if account else ZERO
+
+
 def trial_balance(*, operator: Any) -> Decimal:
     """Debits minus credits over all the operator's accounts: always zero in a double-entry ledger."""
     total = ZERO

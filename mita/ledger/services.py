@@ -47,6 +47,9 @@ STANDARD_CHART: list[tuple[str, str, str, str]] = [
     ("clearing:online", "Online payments", Account.Kind.ASSET, Account.Category.CLEARING),
     ("suspense", "Suspense (unmatched payments)", Account.Kind.LIABILITY, Account.Category.SUSPENSE),
     ("write_off", "Bad debts written off", Account.Kind.EXPENSE, Account.Category.WRITE_OFF),
+    # Till variances at close (payments.cashier): short is a debit, over a credit. An expense with no category of its
+    # own in the chart, so it is filed with the write-offs.
+    ("cash_over_short", "Cash over and short at the tills", Account.Kind.EXPENSE, Account.Category.WRITE_OFF),
     ("opening_balances", "Opening balances brought in", Account.Kind.LIABILITY, Account.Category.OPENING),
 ]
 REVENUE_HEADS = {code.removeprefix("revenue:") for code, *_rest in STANDARD_CHART if code.startswith("revenue:")}

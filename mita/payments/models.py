@@ -41,6 +41,10 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     memo = models.JSONField(default=dict, blank=True)
+    # Cash taken at the office while the cashier's till was open (payments.cashier.till_for_payment).
+    till = models.ForeignKey(
+        "payments.TillSession", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
 
     objects = OperatorManager()
 
@@ -111,6 +115,7 @@ class Receipt(models.Model):
         return self.number or gettext("(being numbered)")
 
 
+from mita.payments.models_cashier import BankingSlip, CashHandover, TillSession  # noqa: E402,F401
 from mita.payments.models_momo import MomoChannelConfig, MomoRequest  # noqa: E402,F401
 from mita.payments.models_mpesa import MpesaChannelConfig, StkRequest  # noqa: E402,F401
 from mita.payments.models_settings import PaymentSettings  # noqa: E402,F401

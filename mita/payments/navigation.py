@@ -73,3 +73,4 @@ register_card(
         order=34,
     )
 )
+from mita.payments import navigation_cashier  # noqa: E402,F401  (the cashier sessions cards)

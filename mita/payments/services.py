@@ -24,6 +24,7 @@ from mita.ledger.services import (
     transfers_reverse,
     vat_included,
 )
+from mita.payments.cashier import till_check_voidable, till_for_payment
 from mita.payments.confirmations import payment_confirmation_queue
 from mita.payments.models import Allocation, Channel, Payment, PaymentSettings, Receipt
 from mita.payments.numbering import receipt_number_give
@@ -215,6 +216,7 @@ def payment_receive(
     holder = holder_known(operator=operator, reference=account_reference) or ""
     try:
         with transaction.atomic():
+            till = till_for_payment(operator=operator, channel=channel, received_by=received_by)
             payment = Payment.objects.create(
                 operator=operator,
                 channel=channel,
@@ -230,6 +232,7 @@ def payment_receive(
                 value_date=value_date or timezone.localdate(),
                 received_by=received_by if getattr(received_by, "pk", None) else None,
                 memo=memo or {},
+                till=till,
             )
             clearing = _clearing(operator, channel)
             if holder:
@@ -308,6 +311,7 @@ def payment_void(
             _("This payment is already %(status)s.") % {"status": payment.get_status_display().lower()},
             code="not_voidable",
         )
+    till_check_voidable(payment=payment)
     if timezone.localtime(payment.received_at).date() != timezone.localdate():
         raise PaymentError(
             _("Only a payment taken today can be voided; ask for a correction instead."), code="void_not_same_day"

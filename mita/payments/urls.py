@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mita.payments import views, views_documents, views_settings
+from mita.payments import views, views_cashier, views_documents, views_settings
 
 app_name = "payments"
 urlpatterns = [
@@ -18,3 +18,4 @@ urlpatterns = [
     path("accounts/<str:holder>/statement/", views_documents.statement_page, name="statement"),
     path("accounts/<str:holder>/statement.pdf", views_documents.statement_pdf_view, name="statement_pdf"),
 ]
+urlpatterns += views_cashier.urlpatterns  # tills/, handovers/: cashier sessions and hand-overs

@@ -59,6 +59,8 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "momo_id": lambda: _momo_request_of(operator_a).pk,
         "stk_id": lambda: _stk_request_of(operator_a).pk,
         "holder": lambda: _payment_of(operator_a, staff).holder,
+        "till_id": lambda: _till_of(operator_a, staff).pk,
+        "handover_id": lambda: _handover_of(operator_a, staff).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -88,7 +90,50 @@ MISSING: dict[str, Callable[[], Any]] = {
     "momo_id": lambda: 999999,
     "stk_id": lambda: 999999,
     "holder": lambda: "NO-SUCH-ACCOUNT",
+    "till_id": lambda: 999999,
+    "handover_id": lambda: 999999,
 }
+
+
+def _till_of(operator: Any, cashier: Any) -> Any:
+    """Operator A's cashier's till, holding the walk's payment (the cashier is named in A_MARKERS)."""
+    from decimal import Decimal
+
+    from mita.payments.cashier import till_open
+    from mita.payments.models import TillSession
+
+    if till := TillSession.objects.filter(operator=operator, cashier=cashier).first():
+        return till
+    till = till_open(operator=operator, cashier=cashier, float_amount=Decimal("5000"), idempotency_key="walk-till-a")
+    _payment_of(operator, cashier)
+    return till
+
+
+def _handover_of(operator: Any, cashier: Any) -> Any:
+    """A hand-over by operator A's collector (named after A, so that A_MARKERS catch a leak) to A's treasurer."""
+    import uuid as uuid_module
+    from decimal import Decimal
+
+    from mita.payments.cashier import handover_record
+    from mita.payments.models import CashHandover
+    from mita.payments.services import payment_receive
+
+    if handover := CashHandover.objects.filter(operator=operator).first():
+        return handover
+    _payment_of(operator, cashier)  # the account AAL-SECRET-1
+    collector = member(Role.REVENUE_COLLECTOR, operator, name="Collector of Amazi Alpha Ltd")
+    treasurer = member(Role.TREASURER, operator, name="Treasurer of Amazi Alpha Ltd")
+    payment_receive(
+        operator=operator,
+        channel="cash_field",
+        amount=Decimal("300"),
+        account_reference="AAL-SECRET-1",
+        idempotency_key=f"walk-field-{uuid_module.uuid4()}",
+        received_by=collector,
+    )
+    return handover_record(
+        operator=operator, collector=collector, treasurer=treasurer, amount=Decimal("300"), idempotency_key="walk-h"
+    )
 
 
 def _momo_request_of(operator: Any) -> Any:
