@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from mita.accounts.models import Membership
-from mita.ledger.models import Balance
+from mita.ledger.selectors import operator_account_balance
 from mita.ledger.services import charge_post
 from mita.payments.models import Payment
 from mita.payments.services import payment_receive
@@ -43,8 +43,7 @@ def take(
 
 def cash_account(operator: Any, code: str) -> Decimal:
     """The balance of a ledger account by its code, e.g. "clearing:cash_office", "cash_over_short"."""
-    balance = Balance.objects.filter(account__operator=operator, account__code=code).select_related("account").first()
-    return balance.amount if balance else Decimal("0")
+    return operator_account_balance(operator=operator, code=code)
 
 
 def also(user: Any, role: str, operator: Any) -> Any:
