@@ -58,3 +58,8 @@ register_template(
     subject=_("Mita test message"),
     body=_("This is a test message from Mita for %(name)s."),
 )
+register_template(
+    "payments.online_link",
+    subject=_("Pay %(operator)s online"),
+    body=_("%(operator)s: pay for account %(account)s online at %(link)s (amount due: %(amount)s)."),
+)

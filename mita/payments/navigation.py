@@ -42,3 +42,13 @@ register_card(
         badge=_suspense_badge,
     )
 )
+register_card(
+    Card(
+        key="payments.online",
+        title=_("Online payments"),
+        description=_("Payment links paid on the gateway's page, and how each checkout ended."),
+        url_name="online:checkout_list",
+        roles=frozenset(PAYMENT_ROLES),
+        order=33,
+    )
+)

@@ -141,12 +141,16 @@ class FlutterwaveClient:
         secret_key: str,
         timeout: float = 10.0,
         placeholder_email_domain: str = "customers.mita.invalid",
+        session_minutes: int | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """session_minutes: how long a checkout page takes payments, unless a checkout says otherwise (None: the
+        gateway's default)."""
         self.base_url = base_url.rstrip("/")
         self.secret_key = secret_key
         self.timeout = timeout
         self.placeholder_email_domain = placeholder_email_domain
+        self.session_minutes = session_minutes
         self.transport = transport
 
     def checkout_create(
@@ -174,6 +178,8 @@ class FlutterwaveClient:
             raise ValueError("a currency is an ISO 4217 code such as RWF")
         if not redirect_url.startswith(("http://", "https://")):
             raise ValueError("the redirect URL is an absolute http(s) URL")
+        if session_minutes is None:
+            session_minutes = self.session_minutes
         if session_minutes is not None and not 1 <= session_minutes <= MAX_SESSION_MINUTES:
             raise ValueError(f"a checkout session lasts 1 to {MAX_SESSION_MINUTES} minutes")
         digits = "".join(character for character in customer_phone if character.isdigit())

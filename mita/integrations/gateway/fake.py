@@ -243,13 +243,17 @@ class FakeFlutterwave(LoopbackFake):
         amount: Decimal | None = None,
         webhook: bool = True,
         payment_type: str = "card",
+        again: bool = False,
     ) -> FakeTransaction:
         """The customer pays on the checkout (or the payment fails): a transaction, and its webhook unless told
-        not to. `amount` makes the gateway collect another amount than the checkout asked (a liar's test)."""
+        not to. `amount` makes the gateway collect another amount than the checkout asked, `again` lets a paid
+        checkout be paid a second time (a gateway misbehaving, for tests)."""
         if status not in ("successful", "failed"):
             raise ValueError("a payment attempt is successful or failed")
         with self._lock:
             checkout = self._checkout_by_ref(tx_ref)
+            if checkout.status == "paid" and not again:
+                raise ValueError("this checkout is paid already")
             transaction = self._transaction_make(checkout, status, amount, payment_type)
             transaction_id = transaction.transaction_id
         if webhook:
@@ -350,8 +354,6 @@ class FakeFlutterwave(LoopbackFake):
         self, checkout: FakeCheckout, status: str, amount: Decimal | None, payment_type: str
     ) -> FakeTransaction:
         """Call with self._lock held."""
-        if checkout.status == "paid":
-            raise ValueError("this checkout is paid already")
         self._next_id += 1
         self._next_customer += 1
         transaction = FakeTransaction(
