@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, connections
 
 from mita.integrations.gateway.fake import FakeCheckout, FakeFlutterwave
 from mita.payments.online import online_setting, online_webhook_target
@@ -14,12 +14,13 @@ logger = logging.getLogger(__name__)
 
 def _webhook_from_mita(checkout: FakeCheckout) -> tuple[str, str] | None:
     """Each operator's "dashboard": the webhook URL and secret hash of its online payment settings in Mita."""
-    close_old_connections()  # a handler thread of the fake: its connection may have gone stale since the last call
     try:
         return online_webhook_target(tx_ref=checkout.tx_ref)
     except DatabaseError as error:
         logger.warning("fake gateway: no webhook for %s: %s", checkout.tx_ref, error)
         return None
+    finally:
+        connections.close_all()  # each request of the fake is a thread of its own: leave no connection behind
 
 
 class Command(BaseCommand):

@@ -25,6 +25,7 @@ from mita.payments.online import (
     online_channel_configure,
     online_confirm,
     online_poll,
+    online_webhook_target,
     online_webhook_url,
     payment_link_for,
     payment_link_send,
@@ -621,3 +622,9 @@ def test_a_secret_hash_already_in_the_dashboard_may_be_typed(operator_a, admin_a
         operator=operator_a, acting_user=admin_a, secret_hash="  set-in-the-dashboard-1  "
     )
     assert config.secret_hash == "set-in-the-dashboard-1"
+
+
+def test_the_demo_s_fake_gateway_finds_each_checkout_s_webhook_in_its_operator_s_settings(gateway, link_a, online_a):
+    checkout = start(link_a)
+    assert online_webhook_target(tx_ref=checkout.tx_ref) == (online_webhook_url(config=online_a), online_a.secret_hash)
+    assert online_webhook_target(tx_ref="AAL-unknown") is None
