@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from mita.integrations.gateway.client import FlutterwaveClient
+from mita.integrations.gateway.client import FlutterwaveClient, GatewayError
 from mita.integrations.gateway.fake import FakeFlutterwave, json_bytes
 
 from .conftest import SECRET_KEY
@@ -177,3 +177,11 @@ def test_json_bytes_writes_decimals_as_exact_numbers():
     assert json_bytes({"amount": Decimal("1250.10"), "id": Decimal("7"), "note": "x"}) == (
         b'{"amount": 1250.10, "id": 7, "note": "x"}'
     )
+
+
+def test_the_demo_s_fake_takes_any_test_key_as_a_merchant_but_no_other(fake_gateway):
+    with FakeFlutterwave(accept_any_key=True) as fake:
+        assert _make(FlutterwaveClient(base_url=fake.base_url, secret_key="FLWSECK_TEST-operator-own-key"))
+        with pytest.raises(GatewayError) as raised:
+            _make(FlutterwaveClient(base_url=fake.base_url, secret_key="sk_live_something"), reference="AAL-2")
+        assert raised.value.kind == "refused"
