@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from mita.accounts.roles import Role
 from mita.core.errors import DomainError, NotFound
 from mita.core.forms import form_add_domain_error
-from mita.core.money import CURRENCY_EXPONENTS
+from mita.core.money import CURRENCY_EXPONENTS, quantize
 from mita.core.permissions import require_roles
 from mita.core.tenancy import get_for_access_or_404
 from mita.integrations.gateway.client import WEBHOOK_HASH_HEADER, loads
@@ -82,12 +82,23 @@ class PayForm(forms.Form):
 
     def __init__(self, *args: Any, can_change: bool, currency: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.currency = currency
         if can_change:
             self.fields["amount"].help_text = _("In %(currency)s. You may pay more or less than what is due.") % {
                 "currency": currency
             }
         else:
             del self.fields["amount"]
+
+    def clean_amount(self) -> Decimal:
+        amount: Decimal = self.cleaned_data["amount"]
+        if quantize(amount, self.currency) != amount:
+            raise forms.ValidationError(
+                _("%(currency)s amounts have no smaller units than this: write %(rounded)s."),
+                code="precision",
+                params={"currency": self.currency, "rounded": quantize(amount, self.currency)},
+            )
+        return amount
 
 
 def _link_or_404(token: str) -> Any:

@@ -76,6 +76,10 @@ def test_a_wrong_amount_or_phone_is_shown_on_the_form_and_nothing_is_started(gat
     online_channel_configure(operator=operator_a, acting_user=admin_a, min_amount=Decimal("500"))
     response = Client().post(pay_url(link_a), {"amount": "100", "payer_phone": PAYER})
     assert response.status_code == 400 and "At least 500." in response.content.decode()
+    response = Client().post(pay_url(link_a), {"amount": "1500.50", "payer_phone": PAYER})
+    assert response.status_code == 400 and "RWF amounts have no smaller units than this: write 1501." in (
+        response.content.decode()
+    )
     response = Client().post(pay_url(link_a), {"amount": "1500", "payer_phone": "12"})
     assert response.status_code == 400 and "is not a valid phone number" in response.content.decode()
     assert gateway.checkouts == [] and not OnlineCheckout.objects.exists()
