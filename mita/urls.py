@@ -15,6 +15,7 @@ urlpatterns = [
     path("payments/daraja/", include("mita.payments.views_mpesa")),
     path("payments/momo/", include("mita.payments.views_momo")),
     path("payments/", include("mita.payments.urls")),
+    path("pay/", include("mita.payments.views_online")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

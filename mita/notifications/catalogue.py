@@ -75,3 +75,8 @@ register_template(
         "Your credit: %(balance)s. Thank you."
     ),
 )
+register_template(
+    "payments.online_link",
+    subject=_("Pay %(operator)s online"),
+    body=_("%(operator)s: pay for account %(account)s online at %(link)s (amount due: %(amount)s)."),
+)

@@ -118,4 +118,5 @@ class Receipt(models.Model):
 from mita.payments.models_cashier import BankingSlip, CashHandover, TillSession  # noqa: E402,F401
 from mita.payments.models_momo import MomoChannelConfig, MomoRequest  # noqa: E402,F401
 from mita.payments.models_mpesa import MpesaChannelConfig, StkRequest  # noqa: E402,F401
+from mita.payments.models_online import OnlineChannelConfig, OnlineCheckout, PaymentLink  # noqa: E402,F401
 from mita.payments.models_settings import PaymentSettings  # noqa: E402,F401

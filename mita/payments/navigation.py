@@ -73,4 +73,14 @@ register_card(
         order=34,
     )
 )
+register_card(
+    Card(
+        key="payments.online",
+        title=_("Online payments"),
+        description=_("Payment links paid on the gateway's page, and how each checkout ended."),
+        url_name="online:checkout_list",
+        roles=frozenset(PAYMENT_ROLES),
+        order=35,
+    )
+)
 from mita.payments import navigation_cashier  # noqa: E402,F401  (the cashier sessions cards)

@@ -34,3 +34,14 @@ def mpesa_stk_poll_pending() -> dict[str, int]:
 
 
 register_periodic("payments.mpesa_stk_poll", datetime.timedelta(minutes=1), mpesa_stk_poll_pending)
+
+
+@task()
+def online_poll_pending() -> dict[str, int]:
+    """Verify the pending online checkouts with the gateway: completes those whose webhook or customer never came."""
+    from mita.payments import online  # here, so that each channel's task is a block of its own in this module
+
+    return online.online_poll().as_dict()
+
+
+register_periodic("payments.online_poll", datetime.timedelta(minutes=1), online_poll_pending)

@@ -26,6 +26,9 @@ PUBLIC = {
     "payments/daraja/<str:secret>/c2b/validation/": "M-Pesa callback authenticated by its secret (tested in payments)",
     "payments/daraja/<str:secret>/c2b/confirmation/": "M-Pesa callback authenticated by its secret (tested in payments)",
     "payments/daraja/<str:secret>/stk/result/": "M-Pesa callback authenticated by its secret (tested in payments)",
+    "pay/<str:token>/": "a payment link: its unguessable token is its own secret; a wrong one is a 404 (tested in payments)",
+    "pay/<str:token>/return/": "the customer's return from the gateway, under the link's token (tested in payments)",
+    "pay/hooks/<int:operator_id>/<str:secret>/": "gateway webhook authenticated by its secret and verif-hash (tested in payments)",
     "healthz": "health check",
     "accounts/login/": "sign-in page",
     "accounts/logout/": "sign-out",
@@ -58,6 +61,7 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "payment_id": lambda: _payment_of(operator_a, staff).pk,
         "momo_id": lambda: _momo_request_of(operator_a).pk,
         "stk_id": lambda: _stk_request_of(operator_a).pk,
+        "checkout_id": lambda: _online_checkout_of(operator_a, staff).pk,
         "holder": lambda: _payment_of(operator_a, staff).holder,
         "till_id": lambda: _till_of(operator_a, staff).pk,
         "handover_id": lambda: _handover_of(operator_a, staff).pk,
@@ -89,6 +93,7 @@ MISSING: dict[str, Callable[[], Any]] = {
     "payment_id": lambda: 999999,
     "momo_id": lambda: 999999,
     "stk_id": lambda: 999999,
+    "checkout_id": lambda: 999999,
     "holder": lambda: "NO-SUCH-ACCOUNT",
     "till_id": lambda: 999999,
     "handover_id": lambda: 999999,
@@ -169,6 +174,32 @@ def _stk_request_of(operator: Any) -> Any:
         },
     )
     return stk
+
+
+def _online_checkout_of(operator: Any, cashier: Any) -> Any:
+    """A payment link of operator A's account AAL-SECRET-1 and a checkout started on it."""
+    import datetime
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from mita.payments.models import OnlineCheckout, PaymentLink
+
+    link = PaymentLink.objects.create(
+        operator=operator,
+        holder=_payment_of(operator, cashier).holder,
+        token=uuid.uuid4().hex,
+        expires_at=timezone.now() + datetime.timedelta(days=30),
+    )
+    return OnlineCheckout.objects.create(
+        operator=operator,
+        link=link,
+        holder=link.holder,
+        tx_ref=f"AAL-{uuid.uuid4().hex}",
+        amount=Decimal("100"),
+        currency="RWF",
+        payer_phone="+250788000111",
+    )
 
 
 def _payment_of(operator: Any, cashier: Any) -> Any:
