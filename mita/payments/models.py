@@ -105,5 +105,6 @@ class Receipt(models.Model):
         return self.number
 
 
+from mita.payments.models_deposits import ChargeCancellation, DepositRate, HolderDeposit, Refund  # noqa: E402,F401
 from mita.payments.models_momo import MomoChannelConfig, MomoRequest  # noqa: E402,F401
 from mita.payments.models_mpesa import MpesaChannelConfig, StkRequest  # noqa: E402,F401

@@ -16,8 +16,16 @@ from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.core.money import quantize
 from mita.core.sequences import sequence_next
 from mita.ledger.models import Account, Charge, Transfer
-from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_known
-from mita.ledger.services import account_get, holder_account, holder_lock, transfer_post, transfers_reverse
+from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_from, holder_known
+from mita.ledger.services import (
+    DEPOSIT_HEAD,
+    account_get,
+    deposit_hold,
+    holder_account,
+    holder_lock,
+    transfer_post,
+    transfers_reverse,
+)
 from mita.payments.models import Allocation, Channel, Payment, Receipt
 
 
@@ -42,7 +50,7 @@ def open_charges(*, operator: Any, holder: str) -> list[Charge]:
     charges = (
         charges_of(operator=operator, holder=holder)
         .annotate(allocated=Coalesce(Sum("allocations__amount", filter=Q(allocations__voided=False)), zero))
-        .filter(total__gt=F("allocated"))
+        .filter(total__gt=F("allocated"), cancellation__isnull=True)
     )
     open_list: list[Charge] = []
     for charge in charges:
@@ -65,6 +73,7 @@ def _settle(
     """Clear open charges oldest first from `source` (a clearing, suspense or credit account); returns the rest."""
     receivable = holder_lock(operator=operator, holder=holder)
     remaining = amount
+    deposit_paid = Decimal("0")
     for charge in open_charges(operator=operator, holder=holder):
         if remaining <= 0:
             break
@@ -73,6 +82,8 @@ def _settle(
             operator=operator, payment=payment, charge=charge, amount=take, from_credit=payment is None
         )
         remaining -= take
+        if charge.head == DEPOSIT_HEAD:
+            deposit_paid += take
     applied = amount - remaining
     kind = Transfer.Kind.PAYMENT if payment is not None else Transfer.Kind.ALLOCATION
     if applied > 0:
@@ -82,6 +93,15 @@ def _settle(
             credit=receivable,
             amount=applied,
             kind=kind,
+            reference=reference,
+            value_date=value_date,
+            acting_user=acting_user,
+        )
+    if deposit_paid > 0:  # a deposit paid is held for the customer, not earned (payments/deposits.py)
+        deposit_hold(
+            operator=operator,
+            holder=holder,
+            amount=deposit_paid,
             reference=reference,
             value_date=value_date,
             acting_user=acting_user,
@@ -313,6 +333,17 @@ def payment_void(
                     "voided. Ask an administrator for a correction."
                 ),
                 code="credit_already_used",
+            )
+        held = holder_from(
+            operator=payment.operator, holder=payment.holder, reference=payment.ledger_reference, purpose="deposits"
+        )
+        if held > holder_balance(operator=payment.operator, holder=payment.holder, purpose="deposits"):
+            raise Conflict(
+                _(
+                    "This payment paid a deposit that has since been applied or refunded, so it cannot be voided. "
+                    "Ask an administrator for a correction."
+                ),
+                code="deposit_already_used",
             )
     transfers_reverse(
         operator=payment.operator, reference=payment.ledger_reference, reason=reason, acting_user=acting_user
