@@ -93,3 +93,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", registry_router)
 api.add_router("/", notifications_router)
 api.add_router("/", payments_router)
+api.add_router("/", "mita.payments.api_deposits.router")  # deposits, refunds, charge-backs, charge cancellations

@@ -58,6 +58,9 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "payment_id": lambda: _payment_of(operator_a, staff).pk,
         "momo_id": lambda: _momo_request_of(operator_a).pk,
         "holder": lambda: _payment_of(operator_a, staff).holder,
+        "rate_id": lambda: _deposit_rate_of(operator_a).pk,
+        "refund_id": lambda: _refund_of(operator_a, staff).pk,
+        "charge_id": lambda: _charge_of(operator_a, staff).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -86,7 +89,51 @@ MISSING: dict[str, Callable[[], Any]] = {
     "payment_id": lambda: 999999,
     "momo_id": lambda: 999999,
     "holder": lambda: "NO-SUCH-ACCOUNT",
+    "rate_id": lambda: 999999,
+    "refund_id": lambda: 999999,
+    "charge_id": lambda: 999999,
 }
+
+
+def _deposit_rate_of(operator: Any) -> Any:
+    from decimal import Decimal
+
+    from mita.payments.models import DepositRate
+
+    return DepositRate.objects.get_or_create(
+        operator=operator, key="secret-a", defaults={"label": "Deposit of Amazi Alpha Ltd", "amount": Decimal("5000")}
+    )[0]
+
+
+def _charge_of(operator: Any, cashier: Any) -> Any:
+    from mita.ledger.models import Charge
+
+    _payment_of(operator, cashier)
+    return Charge.objects.get(operator=operator, reference="bill:secret-a")
+
+
+def _refund_of(operator: Any, cashier: Any) -> Any:
+    """A refund request of operator A's account, payee named in A_MARKERS (a row: the walk needs no ledger here)."""
+    from decimal import Decimal
+
+    from mita.payments.models import Refund
+
+    return Refund.objects.get_or_create(
+        operator=operator,
+        idempotency_key="secret-walk-refund",
+        defaults={
+            "sequence_number": 1,
+            "number": "AAL-RF-000001",
+            "holder": _payment_of(operator, cashier).holder,
+            "source": "credit",
+            "amount": Decimal("100"),
+            "currency": operator.currency,
+            "reason": "Secret refund",
+            "payee_name": "Amazi Alpha Ltd",
+            "method": "cash",
+            "requested_by": cashier,
+        },
+    )[0]
 
 
 def _momo_request_of(operator: Any) -> Any:
