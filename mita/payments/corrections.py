@@ -249,7 +249,9 @@ def charge_cancel_posting(
             _("A charge-back is owed because the provider took a payment back; it cannot be cancelled."),
             code="chargeback_not_cancellable",
         )
-    live = list(Allocation.objects.select_for_update().filter(charge=charge, voided=False).select_related("payment"))
+    live = list(
+        Allocation.objects.select_for_update(of=("self",)).filter(charge=charge, voided=False).select_related("payment")
+    )
     # What was paid, by the reference that paid it: a payment's part goes back with that payment if it is ever
     # voided or charged back; a part paid from credit returns to credit for good.
     paid_by: dict[str, Decimal] = defaultdict(Decimal)

@@ -236,7 +236,7 @@ def _reserve(*, operator: Any, body: dict[str, Any], reason: str, key: str, acti
 
 
 def _locked(refund: Refund) -> Refund:
-    return Refund.objects.select_for_update().select_related("operator").get(pk=refund.pk)
+    return Refund.objects.select_for_update(of=("self",)).select_related("operator").get(pk=refund.pk)
 
 
 @transaction.atomic

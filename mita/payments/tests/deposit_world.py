@@ -4,8 +4,11 @@ import datetime
 import uuid
 from decimal import Decimal
 
+from django.db.models import Sum
+
+from mita.ledger.models import Transfer
 from mita.ledger.selectors import holder_balance
-from mita.ledger.services import charge_post
+from mita.ledger.services import account_get, charge_post
 from mita.payments.deposits import deposit_charge
 from mita.payments.refunds import refund_request
 from mita.payments.services import payment_receive
@@ -69,3 +72,11 @@ def balances(operator, holder=HOLDER):
 
 def money(*values):
     return tuple(Decimal(str(v)) for v in values)
+
+
+def ledger_amount(operator, code):
+    """An account's balance on its normal side, summed from its transfers (however its totals are cached)."""
+    account = account_get(operator=operator, code=code)
+    debits = Transfer.objects.filter(debit=account).aggregate(t=Sum("amount"))["t"] or Decimal("0")
+    credits = Transfer.objects.filter(credit=account).aggregate(t=Sum("amount"))["t"] or Decimal("0")
+    return debits - credits if account.debit_normal else credits - debits

@@ -10,7 +10,7 @@ from mita.core.audit import audit_for
 from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.ledger.models import Charge, Transfer
 from mita.ledger.selectors import ledger_verify, trial_balance
-from mita.ledger.services import account_get, charge_post
+from mita.ledger.services import charge_post
 from mita.payments.corrections import charge_cancel, payment_reverse
 from mita.payments.deposits import deposit_apply_to_final_bill
 from mita.payments.models import Allocation, ChargeCancellation, Payment
@@ -23,6 +23,7 @@ from mita.payments.tests.deposit_world import (
     balances,
     bill,
     deposit,
+    ledger_amount,
     money,
     pay,
     request_refund,
@@ -52,7 +53,7 @@ def owes_what_is_open(operator, holder=HOLDER):
 
 
 def clearing(operator, channel):
-    return account_get(operator=operator, code=f"clearing:{channel}").balance.amount
+    return ledger_amount(operator, f"clearing:{channel}")
 
 
 # Charge-backs ------------------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ def test_a_charge_back_of_a_deposit_applied_and_refunded_is_owed_once(operator_a
     assert balances(operator_a) == money(5000, 0, 0)
     assert open_amounts(operator_a) == [(f"chargeback:{payment.pk}", Decimal("5000"))]
     assert owes_what_is_open(operator_a)
-    assert account_get(operator=operator_a, code="deposits_billed").balance.amount == 0
+    assert ledger_amount(operator_a, "deposits_billed") == 0
     assert clearing(operator_a, "mpesa") == 0
     assert trial_balance(operator=operator_a) == 0 and ledger_verify(operator=operator_a) == []
 
@@ -146,7 +147,7 @@ def test_a_charge_back_of_a_payment_in_suspense_empties_the_suspense(operator_a,
     payment = pay(operator_a, "700", holder="NOBODY", channel="momo")
     assert payment.status == Payment.Status.IN_SUSPENSE
     payment_reverse(payment=payment, reason="failed", provider_reference="CB-3", acting_user=treasurer_a)
-    assert account_get(operator=operator_a, code="suspense").balance.amount == 0
+    assert ledger_amount(operator_a, "suspense") == 0
     assert clearing(operator_a, "momo") == 0
 
 
@@ -186,8 +187,8 @@ def test_cancelling_an_unpaid_charge_takes_back_its_revenue_and_vat(operator_a, 
     assert cancellation.moved_to_credit == 0
     assert balances(operator_a) == money(0, 0, 0)
     assert open_amounts(operator_a) == []
-    assert account_get(operator=operator_a, code="revenue:water_sales").balance.amount == 0
-    assert account_get(operator=operator_a, code="vat_payable").balance.amount == 0
+    assert ledger_amount(operator_a, "revenue:water_sales") == 0
+    assert ledger_amount(operator_a, "vat_payable") == 0
 
 
 def test_what_was_paid_towards_a_cancelled_charge_becomes_credit_that_pays_the_others(operator_a, treasurer_a):
@@ -281,7 +282,7 @@ def test_cancelling_a_paid_deposit_charge_moves_the_held_deposit_to_credit(opera
     pay(operator_a, "5000")
     charge_cancel(charge=charge, reason="exempt customer", acting_user=treasurer_a, approved_by=treasurer_a)
     assert balances(operator_a) == money(0, 5000, 0)
-    assert account_get(operator=operator_a, code="deposits_billed").balance.amount == 0
+    assert ledger_amount(operator_a, "deposits_billed") == 0
 
 
 def test_a_charge_back_charge_cannot_be_cancelled(operator_a, treasurer_a):

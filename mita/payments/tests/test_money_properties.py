@@ -28,13 +28,14 @@ from mita.accounts.roles import Role
 from mita.core.errors import Conflict, DomainError
 from mita.ledger.models import Charge
 from mita.ledger.selectors import holder_balance, ledger_verify, trial_balance
-from mita.ledger.services import account_get, charge_post
+from mita.ledger.services import charge_post
 from mita.payments.corrections import charge_cancel, payment_reverse
 from mita.payments.deposits import deposit_adjust, deposit_apply_to_final_bill, deposit_charge
 from mita.payments.models import Allocation, Payment, Receipt, Refund
 from mita.payments.refunds import refund_approve, refund_pay_out, refund_reject, refund_request
 from mita.payments.selectors import charges_open
 from mita.payments.services import credit_apply, payment_assign, payment_receive, payment_void
+from mita.payments.tests.deposit_world import ledger_amount
 from mita.testing.factories import OperatorFactory, member
 
 HOLDERS = ["H-1", "H-2"]
@@ -312,10 +313,8 @@ class MoneyMachine(RuleBasedStateMachine):
             assert credit >= 0 and held >= 0, (holder, credit, held)
             # what is held always covers what was paid on deposit charges still open (so they can be cancelled)
             assert held >= sum((c.allocated for c in open_charges if c.head == "deposit"), Decimal("0"))
-        assert account_get(operator=self.operator, code="refunds_payable").balance.amount == (
-            pending.aggregate(t=Sum("amount"))["t"] or 0
-        )
-        assert account_get(operator=self.operator, code="deposits_billed").balance.amount == unpaid_deposits
+        assert ledger_amount(self.operator, "refunds_payable") == (pending.aggregate(t=Sum("amount"))["t"] or 0)
+        assert ledger_amount(self.operator, "deposits_billed") == unpaid_deposits
         live = Allocation.objects.filter(operator=self.operator, voided=False)
         to_charge = dict(live.values_list("charge").annotate(t=Sum("amount")).values_list("charge", "t"))
         for charge_id, total in Charge.objects.filter(operator=self.operator).values_list("pk", "total"):

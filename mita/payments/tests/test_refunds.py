@@ -10,13 +10,13 @@ from mita.accounts.roles import Role
 from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.ledger.models import Transfer
 from mita.ledger.selectors import ledger_verify, trial_balance
-from mita.ledger.services import account_get
 from mita.payments.models import Refund
 from mita.payments.refunds import refund_approve, refund_pay_out, refund_reject
 from mita.payments.tests.deposit_world import (
     balances,
     bill,
     deposit,
+    ledger_amount,
     money,
     pay,
     request_refund,
@@ -43,7 +43,7 @@ def care_a(operator_a):
 
 
 def payable(operator):
-    return account_get(operator=operator, code="refunds_payable").balance.amount
+    return ledger_amount(operator, "refunds_payable")
 
 
 @pytest.fixture
@@ -142,12 +142,12 @@ def test_an_approved_refund_may_still_be_rejected_before_payout(with_credit, cas
 def test_the_payout_leaves_by_the_clearing_account_of_its_method(
     with_credit, cashier_a, treasurer_a, method, fields, clearing
 ):
-    before = account_get(operator=with_credit, code=clearing).balance.amount
+    before = ledger_amount(with_credit, clearing)
     refund = request_refund(with_credit, cashier_a, "3000", method=method, **fields)
     refund_approve(refund=refund, acting_user=treasurer_a)
     paid = refund_pay_out(refund=refund, payout_reference="TX-9", acting_user=treasurer_a)
     assert (paid.status, paid.payout_reference, paid.paid_by) == (Refund.Status.PAID, "TX-9", treasurer_a)
-    assert account_get(operator=with_credit, code=clearing).balance.amount == before - Decimal("3000")
+    assert ledger_amount(with_credit, clearing) == before - Decimal("3000")
     assert balances(with_credit) == money(0, 0, 0) and payable(with_credit) == 0
     assert trial_balance(operator=with_credit) == 0 and ledger_verify(operator=with_credit) == []
 
