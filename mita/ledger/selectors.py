@@ -118,3 +118,12 @@ def credit_from(*, operator: Any, holder: str, reference: str, purpose: str = "c
     into = transfers.filter(credit__code=code).aggregate(total=Sum("amount"))["total"] or ZERO
     out_of = transfers.filter(debit__code=code).aggregate(total=Sum("amount"))["total"] or ZERO
     return into - out_of
+
+
+def holder_from(*, operator: Any, holder: str, reference: str, purpose: str) -> Decimal:
+    """How much the transfers of one reference put into a customer account's deposit or credit account (net)."""
+    code = f"{purpose}:{holder}"
+    transfers = Transfer.objects.filter(operator=operator, reference=reference)
+    into = transfers.filter(credit__code=code).aggregate(total=Sum("amount"))["total"] or ZERO
+    out_of = transfers.filter(debit__code=code).aggregate(total=Sum("amount"))["total"] or ZERO
+    return into - out_of

@@ -51,6 +51,8 @@ STANDARD_CHART: list[tuple[str, str, str, str]] = [
     # own in the chart, so it is filed with the write-offs.
     ("cash_over_short", "Cash over and short at the tills", Account.Kind.EXPENSE, Account.Category.WRITE_OFF),
     ("opening_balances", "Opening balances brought in", Account.Kind.LIABILITY, Account.Category.OPENING),
+    ("deposits_billed", "Deposits charged, not yet received", Account.Kind.LIABILITY, Account.Category.DEPOSITS),
+    ("refunds_payable", "Refunds requested, not yet paid out", Account.Kind.LIABILITY, Account.Category.CREDIT),
 ]
 REVENUE_HEADS = {code.removeprefix("revenue:") for code, *_rest in STANDARD_CHART if code.startswith("revenue:")}
 HOLDER_ACCOUNTS = {
@@ -453,3 +455,158 @@ def holder_lock(*, operator: Any, holder: str) -> Account:
     receivable = holder_account(operator=operator, holder=holder, purpose="receivable")
     Balance.objects.select_for_update().filter(account=receivable).first()
     return receivable
+
+
+# Charges that earn nothing ---------------------------------------------------------------------------------
+# A security deposit is owed and paid like any charge, but it is held for the customer, not earned: its charge
+# credits a liability (deposits_billed), never revenue, and carries no VAT. Once paid, deposit_hold moves it to
+# the customer's own deposit account. A charge-back's shortfall is owed the same way (docs/deposits-and-refunds.md).
+DEPOSIT_HEAD = "deposit"
+CHARGEBACK_HEAD = "chargeback"
+NON_REVENUE_HEADS = frozenset({DEPOSIT_HEAD, CHARGEBACK_HEAD})
+
+
+def liability_charge_post(
+    *,
+    operator: Any,
+    holder: str,
+    head: str,
+    amount: Decimal,
+    credit: Account,
+    reference: str,
+    due_date: datetime.date,
+    acting_user: Any,
+    value_date: datetime.date | None = None,
+    idempotency_key: str | None = None,
+) -> Charge:
+    """Charge a customer account something that is no revenue: the receivable is debited, a liability credited;
+    no VAT. Paid like any charge (oldest first)."""
+    if head not in NON_REVENUE_HEADS:
+        raise LedgerError(_("Unknown head %(head)s.") % {"head": head}, code="head_unknown")
+    if credit.kind != Account.Kind.LIABILITY:
+        raise LedgerError(_("A charge that earns nothing credits a liability."), code="transfer_invalid")
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise LedgerError(
+            _("A charge must be a positive amount."), code="amount_invalid", fields={"amount": [_("More than zero.")]}
+        )
+    amount = quantize(amount, operator.currency)
+    value_date = value_date or due_date
+    body = {
+        "holder": holder,
+        "head": head,
+        "amount": amount,
+        "credit": credit.code,
+        "reference": reference,
+        "due_date": due_date,
+        "value_date": value_date,
+    }
+
+    def write() -> Charge:
+        charge = Charge.objects.create(
+            operator=operator,
+            holder=holder,
+            head=head,
+            net=amount,
+            vat=Decimal("0"),
+            total=amount,
+            currency=operator.currency,
+            reference=reference,
+            due_date=due_date,
+            value_date=value_date,
+        )
+        transfer_post(
+            operator=operator,
+            debit=holder_account(operator=operator, holder=holder, purpose="receivable"),
+            credit=credit,
+            amount=amount,
+            kind=Transfer.Kind.DEPOSIT if head == DEPOSIT_HEAD else Transfer.Kind.CHARGE,
+            reference=reference,
+            value_date=value_date,
+            acting_user=acting_user,
+            memo={"charge": charge.pk},
+        )
+        return charge
+
+    with transaction.atomic():
+        return idempotent(
+            operator=operator,
+            key=idempotency_key,
+            body=body,
+            reference=reference,
+            write=write,
+            replay=lambda first: Charge.objects.filter(operator=operator, reference=first).latest("pk"),
+        )
+
+
+def deposit_hold(
+    *, operator: Any, holder: str, amount: Decimal, reference: str, value_date: datetime.date, acting_user: Any
+) -> Transfer:
+    """A deposit charge was paid (or partly): hold that much in the customer's deposit account."""
+    return transfer_post(
+        operator=operator,
+        debit=account_get(operator=operator, code="deposits_billed"),
+        credit=holder_account(operator=operator, holder=holder, purpose="deposits"),
+        amount=amount,
+        kind=Transfer.Kind.DEPOSIT,
+        reference=reference,
+        value_date=value_date,
+        acting_user=acting_user,
+    )
+
+
+@transaction.atomic
+def charge_reverse(
+    *, charge: Charge, reason: str, acting_user: Any, value_date: datetime.date | None = None
+) -> list[Transfer]:
+    """Undo one charge's own transfers (its net and VAT), leaving other charges of the same reference alone."""
+    originals = list(
+        Transfer.objects.select_for_update(of=("self",))
+        .filter(
+            operator_id=charge.operator_id,
+            reference=charge.reference,
+            memo__charge=charge.pk,
+            reverses__isnull=True,
+            reversed_by__isnull=True,
+        )
+        .select_related("debit", "credit")
+        .order_by("pk")
+    )
+    if not originals:
+        raise LedgerError(
+            _("Nothing to reverse for %(reference)s.") % {"reference": charge.reference},
+            code="nothing_to_reverse",
+            status=404,
+        )
+    try:
+        reversals = [
+            transfer_post(
+                operator=charge.operator,
+                debit=original.credit,
+                credit=original.debit,
+                amount=original.amount,
+                kind=Transfer.Kind.REVERSAL,
+                reference=charge.reference,
+                value_date=value_date or original.value_date,
+                acting_user=acting_user,
+                reverses=original,
+                memo={"reason": reason.strip(), "charge": charge.pk},
+            )
+            for original in originals
+        ]
+    except IntegrityError:
+        raise Conflict(
+            _("%(reference)s was reversed by someone else at the same moment.") % {"reference": charge.reference},
+            code="already_reversed",
+        ) from None
+    audit_record(
+        actor=acting_user,
+        action="ledger.charge_reversed",
+        operator=charge.operator,
+        detail={
+            "charge": charge.pk,
+            "reference": charge.reference,
+            "reason": reason,
+            "transfers": [t.pk for t in reversals],
+        },
+    )
+    return reversals

@@ -116,6 +116,7 @@ class Receipt(models.Model):
 
 
 from mita.payments.models_cashier import BankingSlip, CashHandover, TillSession  # noqa: E402,F401
+from mita.payments.models_deposits import ChargeCancellation, DepositRate, HolderDeposit, Refund  # noqa: E402,F401
 from mita.payments.models_momo import MomoChannelConfig, MomoRequest  # noqa: E402,F401
 from mita.payments.models_mpesa import MpesaChannelConfig, StkRequest  # noqa: E402,F401
 from mita.payments.models_online import OnlineChannelConfig, OnlineCheckout, PaymentLink  # noqa: E402,F401

@@ -83,4 +83,37 @@ register_card(
         order=35,
     )
 )
+
+
+# Deposits and refunds (views_deposits.py) ------------------------------------------------------------------
+
+from mita.payments.selectors_deposits import DEPOSIT_VIEW_ROLES, REFUND_VIEW_ROLES, refunds_waiting_count  # noqa: E402
+
+
+def _refunds_badge(access: Access) -> int | None:
+    return refunds_waiting_count(access=access) or None
+
+
+register_card(
+    Card(
+        key="payments.refunds",
+        title=_("Refunds"),
+        description=_("Refunds of credit and deposits: request, approval by another supervisor, payout."),
+        url_name="payments:refund_list",
+        roles=frozenset(REFUND_VIEW_ROLES),
+        order=33,
+        badge=_refunds_badge,
+    )
+)
+register_card(
+    Card(
+        key="payments.deposit_rates",
+        title=_("Deposit schedule"),
+        description=_("The security deposit for each connection type or package."),
+        url_name="payments:deposit_rate_list",
+        roles=frozenset(DEPOSIT_VIEW_ROLES),
+        order=34,
+        in_menu=False,
+    )
+)
 from mita.payments import navigation_cashier  # noqa: E402,F401  (the cashier sessions cards)

@@ -106,8 +106,10 @@ def holder_get_for_access(*, access: Access, holder: str) -> str:
 def charges_open(*, operator: Any, holder: str) -> list[Any]:
     """The account's charges not yet fully paid, oldest due first, each with `open_amount` (read only, no lock)."""
     zero = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
-    charges = charges_of(operator=operator, holder=holder).annotate(
-        allocated=Coalesce(Sum("allocations__amount", filter=Q(allocations__voided=False)), zero)
+    charges = (
+        charges_of(operator=operator, holder=holder)
+        .filter(cancellation__isnull=True)
+        .annotate(allocated=Coalesce(Sum("allocations__amount", filter=Q(allocations__voided=False)), zero))
     )
     open_list = []
     for charge in charges:

@@ -15,9 +15,11 @@ from mita.core.audit import audit_record
 from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.core.money import quantize
 from mita.ledger.models import Account, Charge, Transfer
-from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_known
+from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_from, holder_known
 from mita.ledger.services import (
+    DEPOSIT_HEAD,
     account_get,
+    deposit_hold,
     holder_account,
     holder_lock,
     transfer_post,
@@ -53,7 +55,7 @@ def open_charges(*, operator: Any, holder: str, rules: PaymentSettings | None = 
     charges = (
         charges_of(operator=operator, holder=holder)
         .annotate(allocated=Coalesce(Sum("allocations__amount", filter=Q(allocations__voided=False)), zero))
-        .filter(total__gt=F("allocated"))
+        .filter(total__gt=F("allocated"), cancellation__isnull=True)
     )
     open_list: list[Charge] = []
     for charge in charges:
@@ -78,6 +80,7 @@ def _settle(
     the rest."""
     receivable = holder_lock(operator=operator, holder=holder)
     remaining = amount
+    deposit_paid = Decimal("0")
     for charge in open_charges(operator=operator, holder=holder, rules=rules):
         if remaining <= 0:
             break
@@ -86,6 +89,8 @@ def _settle(
             operator=operator, payment=payment, charge=charge, amount=take, from_credit=payment is None
         )
         remaining -= take
+        if charge.head == DEPOSIT_HEAD:
+            deposit_paid += take
     applied = amount - remaining
     kind = Transfer.Kind.PAYMENT if payment is not None else Transfer.Kind.ALLOCATION
     if applied > 0:
@@ -95,6 +100,15 @@ def _settle(
             credit=receivable,
             amount=applied,
             kind=kind,
+            reference=reference,
+            value_date=value_date,
+            acting_user=acting_user,
+        )
+    if deposit_paid > 0:  # a deposit paid is held for the customer, not earned (payments/deposits.py)
+        deposit_hold(
+            operator=operator,
+            holder=holder,
+            amount=deposit_paid,
             reference=reference,
             value_date=value_date,
             acting_user=acting_user,
@@ -344,6 +358,17 @@ def payment_void(
                 ),
                 code="credit_already_used",
             )
+        held = holder_from(
+            operator=payment.operator, holder=payment.holder, reference=payment.ledger_reference, purpose="deposits"
+        )
+        if held > holder_balance(operator=payment.operator, holder=payment.holder, purpose="deposits"):
+            raise Conflict(
+                _(
+                    "This payment paid a deposit that has since been applied or refunded, so it cannot be voided. "
+                    "Ask an administrator for a correction."
+                ),
+                code="deposit_already_used",
+            )
     transfers_reverse(
         operator=payment.operator, reference=payment.ledger_reference, reason=reason, acting_user=acting_user
     )
@@ -358,6 +383,14 @@ def payment_void(
         detail={"reason": reason, "approved_by": approved_by.pk},
     )
     return payment
+
+
+def credit_split(*, operator: Any, credit: Decimal, held_vat: Decimal, amount: Decimal) -> list[tuple[str, Decimal]]:
+    """Which of a customer's credit accounts an amount of their credit comes from: an advance held excluding VAT is
+    used in proportion, the ex-VAT credit and its held VAT together (the VAT part rounded once)."""
+    available = credit + held_vat
+    from_vat = quantize(amount * held_vat / available, operator.currency) if held_vat > 0 else Decimal("0")
+    return [(purpose, part) for purpose, part in (("credit", amount - from_vat), ("advance_vat", from_vat)) if part > 0]
 
 
 @transaction.atomic
@@ -375,21 +408,18 @@ def credit_apply(*, operator: Any, holder: str, acting_user: Any, value_date: da
     use = min(available, owed)
     if use <= 0:
         return Decimal("0")
-    # An advance held excluding VAT is consumed in proportion: the ex-VAT credit and its held VAT together.
-    from_vat = quantize(use * held_vat / available, operator.currency) if held_vat else Decimal("0")
     reference = f"credit:{holder}:{timezone.now():%Y%m%d%H%M%S%f}"
     rest = Decimal("0")
-    for purpose, part in (("credit", use - from_vat), ("advance_vat", from_vat)):
-        if part > 0:
-            rest += _settle(
-                operator=operator,
-                holder=holder,
-                amount=part,
-                source=holder_account(operator=operator, holder=holder, purpose=purpose),
-                reference=reference,
-                value_date=value_date or timezone.localdate(),
-                acting_user=acting_user,
-                payment=None,
-                rules=rules,
-            )
+    for purpose, part in credit_split(operator=operator, credit=credit, held_vat=held_vat, amount=use):
+        rest += _settle(
+            operator=operator,
+            holder=holder,
+            amount=part,
+            source=holder_account(operator=operator, holder=holder, purpose=purpose),
+            reference=reference,
+            value_date=value_date or timezone.localdate(),
+            acting_user=acting_user,
+            payment=None,
+            rules=rules,
+        )
     return use - rest

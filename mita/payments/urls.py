@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mita.payments import views, views_cashier, views_documents, views_settings
+from mita.payments import views, views_cashier, views_deposits, views_documents, views_settings
 
 app_name = "payments"
 urlpatterns = [
@@ -17,5 +17,21 @@ urlpatterns = [
     path("<int:payment_id>/reprint.pdf", views_documents.receipt_reprint_pdf, name="receipt_reprint_pdf"),
     path("accounts/<str:holder>/statement/", views_documents.statement_page, name="statement"),
     path("accounts/<str:holder>/statement.pdf", views_documents.statement_pdf_view, name="statement_pdf"),
+    # Deposits, refunds and corrections (views_deposits.py)
+    path("deposits/rates/", views_deposits.deposit_rate_list, name="deposit_rate_list"),
+    path("deposits/rates/<int:rate_id>/", views_deposits.deposit_rate_edit, name="deposit_rate_edit"),
+    path("accounts/<str:holder>/deposit/", views_deposits.holder_deposit, name="holder_deposit"),
+    path("accounts/<str:holder>/deposit/charge/", views_deposits.holder_deposit_charge, name="holder_deposit_charge"),
+    path("accounts/<str:holder>/deposit/adjust/", views_deposits.holder_deposit_adjust, name="holder_deposit_adjust"),
+    path("accounts/<str:holder>/deposit/apply/", views_deposits.holder_deposit_apply, name="holder_deposit_apply"),
+    path("accounts/<str:holder>/charges/", views_deposits.holder_charges, name="holder_charges"),
+    path("charges/<int:charge_id>/cancel/", views_deposits.charge_cancel_view, name="charge_cancel"),
+    path("<int:payment_id>/chargeback/", views_deposits.payment_chargeback, name="payment_chargeback"),
+    path("refunds/", views_deposits.refund_list, name="refund_list"),
+    path("refunds/new/", views_deposits.refund_request_view, name="refund_request"),
+    path("refunds/<int:refund_id>/", views_deposits.refund_detail, name="refund_detail"),
+    path("refunds/<int:refund_id>/approve/", views_deposits.refund_approve_view, name="refund_approve"),
+    path("refunds/<int:refund_id>/reject/", views_deposits.refund_reject_view, name="refund_reject"),
+    path("refunds/<int:refund_id>/payout/", views_deposits.refund_payout_view, name="refund_payout"),
 ]
 urlpatterns += views_cashier.urlpatterns  # tills/, handovers/: cashier sessions and hand-overs

@@ -65,6 +65,9 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "holder": lambda: _payment_of(operator_a, staff).holder,
         "till_id": lambda: _till_of(operator_a, staff).pk,
         "handover_id": lambda: _handover_of(operator_a, staff).pk,
+        "rate_id": lambda: _deposit_rate_of(operator_a).pk,
+        "refund_id": lambda: _refund_of(operator_a, staff).pk,
+        "charge_id": lambda: _charge_of(operator_a, staff).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -97,6 +100,9 @@ MISSING: dict[str, Callable[[], Any]] = {
     "holder": lambda: "NO-SUCH-ACCOUNT",
     "till_id": lambda: 999999,
     "handover_id": lambda: 999999,
+    "rate_id": lambda: 999999,
+    "refund_id": lambda: 999999,
+    "charge_id": lambda: 999999,
 }
 
 
@@ -139,6 +145,47 @@ def _handover_of(operator: Any, cashier: Any) -> Any:
     return handover_record(
         operator=operator, collector=collector, treasurer=treasurer, amount=Decimal("300"), idempotency_key="walk-h"
     )
+
+
+def _deposit_rate_of(operator: Any) -> Any:
+    from decimal import Decimal
+
+    from mita.payments.models import DepositRate
+
+    return DepositRate.objects.get_or_create(
+        operator=operator, key="secret-a", defaults={"label": "Deposit of Amazi Alpha Ltd", "amount": Decimal("5000")}
+    )[0]
+
+
+def _charge_of(operator: Any, cashier: Any) -> Any:
+    from mita.ledger.models import Charge
+
+    _payment_of(operator, cashier)
+    return Charge.objects.get(operator=operator, reference="bill:secret-a")
+
+
+def _refund_of(operator: Any, cashier: Any) -> Any:
+    """A refund request of operator A's account, payee named in A_MARKERS (a row: the walk needs no ledger here)."""
+    from decimal import Decimal
+
+    from mita.payments.models import Refund
+
+    return Refund.objects.get_or_create(
+        operator=operator,
+        idempotency_key="secret-walk-refund",
+        defaults={
+            "sequence_number": 1,
+            "number": "AAL-RF-000001",
+            "holder": _payment_of(operator, cashier).holder,
+            "source": "credit",
+            "amount": Decimal("100"),
+            "currency": operator.currency,
+            "reason": "Secret refund",
+            "payee_name": "Amazi Alpha Ltd",
+            "method": "cash",
+            "requested_by": cashier,
+        },
+    )[0]
 
 
 def _momo_request_of(operator: Any) -> Any:

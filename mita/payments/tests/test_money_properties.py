@@ -1,8 +1,10 @@
-"""Random sequences of charges, payments, suspense, voids, credit and reversals keep every rule of the money.
+"""Random sequences of charges, payments, suspense, voids, credit, deposits, refunds, charge cancellations and
+charge-backs keep every rule of the money.
 
 After every step: every transfer balances (trial balance zero), each cached balance equals the sum of its
-transfers, allocations never exceed the charge or the payment, receipts are numbered without gaps, and
-each customer account owes exactly what the model of the test says.
+transfers, allocations never exceed the charge or the payment, receipts are numbered without gaps, credit and
+deposits never go negative, the receivable is exactly the open charges, and each customer account's position
+(owed, less credit, deposit held, refunds waiting and deposit still owed) is what the model of the test says.
 """
 
 import datetime
@@ -13,15 +15,27 @@ from django.db import transaction
 from django.db.models import Sum
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from mita.accounts.roles import Role
-from mita.core.errors import Conflict
+from mita.core.errors import Conflict, DomainError
 from mita.ledger.models import Charge
 from mita.ledger.selectors import holder_balance, ledger_verify, trial_balance
 from mita.ledger.services import charge_post
-from mita.payments.models import Allocation, Payment, Receipt
+from mita.payments.corrections import charge_cancel, payment_reverse
+from mita.payments.deposits import deposit_adjust, deposit_apply_to_final_bill, deposit_charge
+from mita.payments.models import Allocation, Payment, Receipt, Refund
+from mita.payments.refunds import refund_approve, refund_pay_out, refund_reject, refund_request
+from mita.payments.selectors import charges_open
 from mita.payments.services import credit_apply, payment_assign, payment_receive, payment_void
+from mita.payments.tests.deposit_world import ledger_amount
 from mita.testing.factories import OperatorFactory, member
 
 HOLDERS = ["H-1", "H-2"]
@@ -34,7 +48,8 @@ class MoneyMachine(RuleBasedStateMachine):
         super().__init__()
         self.atomic = transaction.atomic()
         self.atomic.__enter__()
-        self.net = dict.fromkeys(HOLDERS, Decimal("0"))  # charges minus payments, per account
+        # Charges (not deposits) minus payments plus refunds paid out, per account: what it owes on balance.
+        self.net = dict.fromkeys(HOLDERS, Decimal("0"))
         self.bills: list[str] = []
         self.counter = 0
 
@@ -42,6 +57,7 @@ class MoneyMachine(RuleBasedStateMachine):
     def setup(self) -> None:
         self.operator = OperatorFactory()
         self.treasurer = member(Role.TREASURER, self.operator)
+        self.cashier = member(Role.CASHIER, self.operator)
         for holder in HOLDERS:  # each account exists once it has been charged
             self._charge(holder, Decimal("1"))
 
@@ -68,18 +84,29 @@ class MoneyMachine(RuleBasedStateMachine):
     def charge(self, holder: str, amount: Decimal) -> None:
         self._charge(holder, amount)
 
-    @rule(holder=st.sampled_from(HOLDERS), amount=amounts, known=st.booleans())
-    def pay(self, holder: str, amount: Decimal, known: bool) -> None:
+    @rule(
+        holder=st.sampled_from(HOLDERS),
+        amount=amounts,
+        known=st.booleans(),
+        channel=st.sampled_from(["cash_office", "momo"]),
+    )
+    def pay(self, holder: str, amount: Decimal, known: bool, channel: str) -> None:
         payment_receive(
             operator=self.operator,
-            channel="cash_office",
+            channel=channel,
             amount=amount,
             account_reference=holder if known else f"X{holder}",
             idempotency_key=self._next("key"),
             received_by=None,
+            provider_reference=self._next("mtn") if channel == "momo" else "",
         )
         if known:
             self.net[holder] -= amount
+
+    @rule(holder=st.sampled_from(HOLDERS), extra=amounts, channel=st.sampled_from(["cash_office", "momo"]))
+    def overpay(self, holder: str, extra: Decimal, channel: str) -> None:
+        """Pay what is owed and more: the rest is credit (to refund, or to pay the next charges)."""
+        self.pay(holder, holder_balance(operator=self.operator, holder=holder) + extra, True, channel)
 
     @rule(data=st.data())
     def assign_from_suspense(self, data: st.DataObject) -> None:
@@ -105,10 +132,159 @@ class MoneyMachine(RuleBasedStateMachine):
                 acting_user=None,
                 approver_roles=frozenset({Role.TREASURER}),
             )
-        except Conflict as refusal:  # its credit already paid other charges: refused, nothing changes
-            assert refusal.code == "credit_already_used"
+        except Conflict as refusal:  # its credit or deposit was used since: refused, nothing changes
+            assert refusal.code in ("credit_already_used", "deposit_already_used")
             return
-        self.net[payment.holder] += payment.amount
+        if payment.holder:
+            self.net[payment.holder] += payment.amount
+
+    @rule(data=st.data())
+    def charge_back(self, data: st.DataObject) -> None:
+        taken = list(
+            Payment.objects.filter(
+                operator=self.operator,
+                channel="momo",
+                status__in=[Payment.Status.COMPLETED, Payment.Status.IN_SUSPENSE],
+            )
+        )
+        if not taken:
+            return
+        payment = data.draw(st.sampled_from(taken))
+        payment_reverse(
+            payment=payment, reason="charged back", provider_reference=self._next("cb"), acting_user=self.treasurer
+        )  # always happens, whatever the payment's credit or deposit became
+        if payment.holder:
+            self.net[payment.holder] += payment.amount
+
+    # Deposits ------------------------------------------------------------------------------------------
+
+    @rule(holder=st.sampled_from(HOLDERS), amount=amounts)
+    def charge_deposit(self, holder: str, amount: Decimal) -> None:
+        deposit_charge(
+            operator=self.operator,
+            holder=holder,
+            amount=amount,
+            reference=self._next("deposit"),
+            due_date=DAY + datetime.timedelta(days=self.counter),
+            acting_user=self.treasurer,
+        )  # owed, then held once paid: the account's position does not change
+
+    @rule(holder=st.sampled_from(HOLDERS), level=st.integers(min_value=0, max_value=60_000).map(Decimal))
+    def adjust_deposit(self, holder: str, level: Decimal) -> None:
+        deposit_adjust(
+            operator=self.operator, holder=holder, amount=level, reference=self._next("pkg"), acting_user=self.treasurer
+        )
+
+    @rule(holder=st.sampled_from(HOLDERS))
+    def apply_deposit(self, holder: str) -> None:
+        try:
+            deposit_apply_to_final_bill(operator=self.operator, holder=holder, acting_user=self.treasurer)
+        except Conflict as refusal:
+            assert refusal.code == "refund_pending"
+
+    # Refunds -------------------------------------------------------------------------------------------
+
+    def _refundable(self) -> bool:
+        return hasattr(self, "operator") and any(
+            holder_balance(operator=self.operator, holder=holder, purpose=purpose) > 0
+            for holder in HOLDERS
+            for purpose in ("credit", "deposits")
+        )
+
+    def _refunds_in(self, *statuses: str) -> bool:
+        return hasattr(self, "operator") and Refund.objects.filter(operator=self.operator, status__in=statuses).exists()
+
+    @precondition(_refundable)
+    @rule(
+        holder=st.sampled_from(HOLDERS),
+        source=st.sampled_from(["credit", "deposit"]),
+        share=st.integers(min_value=1, max_value=120),
+    )
+    def request_refund(self, holder: str, source: str, share: int) -> None:
+        available = holder_balance(
+            operator=self.operator, holder=holder, purpose="credit" if source == "credit" else "deposits"
+        )
+        amount = (available * share / 100).quantize(Decimal("1"))
+        if amount <= 0:
+            return
+        try:
+            refund_request(
+                operator=self.operator,
+                holder=holder,
+                amount=amount,
+                source=source,
+                reason="closing",
+                payee_name="Payee",
+                method="cash",
+                acting_user=self.cashier,
+                idempotency_key=self._next("refund"),
+            )
+        except DomainError as refusal:  # more than is available, or a deposit while the account owes
+            assert refusal.code in ("refund_exceeds_available", "account_owes"), refusal.code
+            assert share > 100 or refusal.code == "account_owes"
+
+    @precondition(_refundable)
+    @rule(holder=st.sampled_from(HOLDERS))
+    def refund_the_credit(self, holder: str) -> None:
+        """The usual end: the whole credit refunded, approved and paid out in one go."""
+        credit = holder_balance(operator=self.operator, holder=holder, purpose="credit")
+        if credit <= 0:
+            return
+        refund = refund_request(
+            operator=self.operator,
+            holder=holder,
+            amount=credit,
+            source="credit",
+            reason="closing",
+            payee_name="Payee",
+            method="mobile_money",
+            network="momo",
+            payee_phone="+250788000001",
+            acting_user=self.cashier,
+            idempotency_key=self._next("refund"),
+        )
+        refund_approve(refund=refund, acting_user=self.treasurer)
+        refund_pay_out(refund=refund, payout_reference=self._next("payout"), acting_user=self.treasurer)
+        self.net[holder] += credit
+
+    def _refund(self, data: st.DataObject, *statuses: str) -> Refund | None:
+        waiting = list(Refund.objects.filter(operator=self.operator, status__in=statuses))
+        return data.draw(st.sampled_from(waiting)) if waiting else None
+
+    @precondition(lambda self: self._refunds_in(Refund.Status.REQUESTED))
+    @rule(data=st.data())
+    def approve_refund(self, data: st.DataObject) -> None:
+        if refund := self._refund(data, Refund.Status.REQUESTED):
+            refund_approve(refund=refund, acting_user=self.treasurer)
+
+    @precondition(lambda self: self._refunds_in(Refund.Status.REQUESTED, Refund.Status.APPROVED))
+    @rule(data=st.data())
+    def reject_refund(self, data: st.DataObject) -> None:
+        if refund := self._refund(data, Refund.Status.REQUESTED, Refund.Status.APPROVED):
+            refund_reject(refund=refund, reason="no", acting_user=self.treasurer)
+
+    @precondition(lambda self: self._refunds_in(Refund.Status.APPROVED))
+    @rule(data=st.data())
+    def pay_out_refund(self, data: st.DataObject) -> None:
+        if refund := self._refund(data, Refund.Status.APPROVED):
+            refund_pay_out(refund=refund, payout_reference="", acting_user=self.treasurer)
+            self.net[refund.holder] += refund.amount
+
+    # Charge cancellation -------------------------------------------------------------------------------
+
+    @rule(data=st.data())
+    def cancel_charge(self, data: st.DataObject) -> None:
+        live = list(Charge.objects.filter(operator=self.operator, cancellation__isnull=True).exclude(head="chargeback"))
+        if not live:
+            return
+        charge = data.draw(st.sampled_from(live))
+        try:
+            charge_cancel(charge=charge, reason="wrong", acting_user=self.cashier, approved_by=self.treasurer)
+        except Conflict as refusal:  # a deposit already applied or refunded
+            assert refusal.code == "deposit_already_used"
+            return
+        if charge.head != "deposit":
+            self.net[charge.holder] -= charge.total
 
     @rule(holder=st.sampled_from(HOLDERS))
     def apply_credit(self, holder: str) -> None:
@@ -120,16 +296,37 @@ class MoneyMachine(RuleBasedStateMachine):
             return
         assert trial_balance(operator=self.operator) == 0
         assert ledger_verify(operator=self.operator) == []
+        pending = Refund.objects.filter(
+            operator=self.operator, status__in=[Refund.Status.REQUESTED, Refund.Status.APPROVED]
+        )
+        unpaid_deposits = Decimal("0")
         for holder, net in self.net.items():
             owed = holder_balance(operator=self.operator, holder=holder)
             credit = holder_balance(operator=self.operator, holder=holder, purpose="credit")
-            assert owed - credit == net, (holder, owed, credit, net)
-            assert credit >= 0
+            held = holder_balance(operator=self.operator, holder=holder, purpose="deposits")
+            reserved = pending.filter(holder=holder).aggregate(t=Sum("amount"))["t"] or Decimal("0")
+            open_charges = charges_open(operator=self.operator, holder=holder)
+            unpaid = sum((c.open_amount for c in open_charges if c.head == "deposit"), Decimal("0"))
+            unpaid_deposits += unpaid
+            assert owed - credit - held - reserved - unpaid == net, (holder, owed, credit, held, reserved, unpaid, net)
+            assert owed == sum((c.open_amount for c in open_charges), Decimal("0")), (holder, owed)
+            assert credit >= 0 and held >= 0, (holder, credit, held)
+            # what is held always covers what was paid on deposit charges still open (so they can be cancelled)
+            assert held >= sum((c.allocated for c in open_charges if c.head == "deposit"), Decimal("0"))
+        assert ledger_amount(self.operator, "refunds_payable") == (pending.aggregate(t=Sum("amount"))["t"] or 0)
+        assert ledger_amount(self.operator, "deposits_billed") == unpaid_deposits
         live = Allocation.objects.filter(operator=self.operator, voided=False)
-        for charge in Charge.objects.filter(operator=self.operator):
-            assert (live.filter(charge=charge).aggregate(t=Sum("amount"))["t"] or 0) <= charge.total
-        for payment in Payment.objects.filter(operator=self.operator):
-            assert (live.filter(payment=payment).aggregate(t=Sum("amount"))["t"] or 0) <= payment.amount
+        to_charge = dict(live.values_list("charge").annotate(t=Sum("amount")).values_list("charge", "t"))
+        for charge_id, total in Charge.objects.filter(operator=self.operator).values_list("pk", "total"):
+            assert to_charge.get(charge_id, 0) <= total, (charge_id, to_charge.get(charge_id), total)
+        from_payment = dict(
+            live.filter(payment__isnull=False)
+            .values_list("payment")
+            .annotate(t=Sum("amount"))
+            .values_list("payment", "t")
+        )
+        for payment_id, amount in Payment.objects.filter(operator=self.operator).values_list("pk", "amount"):
+            assert from_payment.get(payment_id, 0) <= amount, (payment_id, from_payment.get(payment_id), amount)
         numbers = sorted(Receipt.objects.filter(operator=self.operator).values_list("sequence_number", flat=True))
         assert numbers == list(range(1, len(numbers) + 1))
 
@@ -143,6 +340,6 @@ def test_money_keeps_its_rules_through_random_sequences():
     run_state_machine_as_test(
         MoneyMachine,
         settings=settings(
-            max_examples=40, stateful_step_count=15, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+            max_examples=25, stateful_step_count=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
         ),
     )

@@ -12,8 +12,10 @@ from mita.core.audit import AuditEntry
 from mita.core.errors import DomainError
 from mita.ledger.selectors import account_balance, holder_balance, holder_credit, ledger_verify, trial_balance
 from mita.ledger.services import account_get, charge_post, holder_account, opening_balance_post
+from mita.payments.corrections import payment_reverse
 from mita.payments.models import Allocation, PaymentSettings
 from mita.payments.preferences import payment_settings_for, payment_settings_update
+from mita.payments.refunds import refund_approve, refund_pay_out, refund_request
 from mita.payments.services import payment_receive, payment_void
 from mita.testing.factories import member
 
@@ -249,3 +251,65 @@ def test_the_api_refuses_an_unknown_head_with_a_clear_error(operator_a, admin_a,
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "head_unknown"
+
+
+# An advance held excluding VAT is the customer's credit for refunds and charge-backs too ----------------------
+
+
+def test_a_refund_of_credit_takes_the_advance_and_its_held_vat_together(operator_a):
+    rules(operator_a, advance=True)
+    cashier, treasurer, admin = (
+        member(role, operator_a) for role in (Role.CASHIER, Role.TREASURER, Role.OPERATOR_ADMIN)
+    )
+    pay(operator_a, "1180", "advance")
+    refund = refund_request(
+        operator=operator_a,
+        holder=HOLDER,
+        amount=Decimal("590"),
+        source="credit",
+        reason="moving away",
+        payee_name="Jeanne",
+        method="cash",
+        acting_user=cashier,
+        idempotency_key="refund-1",
+    )
+    assert holder_balance(operator=operator_a, holder=HOLDER, purpose="credit") == Decimal("500")
+    assert holder_balance(operator=operator_a, holder=HOLDER, purpose="advance_vat") == Decimal("90")
+    refund_approve(refund=refund, acting_user=treasurer)
+    refund_pay_out(refund=refund, payout_reference="", acting_user=admin)
+    with pytest.raises(DomainError) as too_much:
+        refund_request(
+            operator=operator_a,
+            holder=HOLDER,
+            amount=Decimal("591"),
+            source="credit",
+            reason="the rest and more",
+            payee_name="Jeanne",
+            method="cash",
+            acting_user=cashier,
+            idempotency_key="refund-2",
+        )
+    assert too_much.value.code == "refund_exceeds_available"
+    assert holder_credit(operator=operator_a, holder=HOLDER) == Decimal("590")
+    assert trial_balance(operator=operator_a) == 0 and ledger_verify() == []
+
+
+def test_a_charge_back_of_a_consumed_advance_is_owed_again_in_full(operator_a):
+    rules(operator_a, advance=True)
+    treasurer = member(Role.TREASURER, operator_a)
+    advance = payment_receive(
+        operator=operator_a,
+        channel="momo",
+        amount=Decimal("1180"),
+        account_reference=HOLDER,
+        idempotency_key="momo:1",
+        provider_reference="MOMO-1",
+        received_by=None,
+    )
+    charge(operator_a, "500", OCT_31, "bill:oct", vat_rule="standard")  # 590 consumed from the advance
+    payment_reverse(payment=advance, reason="disputed", provider_reference="CB-1", acting_user=treasurer)
+    # the customer got nothing for free: the 590 consumed is owed again, the rest of the advance is gone
+    assert holder_balance(operator=operator_a, holder=HOLDER) == Decimal("590")
+    assert holder_credit(operator=operator_a, holder=HOLDER) == 0
+    assert holder_balance(operator=operator_a, holder=HOLDER, purpose="advance_vat") == 0
+    assert trial_balance(operator=operator_a) == 0 and ledger_verify() == []
