@@ -26,46 +26,54 @@ def receipt_number_format(operator: Any, number: int) -> str:
     return f"{operator.prefix}-R-{number:06d}"
 
 
-def _number_waiting(*, operator: Any, wait: bool) -> int | None:
-    """Inside a transaction: number the operator's waiting receipts; None when another claim holds the sequence."""
+def _number_waiting(*, operator: Any, wait: bool) -> dict[int, tuple[int, str]] | None:
+    """Inside a transaction: number the operator's waiting receipts, returning {receipt id: (number, text)}; None
+    when another claim holds the sequence."""
     sequence = sequence_claim(operator_id=operator.pk, name=RECEIPT_SEQUENCE, wait=wait)
     if sequence is None:
         return None
-    waiting = list(Receipt.objects.filter(operator=operator, sequence_number__isnull=True).order_by("pk"))
+    waiting = list(
+        Receipt.objects.filter(operator=operator, sequence_number__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     if not waiting:
-        return 0
+        return {}
     first = sequence_advance(sequence, len(waiting))
-    for offset, receipt in enumerate(waiting):
-        receipt.sequence_number = first + offset
-        receipt.number = receipt_number_format(operator, first + offset)
-    Receipt.objects.bulk_update(waiting, ["sequence_number", "number"])
-    return len(waiting)
+    given = {pk: (first + offset, receipt_number_format(operator, first + offset)) for offset, pk in enumerate(waiting)}
+    for pk, (number, text) in given.items():  # usually one or a few: plain updates are cheaper than one CASE
+        Receipt.objects.filter(pk=pk).update(sequence_number=number, number=text)
+    return given
 
 
 def receipts_number(*, operator: Any) -> int:
     """Number every receipt of the operator still waiting (the minute task; any caller); returns how many."""
     with transaction.atomic():
-        return _number_waiting(operator=operator, wait=True) or 0
+        return len(_number_waiting(operator=operator, wait=True) or {})
 
 
 def receipt_number_give(receipt: Receipt) -> Receipt:
     """See the receipt numbered (by this call or a concurrent one) and return it with its number."""
     operator = receipt.operator
+    given: dict[int, tuple[int, str]] | None = None
     if transaction.get_connection().in_atomic_block:
         # Inside a caller's transaction the receipt is not visible to other claims: number it here, waiting.
-        _number_waiting(operator=operator, wait=True)
+        given = _number_waiting(operator=operator, wait=True)
     else:
         deadline = time.monotonic() + CLAIM_PATIENCE_SECONDS
         while True:
-            numbered = Receipt.objects.filter(pk=receipt.pk).values_list("sequence_number", "number").first()
-            if numbered and numbered[0] is not None:
-                break
             patient = time.monotonic() < deadline
             with transaction.atomic():
-                if _number_waiting(operator=operator, wait=not patient) is not None:
-                    break
+                given = _number_waiting(operator=operator, wait=not patient)
+            if given is not None:
+                break  # ours was numbered by this claim or an earlier one
             time.sleep(CLAIM_PAUSE_SECONDS)
-    receipt.refresh_from_db(fields=["sequence_number", "number"])
+            if Receipt.objects.filter(pk=receipt.pk, sequence_number__isnull=False).exists():
+                break  # numbered by the claim that held the sequence
+    if given and receipt.pk in given:
+        receipt.sequence_number, receipt.number = given[receipt.pk]
+    else:
+        receipt.refresh_from_db(fields=["sequence_number", "number"])
     return receipt
 
 
