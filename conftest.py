@@ -9,7 +9,9 @@ os.environ.setdefault(
 )  # Playwright's sync API runs an event loop in the test thread
 
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.utils import translation
 
 from mita.core.db import PURGE_GUARD_TABLE
 
@@ -36,3 +38,12 @@ def _append_only_enforced(request):  # type: ignore[no-untyped-def]
     request.getfixturevalue("db")
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {PURGE_GUARD_TABLE}")
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_a_test_says_otherwise():  # type: ignore[no-untyped-def]
+    """Every test starts in the default language: a test (or a request it makes) that switches language must not
+    leave the next test reading translated text."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

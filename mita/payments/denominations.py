@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from mita.core.errors import DomainError
 from mita.core.money import quantize
@@ -19,7 +19,11 @@ from mita.core.money import quantize
 NOTE = "note"
 COIN = "coin"
 NOTE_OR_COIN = "note_or_coin"
-FORMS = {NOTE: gettext_lazy("note"), COIN: gettext_lazy("coin"), NOTE_OR_COIN: gettext_lazy("note or coin")}
+FORMS = {
+    NOTE: pgettext_lazy("money", "note"),
+    COIN: pgettext_lazy("money", "coin"),
+    NOTE_OR_COIN: pgettext_lazy("money", "note or coin"),
+}
 # No one counts more pieces of one kind than this at a counter; a bigger number is a typing mistake.
 MAX_PIECES = 1_000_000
 

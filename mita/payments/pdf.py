@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -378,7 +379,14 @@ def statement_pdf(statement: Statement, *, operator: Any, printed_at: datetime.d
     story.append(Spacer(1, 4 * mm))
 
     columns = [0.12, 0.33, 0.15, 0.13, 0.13, 0.14]
-    header = [_("Date"), _("Description"), _("Reference"), _("Debit"), _("Credit"), _("Balance")]
+    header = [
+        _("Date"),
+        _("Description"),
+        _("Reference"),
+        pgettext("statement column", "Debit"),
+        pgettext("statement column", "Credit"),
+        _("Balance"),
+    ]
     rows: list[list[Any]] = [
         [Paragraph(_text(text), styles.bold if index < 3 else styles.right_bold) for index, text in enumerate(header)]
     ]
