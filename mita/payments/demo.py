@@ -149,3 +149,30 @@ def build_money(ctx: DemoContext) -> None:
 
 
 register_demo_step(60, "payments.money", build_money)
+
+
+def build_channels(ctx: DemoContext) -> None:
+    """Mobile money and online payments switched on, so that the demo's fakes take payments end to end: MTN MoMo and
+    online payment links at every operator, and an M-Pesa paybill (Safaricom's sandbox one, which the fake knows)
+    at Amazi Meza."""
+    from mita.integrations.mpesa.fake import SANDBOX_PASSKEY, SANDBOX_SHORTCODE
+    from mita.payments.momo import momo_channel_configure
+    from mita.payments.mpesa import mpesa_channel_configure
+    from mita.payments.online import online_channel_configure
+
+    for key in BILLS:
+        operator = ctx.objects[f"operator:{key}"]
+        admin = _staff(ctx, operator)[Role.OPERATOR_ADMIN]
+        momo_channel_configure(operator=operator, acting_user=admin)
+        online_channel_configure(operator=operator, acting_user=admin, enabled=True)
+    amazi = ctx.objects["operator:amazi"]
+    mpesa_channel_configure(
+        operator=amazi,
+        acting_user=_staff(ctx, amazi)[Role.OPERATOR_ADMIN],
+        shortcode=SANDBOX_SHORTCODE,
+        passkey=SANDBOX_PASSKEY,
+    )
+    ctx.log("MoMo and online payments at every operator, an M-Pesa paybill at Amazi Meza (served by the fakes)")
+
+
+register_demo_step(61, "payments.channels", build_channels)

@@ -6,7 +6,14 @@ import pytest
 from django.core.management import call_command
 
 from mita.ledger.selectors import ledger_verify, trial_balance
-from mita.payments.models import Channel, Payment, Receipt
+from mita.payments.models import (
+    Channel,
+    MomoChannelConfig,
+    MpesaChannelConfig,
+    OnlineChannelConfig,
+    Payment,
+    Receipt,
+)
 from mita.registry.models import Operator
 
 pytestmark = pytest.mark.django_db
@@ -30,3 +37,7 @@ def test_the_demo_has_money_through_every_channel_and_its_ledger_verifies(settin
         numbers = sorted(Receipt.objects.filter(operator=operator).values_list("sequence_number", flat=True))
         assert numbers == list(range(1, payments.count() + 1))
     call_command("ledger", "verify", stdout=io.StringIO())
+    # mobile money and online payments are switched on, so that the demo's fakes take payments end to end
+    assert MomoChannelConfig.objects.filter(enabled=True).count() == 3
+    assert OnlineChannelConfig.objects.filter(enabled=True).count() == 3
+    assert MpesaChannelConfig.objects.get().operator.name == "Amazi Meza Ltd"
