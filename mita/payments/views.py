@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from mita.accounts.roles import Role
 from mita.core.audit import audit_for
 from mita.core.errors import DomainError
 from mita.core.forms import form_add_domain_error
@@ -21,7 +22,7 @@ from mita.core.money import CURRENCY_EXPONENTS
 from mita.core.permissions import require_roles
 from mita.core.tables import Column, table
 from mita.payments.forms import AssignForm, PaymentFilterForm, PaymentForm, VoidForm
-from mita.payments.models import Payment
+from mita.payments.models import Channel, Payment
 from mita.payments.receipts import receipt_reprint as receipt_reprint_record
 from mita.payments.selectors import (
     PAYMENT_ROLES,
@@ -37,6 +38,7 @@ from mita.payments.selectors import (
     roles_at_operator,
     supervisors_for,
 )
+from mita.payments.selectors_cashier import till_open_of
 from mita.payments.services import payment_assign, payment_receive, payment_void
 
 SUSPENSE_PAGE_ROWS = 200
@@ -105,10 +107,17 @@ def payment_record(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Payment recorded."))
             return redirect("payments:payment_detail", payment_id=payment.pk)
+    # Cash at the office belongs in a till: say so before the cashier takes it (it is still recorded without one,
+    # and the day-end report lists it apart).
+    no_till = (
+        Channel.CASH_OFFICE in channels_for(access)
+        and access.has_role(Role.CASHIER)
+        and till_open_of(operator=operator, user=request.user) is None
+    )
     return render(
         request,
         "payments/payment_form.html",
-        {"form": form, "operator": operator},
+        {"form": form, "operator": operator, "no_till": no_till},
         status=400 if form.errors else 200,
     )
 

@@ -385,3 +385,12 @@ def test_another_operators_admin_gets_404_on_our_till_and_hand_over_pages(
     busy_till.refresh_from_db()
     handover.refresh_from_db()
     assert busy_till.is_open and handover.status == CashHandover.Status.PENDING
+
+
+def test_the_payment_form_warns_a_cashier_with_no_open_till(operator_a, client_for):
+    cashier = member(Role.CASHIER, operator_a)
+    page = client_for(cashier).get("/payments/new/")
+    assert page.status_code == 200 and b'data-testid="no-open-till"' in page.content
+    till_open(operator=operator_a, cashier=cashier, float_amount=Decimal("5000"), idempotency_key="till-1")
+    page = client_for(cashier).get("/payments/new/")
+    assert b'data-testid="no-open-till"' not in page.content
