@@ -4,6 +4,7 @@ contact behind a customer account (a connection number) for the apps that text c
 import dataclasses
 from typing import Any
 
+import phonenumbers
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
@@ -34,12 +35,24 @@ def customers_visible_to(*, access: Access, search: str = "", status: str = "") 
             operator=_operator_of(access), customer=OuterRef("pk"), number__istartswith=term
         )
         match = Q(number__istartswith=term) | Q(name__istartswith=term) | Exists(connections)
-        if phone.lstrip("+").isdigit():
-            match |= Q(phone__startswith=phone) | Q(phone_2__startswith=phone)
-            if not phone.startswith("+"):
-                match |= Q(phone__startswith="+" + phone) | Q(phone_2__startswith="+" + phone)
+        for prefix in _phone_prefixes(phone, region=access.operator.country_code):
+            match |= Q(phone__startswith=prefix) | Q(phone_2__startswith=prefix)
         customers = customers.filter(match)
     return customers
+
+
+def _phone_prefixes(term: str, *, region: str) -> list[str]:
+    """The E.164 starts a typed phone prefix may mean: "+2507…" as is, "2507…" with the plus, and a national
+    "07…" with the operator's country code in place of the leading 0."""
+    if not term.lstrip("+").isdigit() or len(term.lstrip("+")) < 2:
+        return []
+    if term.startswith("+"):
+        return [term]
+    prefixes = ["+" + term]
+    country_code = phonenumbers.country_code_for_region((region or "").upper())
+    if term.startswith("0") and country_code:
+        prefixes.append(f"+{country_code}{term[1:]}")
+    return prefixes
 
 
 def customer_get_for_access(*, access: Access, customer_id: int) -> Customer:

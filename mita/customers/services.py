@@ -20,6 +20,7 @@ from mita.ledger import services as ledger
 from mita.registry.models import Boundary, Cluster, ClusterAssignment, SupplySystem
 
 CUSTOMER_SEQUENCE = "customer"
+GPS_STEP = Decimal("0.000001")
 CONTACT_FIELDS = (
     "kind",
     "name",
@@ -284,6 +285,7 @@ def connection_create(
             problems["arrears_as_of"] = [_("The date the arrears were owed at.")]
     if problems:
         raise CustomerError(_("Please correct the connection's details."), code="connection_invalid", fields=problems)
+    latitude, longitude = _degrees(latitude), _degrees(longitude)
     cluster = _supply_clean(operator=operator, supply_system=supply_system, cluster=cluster)
     if Connection.objects.filter(operator=operator, number__iexact=number).exists():
         raise _number_taken(number)
@@ -327,6 +329,11 @@ def connection_create(
     return connection
 
 
+def _degrees(value: Decimal | None) -> Decimal | None:
+    """GPS in the six decimals stored (about 0.1 m), so what is returned is what is kept."""
+    return None if value is None else value.quantize(GPS_STEP)
+
+
 def _number_taken(number: str) -> ConnectionNumberTaken:
     return ConnectionNumberTaken(
         _("Connection number %(number)s is already in use at your operator; a number is never given twice.")
@@ -348,6 +355,9 @@ def connection_update(*, connection: Connection, acting_user: Any, **changes: An
             code="number_not_editable",
             fields={"number": [_("Not editable.")]},
         )
+    for field in ("latitude", "longitude"):
+        if field in changes:
+            changes[field] = _degrees(changes[field])
     unknown = sorted(set(changes) - set(CONNECTION_EDITABLE))
     if unknown:
         raise CustomerError(
