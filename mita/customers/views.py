@@ -26,6 +26,11 @@ from mita.registry.selectors_clusters import clusters_visible_to, supply_systems
 PAGE_ROWS = 50
 
 
+def _status(request: HttpRequest) -> int:
+    """A form sent back with errors is a 400: nothing was saved."""
+    return 400 if request.method == "POST" else 200
+
+
 @login_required
 @require_roles(*CUSTOMER_READ_ROLES)
 def customer_list(request: HttpRequest) -> HttpResponse:
@@ -70,7 +75,7 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Customer %(number)s is registered.") % {"number": customer.number})
             return redirect("customers:customer_detail", customer_id=customer.pk)
-    return render(request, "customers/customer_form.html", {"form": form})
+    return render(request, "customers/customer_form.html", {"form": form}, status=_status(request))
 
 
 @login_required
@@ -109,7 +114,9 @@ def customer_status_view(request: HttpRequest, customer_id: int) -> HttpResponse
         else:
             messages.success(request, _("The customer's status is changed."))
             return redirect("customers:customer_detail", customer_id=customer.pk)
-    return render(request, "customers/customer_status.html", {"customer": customer, "form": form})
+    return render(
+        request, "customers/customer_status.html", {"customer": customer, "form": form}, status=_status(request)
+    )
 
 
 @login_required
@@ -134,4 +141,5 @@ def connection_create_view(request: HttpRequest, customer_id: int) -> HttpRespon
         request,
         "customers/connection_form.html",
         {"customer": customer, "form": form, "currency": access.operator.currency},
+        status=_status(request),
     )
