@@ -128,7 +128,7 @@ class CustomerOut(Schema):
 
 
 def _district(pk: int | None) -> Boundary | None:
-    return _pick(districts(), pk, "district_id", _("Choose a district by its id."))  # type: ignore[no-any-return]
+    return _pick(districts(), pk, "district_id", _("Choose a district by its id."))
 
 
 @router.get("/customers", response=list[CustomerOut], summary="Customers, by prefix of number, name or phone")

@@ -20,9 +20,7 @@ class CustomerSearchForm(forms.Form):
         max_length=100,
         help_text=_("The start of a customer number, connection number, name or phone."),
     )
-    status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("Any")), *Customer.Status.choices]
-    )
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any")), *Customer.Status.choices])
 
 
 class CustomerForm(forms.Form):

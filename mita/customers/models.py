@@ -38,7 +38,12 @@ class Customer(models.Model):
     email = models.EmailField(_("e-mail"), blank=True)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
     district = models.ForeignKey(
-        "registry.Boundary", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("district")
+        "registry.Boundary",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("district"),
     )
     village = models.CharField(_("village"), max_length=120, blank=True)
     street = models.CharField(_("street"), max_length=120, blank=True)
@@ -82,6 +87,9 @@ class CustomerStatusChange(models.Model):
 
     class Meta:
         ordering = ["customer", "-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} → {self.to_status}"
 
 
 class Connection(models.Model):
@@ -173,6 +181,11 @@ class ConnectionHolding(models.Model):
                 name="holding_ends_after_start",
             ),
             models.UniqueConstraint(
-                fields=["connection"], condition=models.Q(ends_on__isnull=True), name="holding_one_current_per_connection"
+                fields=["connection"],
+                condition=models.Q(ends_on__isnull=True),
+                name="holding_one_current_per_connection",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} held by {self.customer_id} from {self.starts_on}"

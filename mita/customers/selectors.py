@@ -34,7 +34,7 @@ def customers_visible_to(*, access: Access, search: str = "", status: str = "") 
         connections = Connection.objects.filter(
             operator=_operator_of(access), customer=OuterRef("pk"), number__istartswith=term
         )
-        match = Q(number__istartswith=term) | Q(name__istartswith=term) | Exists(connections)
+        match = Q(number__istartswith=term) | Q(name__istartswith=term) | Q(Exists(connections))
         for prefix in _phone_prefixes(phone, region=access.operator.country_code):
             match |= Q(phone__startswith=prefix) | Q(phone_2__startswith=prefix)
         customers = customers.filter(match)
@@ -63,7 +63,9 @@ def customer_get_for_access(*, access: Access, customer_id: int) -> Customer:
     return customer
 
 
-def connections_visible_to(*, access: Access, customer: Customer | None = None, search: str = "") -> QuerySet[Connection]:
+def connections_visible_to(
+    *, access: Access, customer: Customer | None = None, search: str = ""
+) -> QuerySet[Connection]:
     connections = Connection.objects.filter(operator=_operator_of(access)).select_related(
         "customer", "supply_system", "cluster"
     )

@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -21,6 +22,7 @@ from mita.registry.models import Boundary, Cluster, ClusterAssignment, SupplySys
 
 CUSTOMER_SEQUENCE = "customer"
 GPS_STEP = Decimal("0.000001")
+LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
 CONTACT_FIELDS = (
     "kind",
     "name",
@@ -87,9 +89,7 @@ def _contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[str, Any]:
     problems: dict[str, list[str]] = {}
     for field, value in values.items():
         if field not in CONTACT_FIELDS:
-            raise CustomerError(
-                _("“%(field)s” cannot be changed here.") % {"field": field}, code="field_not_editable"
-            )
+            raise CustomerError(_("“%(field)s” cannot be changed here.") % {"field": field}, code="field_not_editable")
         try:
             if field == "name":
                 value = (value or "").strip()
@@ -107,7 +107,7 @@ def _contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[str, Any]:
                 raise CustomerError(_("Choose a person or an organisation."), code="kind_invalid")
             elif field == "id_type" and (value or "") not in Customer.IdType.values:
                 raise CustomerError(_("Choose a known ID type."), code="id_type_invalid")
-            elif field == "language" and (value or "") and value not in dict(Customer._meta.get_field("language").choices):  # type: ignore[arg-type]
+            elif field == "language" and (value or "") and value not in LANGUAGE_CODES:
                 raise CustomerError(_("Choose one of the languages offered."), code="language_invalid")
             elif field == "district" and value is not None:
                 if not isinstance(value, Boundary) or not Boundary.objects.districts().filter(pk=value.pk).exists():
@@ -317,12 +317,12 @@ def connection_create(
         target=connection,
         after=snapshot(connection, ["number", "customer_id", "utility", "property_type", "metered", "status"]),
     )
-    if opening_arrears:
+    if opening_arrears and arrears_as_of is not None:  # the date was checked above
         ledger.opening_balance_post(
             operator=operator,
             holder=connection.number,
             amount=opening_arrears,
-            as_of=arrears_as_of,  # type: ignore[arg-type]  (checked above)
+            as_of=arrears_as_of,
             reference=f"opening:{connection.number}",
             acting_user=acting_user,
         )
@@ -360,9 +360,7 @@ def connection_update(*, connection: Connection, acting_user: Any, **changes: An
             changes[field] = _degrees(changes[field])
     unknown = sorted(set(changes) - set(CONNECTION_EDITABLE))
     if unknown:
-        raise CustomerError(
-            _("“%(field)s” cannot be changed here.") % {"field": unknown[0]}, code="field_not_editable"
-        )
+        raise CustomerError(_("“%(field)s” cannot be changed here.") % {"field": unknown[0]}, code="field_not_editable")
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
     changed = [field for field, value in changes.items() if getattr(connection, field) != value]
     if not changed:

@@ -131,7 +131,9 @@ def connection_create_view(request: HttpRequest, customer_id: int) -> HttpRespon
     )
     if request.method == "POST" and form.is_valid():
         try:
-            connection = connection_create(operator=access.operator, customer=customer, acting_user=request.user, **form.cleaned_data)
+            connection = connection_create(
+                operator=access.operator, customer=customer, acting_user=request.user, **form.cleaned_data
+            )
         except DomainError as error:
             form_add_domain_error(form, error)
         else:

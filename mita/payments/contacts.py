@@ -33,7 +33,6 @@ ContactLookup = Callable[[Any, str], Contact | None]
 logger = logging.getLogger(__name__)
 
 
-
 def customer_contact(operator: Any, holder: str) -> "Contact | None":
     """The phone, language and name of the customer holding the connection numbered `holder`, if there is one."""
     known = contact_for_holder(operator=operator, holder=holder)

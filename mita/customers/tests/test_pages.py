@@ -21,7 +21,13 @@ def test_a_clerk_registers_a_customer_and_lands_on_their_page(operator_a, distri
     assert client.get("/customers/new/").status_code == 200
     response = client.post(
         "/customers/new/",
-        {"kind": "person", "name": "Jeanne Uwase", "phone": "0788 123 456", "district": district_a.pk, "village": "Nyamata"},
+        {
+            "kind": "person",
+            "name": "Jeanne Uwase",
+            "phone": "0788 123 456",
+            "district": district_a.pk,
+            "village": "Nyamata",
+        },
     )
     customer = Customer.objects.get(operator=operator_a)
     assert response.status_code == 302 and response.url == f"/customers/{customer.pk}/"
@@ -122,7 +128,9 @@ def test_another_operators_customer_pages_are_404(operator_a, admin_b, client_fo
     customer = customer_of(operator_a)
     outsider = client_for(admin_b)
     assert outsider.get(url.format(pk=customer.pk)).status_code == 404
-    assert outsider.post(url.format(pk=customer.pk), CONNECTION | {"status": "banned", "reason": "x"}).status_code == 404
+    assert (
+        outsider.post(url.format(pk=customer.pk), CONNECTION | {"status": "banned", "reason": "x"}).status_code == 404
+    )
     assert Customer.objects.get().status == "active" and not Connection.objects.exists()
 
 

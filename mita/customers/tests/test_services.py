@@ -37,7 +37,9 @@ def test_customer_numbers_carry_the_operator_prefix_and_run_without_gaps_per_ope
 
 def test_a_new_customer_has_an_e164_phone_an_active_status_in_its_history_and_an_audit_entry(operator_a, district_a):
     clerk = clerk_of(operator_a)
-    customer = customer_of(operator_a, phone="0788 123 456", phone_2="0722000111", district=district_a, village="Nyamata")
+    customer = customer_of(
+        operator_a, phone="0788 123 456", phone_2="0722000111", district=district_a, village="Nyamata"
+    )
     assert (customer.phone, customer.phone_2) == ("+250788123456", "+250722000111")
     assert customer.status == Customer.Status.ACTIVE
     assert [(c.from_status, c.to_status) for c in customer.status_changes.all()] == [("", "active")]
@@ -165,7 +167,11 @@ def test_opening_arrears_are_owed_on_the_ledger_as_of_their_date(operator_a):
     )
     assert holder_balance(operator=operator_a, holder=connection.number, purpose="receivable") == Decimal("4500")
     [charge] = charges_of(operator=operator_a, holder=connection.number)
-    assert (charge.head, charge.total, charge.due_date) == ("opening_balance", Decimal("4500"), datetime.date(2026, 1, 31))
+    assert (charge.head, charge.total, charge.due_date) == (
+        "opening_balance",
+        Decimal("4500"),
+        datetime.date(2026, 1, 31),
+    )
 
 
 def test_opening_arrears_need_their_date_a_positive_amount_and_whole_units(operator_a):
@@ -192,8 +198,12 @@ def test_a_connection_without_arrears_owes_nothing(operator_a):
 def _cluster_with_system(operator, code):
     cluster = Cluster.objects.create(code=code, name=f"Cluster {code}")
     if operator is not None:
-        ClusterAssignment.objects.create(cluster=cluster, operator=operator, starts_on="2025-01-01", expires_on="2099-01-01")
-    return SupplySystem.objects.create(cluster=cluster, kind="water", technology="gravity", name="Sys", code=f"{code}-1")
+        ClusterAssignment.objects.create(
+            cluster=cluster, operator=operator, starts_on="2025-01-01", expires_on="2099-01-01"
+        )
+    return SupplySystem.objects.create(
+        cluster=cluster, kind="water", technology="gravity", name="Sys", code=f"{code}-1"
+    )
 
 
 def test_a_connection_takes_its_supply_systems_cluster_and_refuses_another_operators_system(operator_a, operator_b):
