@@ -99,3 +99,4 @@ api.add_router("/", mpesa_router)
 api.add_router("/", "mita.payments.api_documents.router")  # statements and payment histories
 api.add_router("/", cashier_router)
 api.add_router("/", "mita.payments.api_deposits.router")  # deposits, refunds, charge-backs, charge cancellations
+api.add_router("/", "mita.customers.api.router")  # customers and connections

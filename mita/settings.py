@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "mita.notifications",
     "mita.accounts",
     "mita.registry",
+    "mita.customers",
     "mita.ledger",
     "mita.payments",
 ]

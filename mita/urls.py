@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("mita.core.urls")),
     path("accounts/", include("mita.accounts.urls")),
     path("registry/", include("mita.registry.urls")),
+    path("customers/", include("mita.customers.urls")),
     path("notifications/", include("mita.notifications.urls")),
     path("payments/daraja/", include("mita.payments.views_mpesa")),
     path("payments/momo/", include("mita.payments.views_momo")),

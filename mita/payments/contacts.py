@@ -1,11 +1,12 @@
-"""Who to tell about a customer account's money: a small registry the customers app fills in (issue 5).
+"""Who to tell about a customer account's money: the customer behind the connection, then any registered lookup.
 
-Payments knows customer accounts only by their ledger holder ("AAL-0001"); the customers app knows the people
-behind them, their phone and language. It registers a lookup at start-up:
+Payments knows customer accounts only by their ledger holder ("AAL-0001", a connection number); the customers app
+knows the people behind them, their phone and language. Payments sits above customers, so it asks the customers
+selector directly (the first lookup below); other sources may still add one at start-up:
 
-    register_contact_lookup(customer_contact_for)   # (operator, holder) -> Contact | None
+    register_contact_lookup(lookup)   # (operator, holder) -> Contact | None
 
-Until one answers, the payer's phone recorded on the payment is used; with neither, nobody is told.
+When none answers, the payer's phone recorded on the payment is used; with neither, nobody is told.
 """
 
 import dataclasses
@@ -17,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from mita.accounts.phones import normalize_phone
+from mita.customers.selectors import contact_for_holder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +32,16 @@ ContactLookup = Callable[[Any, str], Contact | None]
 
 logger = logging.getLogger(__name__)
 
-_lookups: list[ContactLookup] = []
+
+def customer_contact(operator: Any, holder: str) -> "Contact | None":
+    """The phone, language and name of the customer holding the connection numbered `holder`, if there is one."""
+    known = contact_for_holder(operator=operator, holder=holder)
+    if known is None:
+        return None
+    return Contact(phone=known.phone, language=known.language, name=known.name)
+
+
+_lookups: list[ContactLookup] = [customer_contact]
 
 
 def register_contact_lookup(lookup: ContactLookup) -> None:

@@ -68,6 +68,8 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "rate_id": lambda: _deposit_rate_of(operator_a).pk,
         "refund_id": lambda: _refund_of(operator_a, staff).pk,
         "charge_id": lambda: _charge_of(operator_a, staff).pk,
+        "customer_id": lambda: _connection_of(operator_a).customer_id,
+        "connection_id": lambda: _connection_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -103,7 +105,29 @@ MISSING: dict[str, Callable[[], Any]] = {
     "rate_id": lambda: 999999,
     "refund_id": lambda: 999999,
     "charge_id": lambda: 999999,
+    "customer_id": lambda: 999999,
+    "connection_id": lambda: 999999,
 }
+
+
+def _connection_of(operator: Any) -> Any:
+    """Operator A's customer (named in A_MARKERS) and their connection."""
+    from mita.customers.models import Connection
+    from mita.customers.services import connection_create, customer_create
+
+    if connection := Connection.objects.filter(operator=operator, number="AAL-SECRET-C1").first():
+        return connection
+    customer = customer_create(
+        operator=operator, acting_user=None, name="Customer of Amazi Alpha Ltd", phone="+250788000222"
+    )
+    return connection_create(
+        operator=operator,
+        customer=customer,
+        number="AAL-SECRET-C1",
+        utility="water",
+        property_type="residential",
+        acting_user=None,
+    )
 
 
 def _till_of(operator: Any, cashier: Any) -> Any:

@@ -189,3 +189,26 @@ def test_a_failing_contact_lookup_never_costs_the_payment(operator_a, contacts):
     assert payment.status == "completed" and payment.receipt.number
     [message] = confirmations()
     assert message.to == "+250788123456"
+
+
+def test_a_payment_to_a_connection_texts_its_customers_phone_in_their_language(operator_a):
+    # given Jeanne's connection AAL-0001, registered in the customers app with her phone and French
+    from mita.customers.services import connection_create, customer_create
+
+    jeanne = customer_create(
+        operator=operator_a, acting_user=None, name="Jeanne Uwase", phone="0722000111", language="fr"
+    )
+    connection_create(
+        operator=operator_a,
+        customer=jeanne,
+        number=HOLDER,
+        utility="water",
+        property_type="residential",
+        acting_user=None,
+    )
+    charge(operator_a, "1000")
+    # when someone else pays for her account, quoting it in lower case, with their own phone
+    paid(operator_a, "400", reference=HOLDER.lower(), phone="+250788123456")
+    # then the SMS goes to Jeanne's phone, in French, not to the payer's
+    [message] = confirmations()
+    assert (message.to, message.language) == ("+250722000111", "fr")

@@ -1,0 +1,289 @@
+"""API for customers and connections: list (prefix search), create, read, and change contacts or a connection's
+description. Numbers are never changed; amounts travel as decimal strings, never floats."""
+
+import datetime
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from mita.customers.models import Connection, Customer
+from mita.customers.selectors import (
+    CUSTOMER_READ_ROLES,
+    CUSTOMER_WRITE_ROLES,
+    connection_get_for_access,
+    connections_visible_to,
+    customer_get_for_access,
+    customers_visible_to,
+)
+from mita.customers.services import (
+    ConnectionNumberImmutable,
+    CustomerError,
+    connection_create,
+    connection_update,
+    customer_create,
+    customer_update,
+)
+from mita.registry.models import Boundary, Cluster, SupplySystem
+from mita.registry.selectors import districts
+from mita.registry.selectors_clusters import clusters_visible_to, supply_systems_visible_to
+
+router = Router(tags=["customers"])
+DECIMAL = re.compile(r"^-?\d{1,14}(\.\d{1,6})?$")
+
+
+def _access(request: HttpRequest) -> Any:
+    return request.access  # type: ignore[attr-defined]
+
+
+def _require(request: HttpRequest, *roles: str) -> None:
+    if not _access(request).has_role(*roles):
+        raise PermissionDenied
+
+
+def _decimal(text: str | None, field: str) -> Decimal | None:
+    if text is None or not str(text).strip():
+        return None
+    if not DECIMAL.match(str(text).strip()):
+        raise CustomerError(
+            _("Write a number with a dot for decimals, e.g. 1500 or -1.9536."),
+            code="number_format",
+            fields={field: [_("Not a number.")]},
+        )
+    return Decimal(str(text).strip())
+
+
+def _pick(queryset: QuerySet[Any], pk: int | None, field: str, message: str) -> Any:
+    if pk is None:
+        return None
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise CustomerError(message, code=f"{field}_invalid", fields={field: [message]})
+    return found
+
+
+# Customers -------------------------------------------------------------------------------------------------
+
+
+class CustomerIn(Schema):
+    name: str
+    phone: str
+    kind: str = Customer.Kind.PERSON
+    relative_name: str = ""
+    phone_2: str = ""
+    id_type: str = ""
+    id_number: str = ""
+    email: str = ""
+    language: str = ""
+    district_id: int | None = None
+    village: str = ""
+    street: str = ""
+    house: str = ""
+
+
+class CustomerPatch(Schema):
+    """Only the fields sent change. `number` is here only to be refused with a clear message."""
+
+    number: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    kind: str | None = None
+    relative_name: str | None = None
+    phone_2: str | None = None
+    id_type: str | None = None
+    id_number: str | None = None
+    email: str | None = None
+    language: str | None = None
+    district_id: int | None = None
+    village: str | None = None
+    street: str | None = None
+    house: str | None = None
+
+
+class CustomerOut(Schema):
+    id: int
+    number: str
+    kind: str
+    name: str
+    relative_name: str
+    phone: str
+    phone_2: str
+    id_type: str
+    id_number: str
+    email: str
+    language: str
+    district_id: int | None
+    village: str
+    street: str
+    house: str
+    status: str
+    status_reason: str
+    created_at: datetime.datetime
+
+
+def _district(pk: int | None) -> Boundary | None:
+    return _pick(districts(), pk, "district_id", _("Choose a district by its id."))
+
+
+@router.get("/customers", response=list[CustomerOut], summary="Customers, by prefix of number, name or phone")
+@paginate(LimitOffsetPagination)
+def customer_list(request: HttpRequest, q: str = "", status: str = "") -> QuerySet[Customer]:
+    _require(request, *CUSTOMER_READ_ROLES)
+    return customers_visible_to(access=_access(request), search=q, status=status).order_by("sequence_number")
+
+
+@router.post("/customers", response={201: CustomerOut}, summary="Register a customer")
+def customer_create_endpoint(request: HttpRequest, payload: CustomerIn) -> Status[Any]:
+    _require(request, *CUSTOMER_WRITE_ROLES)
+    data = payload.dict()
+    district = _district(data.pop("district_id"))
+    customer = customer_create(
+        operator=_access(request).operator,
+        acting_user=request.user,
+        district=district,
+        **data,
+    )
+    return Status(201, customer)
+
+
+@router.get("/customers/{customer_id}", response=CustomerOut, summary="One customer")
+def customer_get(request: HttpRequest, customer_id: int) -> Customer:
+    _require(request, *CUSTOMER_READ_ROLES)
+    return customer_get_for_access(access=_access(request), customer_id=customer_id)
+
+
+@router.patch("/customers/{customer_id}", response=CustomerOut, summary="Change a customer's contact data")
+def customer_patch(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Customer:
+    _require(request, *CUSTOMER_WRITE_ROLES)
+    customer = customer_get_for_access(access=_access(request), customer_id=customer_id)
+    changes = payload.dict(exclude_unset=True)
+    if "number" in changes:
+        raise CustomerError(
+            _("A customer's number cannot be changed."),
+            code="number_not_editable",
+            fields={"number": [_("Not editable.")]},
+        )
+    if "district_id" in changes:
+        changes["district"] = _district(changes.pop("district_id"))
+    return customer_update(customer=customer, acting_user=request.user, **changes)
+
+
+# Connections -----------------------------------------------------------------------------------------------
+
+
+class ConnectionIn(Schema):
+    customer_id: int
+    number: str
+    utility: str
+    property_type: str
+    connection_type: str = ""
+    metered: bool = True
+    supply_system_id: int | None = None
+    cluster_id: int | None = None
+    latitude: str | None = None
+    longitude: str | None = None
+    starts_on: datetime.date | None = None
+    opening_arrears: str | None = None  # a decimal string in the operator's currency
+    arrears_as_of: datetime.date | None = None
+
+
+class ConnectionPatch(Schema):
+    """Only the fields sent change. `number` is here only to be refused with a clear message."""
+
+    number: str | None = None
+    connection_type: str | None = None
+    metered: bool | None = None
+    latitude: str | None = None
+    longitude: str | None = None
+
+
+class ConnectionOut(Schema):
+    id: int
+    number: str
+    customer_id: int
+    customer_number: str
+    utility: str
+    property_type: str
+    connection_type: str
+    metered: bool
+    supply_system_id: int | None
+    cluster_id: int | None
+    latitude: Decimal | None
+    longitude: Decimal | None
+    status: str
+    created_at: datetime.datetime
+
+    @staticmethod
+    def resolve_customer_number(connection: Connection) -> str:
+        return connection.customer.number
+
+
+@router.get("/connections", response=list[ConnectionOut], summary="Connections, by prefix of their number")
+@paginate(LimitOffsetPagination)
+def connection_list(request: HttpRequest, q: str = "", customer_id: int | None = None) -> QuerySet[Connection]:
+    _require(request, *CUSTOMER_READ_ROLES)
+    access = _access(request)
+    customer = customer_get_for_access(access=access, customer_id=customer_id) if customer_id else None
+    return connections_visible_to(access=access, customer=customer, search=q).order_by("number")
+
+
+@router.post("/connections", response={201: ConnectionOut}, summary="Add a connection to a customer")
+def connection_create_endpoint(request: HttpRequest, payload: ConnectionIn) -> Status[Any]:
+    _require(request, *CUSTOMER_WRITE_ROLES)
+    access = _access(request)
+    customer = _pick(
+        customers_visible_to(access=access), payload.customer_id, "customer_id", _("Choose one of your customers.")
+    )
+    supply_system: SupplySystem | None = _pick(
+        supply_systems_visible_to(access), payload.supply_system_id, "supply_system_id", _("Choose a supply system.")
+    )
+    cluster: Cluster | None = _pick(
+        clusters_visible_to(access), payload.cluster_id, "cluster_id", _("Choose a cluster.")
+    )
+    connection = connection_create(
+        operator=access.operator,
+        customer=customer,
+        number=payload.number,
+        utility=payload.utility,
+        property_type=payload.property_type,
+        connection_type=payload.connection_type,
+        metered=payload.metered,
+        supply_system=supply_system,
+        cluster=cluster,
+        latitude=_decimal(payload.latitude, "latitude"),
+        longitude=_decimal(payload.longitude, "longitude"),
+        starts_on=payload.starts_on,
+        opening_arrears=_decimal(payload.opening_arrears, "opening_arrears"),
+        arrears_as_of=payload.arrears_as_of,
+        acting_user=request.user,
+    )
+    return Status(201, connection)
+
+
+@router.get("/connections/{connection_id}", response=ConnectionOut, summary="One connection")
+def connection_get(request: HttpRequest, connection_id: int) -> Connection:
+    _require(request, *CUSTOMER_READ_ROLES)
+    return connection_get_for_access(access=_access(request), connection_id=connection_id)
+
+
+@router.patch("/connections/{connection_id}", response=ConnectionOut, summary="Change a connection's description")
+def connection_patch(request: HttpRequest, connection_id: int, payload: ConnectionPatch) -> Connection:
+    _require(request, *CUSTOMER_WRITE_ROLES)
+    connection = connection_get_for_access(access=_access(request), connection_id=connection_id)
+    changes = payload.dict(exclude_unset=True)
+    if "number" in changes:
+        raise ConnectionNumberImmutable(
+            _("A connection number cannot be changed once the connection exists."),
+            code="number_not_editable",
+            fields={"number": [_("Not editable.")]},
+        )
+    for field in ("latitude", "longitude"):
+        if field in changes:
+            changes[field] = _decimal(changes[field], field)
+    return connection_update(connection=connection, acting_user=request.user, **changes)

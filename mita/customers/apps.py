@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class CustomersConfig(AppConfig):
+    name = "mita.customers"
+    label = "customers"
+    verbose_name = "Customers"
+
+    def ready(self) -> None:
+        from mita.customers import navigation  # noqa: F401  (registrations)

@@ -1,0 +1,27 @@
+"""The customers app's home cards: the customer list and registering a customer."""
+
+from django.utils.translation import gettext_lazy as _
+
+from mita.core.navigation import Card, register_card
+from mita.customers.selectors import CUSTOMER_READ_ROLES, CUSTOMER_WRITE_ROLES
+
+register_card(
+    Card(
+        key="customers.list",
+        title=_("Customers"),
+        description=_("Find a customer by number, connection number, name or phone; their connections."),
+        url_name="customers:customer_list",
+        roles=frozenset(CUSTOMER_READ_ROLES),
+        order=20,
+    )
+)
+register_card(
+    Card(
+        key="customers.create",
+        title=_("New customer"),
+        description=_("Register a person or an organisation, then their connections."),
+        url_name="customers:customer_create",
+        roles=frozenset(CUSTOMER_WRITE_ROLES),
+        order=21,
+    )
+)

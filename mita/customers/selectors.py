@@ -1,0 +1,112 @@
+"""Reads of customers and connections: the lists and lookups (404 across operators), prefix search, and the
+contact behind a customer account (a connection number) for the apps that text customers."""
+
+import dataclasses
+from typing import Any
+
+import phonenumbers
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from mita.accounts.roles import Role
+from mita.core.access import Access
+from mita.customers.models import Connection, ConnectionHolding, Customer, CustomerStatusChange
+
+# Who reads customers and who changes them (docs/customers.md).
+CUSTOMER_READ_ROLES = (Role.OPERATOR_ADMIN, Role.CUSTOMER_CARE, Role.BILLING_OFFICER, Role.CASHIER)
+CUSTOMER_WRITE_ROLES = (Role.OPERATOR_ADMIN, Role.CUSTOMER_CARE)
+
+
+def _operator_of(access: Access) -> Any:
+    if access.operator is None:
+        raise Http404
+    return access.operator
+
+
+def customers_visible_to(*, access: Access, search: str = "", status: str = "") -> QuerySet[Customer]:
+    """The operator's customers. A search is a prefix of the customer number, a connection number, the name or a
+    phone (istartswith: an index serves it; a `%term%` scan would not at a million customers)."""
+    customers = Customer.objects.filter(operator=_operator_of(access)).select_related("district")
+    if status:
+        customers = customers.filter(status=status)
+    if term := search.strip():
+        phone = term.replace(" ", "")
+        connections = Connection.objects.filter(
+            operator=_operator_of(access), customer=OuterRef("pk"), number__istartswith=term
+        )
+        match = Q(number__istartswith=term) | Q(name__istartswith=term) | Q(Exists(connections))
+        for prefix in _phone_prefixes(phone, region=access.operator.country_code):
+            match |= Q(phone__startswith=prefix) | Q(phone_2__startswith=prefix)
+        customers = customers.filter(match)
+    return customers
+
+
+def _phone_prefixes(term: str, *, region: str) -> list[str]:
+    """The E.164 starts a typed phone prefix may mean: "+2507…" as is, "2507…" with the plus, and a national
+    "07…" with the operator's country code in place of the leading 0."""
+    if not term.lstrip("+").isdigit() or len(term.lstrip("+")) < 2:
+        return []
+    if term.startswith("+"):
+        return [term]
+    prefixes = ["+" + term]
+    country_code = phonenumbers.country_code_for_region((region or "").upper())
+    if term.startswith("0") and country_code:
+        prefixes.append(f"+{country_code}{term[1:]}")
+    return prefixes
+
+
+def customer_get_for_access(*, access: Access, customer_id: int) -> Customer:
+    """One customer of the user's operator, or 404 (another operator's customer does not exist for them)."""
+    customer = customers_visible_to(access=access).filter(pk=customer_id).first()
+    if customer is None:
+        raise Http404
+    return customer
+
+
+def connections_visible_to(
+    *, access: Access, customer: Customer | None = None, search: str = ""
+) -> QuerySet[Connection]:
+    connections = Connection.objects.filter(operator=_operator_of(access)).select_related(
+        "customer", "supply_system", "cluster"
+    )
+    if customer is not None:
+        connections = connections.filter(customer=customer)
+    if term := search.strip():
+        connections = connections.filter(number__istartswith=term)
+    return connections
+
+
+def connection_get_for_access(*, access: Access, connection_id: int) -> Connection:
+    """One connection of the user's operator, or 404."""
+    connection = connections_visible_to(access=access).filter(pk=connection_id).first()
+    if connection is None:
+        raise Http404
+    return connection
+
+
+def status_history_of(*, customer: Customer) -> QuerySet[CustomerStatusChange]:
+    return customer.status_changes.select_related("changed_by").order_by("-changed_at", "-pk")
+
+
+def holdings_of(*, connection: Connection) -> QuerySet[ConnectionHolding]:
+    return connection.holdings.select_related("customer").order_by("-starts_on", "-pk")
+
+
+@dataclasses.dataclass(frozen=True)
+class HolderContact:
+    phone: str  # E.164
+    language: str
+    name: str
+
+
+def contact_for_holder(*, operator: Any, holder: str) -> HolderContact | None:
+    """Who holds a customer account (a connection number, whatever its case): their phone, language and name."""
+    connection = (
+        Connection.objects.filter(operator=operator, number__iexact=(holder or "").strip())
+        .select_related("customer")
+        .first()
+    )
+    if connection is None:
+        return None
+    customer = connection.customer
+    return HolderContact(phone=customer.phone, language=customer.language, name=customer.name)

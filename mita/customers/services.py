@@ -1,0 +1,379 @@
+"""Writes of customers and connections: creating them, contact changes, status changes, opening arrears."""
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mita.accounts.phones import normalize_phone
+from mita.core.audit import audit_record, snapshot
+from mita.core.errors import Conflict, DomainError
+from mita.core.money import quantize
+from mita.core.sequences import sequence_next
+from mita.customers.models import Connection, ConnectionHolding, Customer, CustomerStatusChange
+from mita.ledger import services as ledger
+from mita.registry.models import Boundary, Cluster, ClusterAssignment, SupplySystem
+
+CUSTOMER_SEQUENCE = "customer"
+GPS_STEP = Decimal("0.000001")
+LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
+CONTACT_FIELDS = (
+    "kind",
+    "name",
+    "relative_name",
+    "phone",
+    "phone_2",
+    "id_type",
+    "id_number",
+    "email",
+    "language",
+    "district",
+    "village",
+    "street",
+    "house",
+)
+
+
+class CustomerError(DomainError):
+    """Bad customer or connection input: says which field and what to fix."""
+
+
+class ConnectionNumberTaken(Conflict):
+    """A connection with this number (in any case) already exists at the operator."""
+
+
+class ConnectionNumberImmutable(CustomerError):
+    """A connection's number never changes once made: the ledger, receipts and meters know it by it."""
+
+
+def customer_number(*, operator: Any, sequence_number: int) -> str:
+    return f"{operator.prefix}-C-{sequence_number:06d}"
+
+
+def connection_number_clean(raw: str) -> str:
+    """The number as it will be stored: spaces around it dropped, inner spaces refused (it is an account number)."""
+    number = (raw or "").strip()
+    if not number:
+        raise CustomerError(
+            _("Enter the connection number."), code="number_required", fields={"number": [_("Required.")]}
+        )
+    if len(number) > 64 or any(char.isspace() for char in number):
+        raise CustomerError(
+            _("A connection number has no spaces and at most 64 characters."),
+            code="number_invalid",
+            fields={"number": [_("No spaces, at most 64 characters.")]},
+        )
+    return number
+
+
+def _phone(raw: str, *, operator: Any, field: str, required: bool) -> str:
+    raw = (raw or "").strip()
+    if not raw and not required:
+        return ""
+    try:
+        return normalize_phone(raw, (operator.country_code or "").upper() or None)
+    except ValidationError as error:
+        message = error.messages[0]
+        raise CustomerError(message, code="phone_invalid", fields={field: [message]}) from None
+
+
+def _contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Check and normalise contact fields given (only those present); raises CustomerError with every problem."""
+    cleaned: dict[str, Any] = {}
+    problems: dict[str, list[str]] = {}
+    for field, value in values.items():
+        if field not in CONTACT_FIELDS:
+            raise CustomerError(_("“%(field)s” cannot be changed here.") % {"field": field}, code="field_not_editable")
+        try:
+            if field == "name":
+                value = (value or "").strip()
+                if not value:
+                    raise CustomerError(_("Enter the customer's name."), code="name_required")
+            elif field == "phone":
+                value = _phone(value, operator=operator, field=field, required=True)
+            elif field == "phone_2":
+                value = _phone(value, operator=operator, field=field, required=False)
+            elif field == "email":
+                value = (value or "").strip()
+                if value:
+                    validate_email(value)
+            elif field == "kind" and value not in Customer.Kind.values:
+                raise CustomerError(_("Choose a person or an organisation."), code="kind_invalid")
+            elif field == "id_type" and (value or "") not in Customer.IdType.values:
+                raise CustomerError(_("Choose a known ID type."), code="id_type_invalid")
+            elif field == "language" and (value or "") and value not in LANGUAGE_CODES:
+                raise CustomerError(_("Choose one of the languages offered."), code="language_invalid")
+            elif field == "district" and value is not None:
+                if not isinstance(value, Boundary) or not Boundary.objects.districts().filter(pk=value.pk).exists():
+                    raise CustomerError(_("Choose a district."), code="district_invalid")
+            elif isinstance(value, str):
+                value = value.strip()
+        except CustomerError as error:
+            problems[field] = [str(error.message)]
+            continue
+        except ValidationError as error:
+            problems[field] = [str(message) for message in error.messages]
+            continue
+        cleaned[field] = value
+    if problems:
+        raise CustomerError(_("Please correct the customer's details."), code="customer_invalid", fields=problems)
+    return cleaned
+
+
+@transaction.atomic
+def customer_create(*, operator: Any, acting_user: Any, name: str, phone: str, **contacts: Any) -> Customer:
+    """A new customer, numbered <prefix>-C-000001 onwards without gaps at its operator."""
+    cleaned = _contacts_clean(operator=operator, values={"name": name, "phone": phone, **contacts})
+    sequence_number = sequence_next(operator_id=operator.pk, name=CUSTOMER_SEQUENCE)
+    customer = Customer.objects.create(
+        operator=operator,
+        sequence_number=sequence_number,
+        number=customer_number(operator=operator, sequence_number=sequence_number),
+        created_by=acting_user,
+        **cleaned,
+    )
+    CustomerStatusChange.objects.create(
+        operator=operator,
+        customer=customer,
+        to_status=customer.status,
+        reason=_("Customer created"),
+        changed_by=acting_user,
+    )
+    audit_record(
+        actor=acting_user, action="customer.created", target=customer, after=snapshot(customer, list(CONTACT_FIELDS))
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, acting_user: Any, **changes: Any) -> Customer:
+    """Change a customer's contact data (name, phones, ID, e-mail, language, address); the number never changes."""
+    if "number" in changes:
+        raise CustomerError(
+            _("A customer's number cannot be changed."),
+            code="number_not_editable",
+            fields={"number": [_("Not editable.")]},
+        )
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    cleaned = _contacts_clean(operator=customer.operator, values=changes)
+    changed = [field for field, value in cleaned.items() if getattr(customer, field) != value]
+    if not changed:
+        return customer
+    before = snapshot(customer, changed)
+    for field in changed:
+        setattr(customer, field, cleaned[field])
+    customer.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        actor=acting_user, action="customer.updated", target=customer, before=before, after=snapshot(customer, changed)
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_status_change(*, customer: Customer, status: str, reason: str, acting_user: Any) -> Customer:
+    """Set a customer active, inactive or banned, with the reason; the history keeps every change."""
+    reason = (reason or "").strip()
+    if status not in Customer.Status.values:
+        raise CustomerError(
+            _("Choose active, inactive or banned."), code="status_invalid", fields={"status": [_("Unknown status.")]}
+        )
+    if not reason:
+        raise CustomerError(
+            _("Say why the status changes."), code="reason_required", fields={"reason": [_("Required.")]}
+        )
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.status == status:
+        raise CustomerError(
+            _("The customer is already %(status)s.") % {"status": customer.get_status_display()},
+            code="status_unchanged",
+            fields={"status": [_("Choose another status.")]},
+        )
+    previous = customer.status
+    customer.status = status
+    customer.status_reason = reason[:300]
+    customer.save(update_fields=["status", "status_reason", "updated_at"])
+    CustomerStatusChange.objects.create(
+        operator=customer.operator,
+        customer=customer,
+        from_status=previous,
+        to_status=status,
+        reason=reason[:300],
+        changed_by=acting_user,
+    )
+    audit_record(
+        actor=acting_user,
+        action="customer.status_changed",
+        target=customer,
+        before={"status": previous},
+        after={"status": status},
+        detail={"reason": reason},
+    )
+    return customer
+
+
+def _supply_clean(*, operator: Any, supply_system: SupplySystem | None, cluster: Cluster | None) -> Cluster | None:
+    """The connection's cluster: the supply system's, which must be one ever assigned to the operator."""
+    if supply_system is not None:
+        if cluster is not None and cluster.pk != supply_system.cluster_id:
+            raise CustomerError(
+                _("The supply system is not in that cluster."),
+                code="cluster_mismatch",
+                fields={"cluster": [_("Choose the supply system's cluster, or none.")]},
+            )
+        cluster = supply_system.cluster
+    if cluster is not None and not ClusterAssignment.objects.filter(operator=operator, cluster=cluster).exists():
+        field = "supply_system" if supply_system is not None else "cluster"
+        raise CustomerError(
+            _("That cluster is not assigned to your operator."),
+            code="cluster_not_assigned",
+            fields={field: [_("Choose one of your operator's.")]},
+        )
+    return cluster
+
+
+@transaction.atomic
+def connection_create(
+    *,
+    operator: Any,
+    customer: Customer,
+    number: str,
+    utility: str,
+    property_type: str,
+    acting_user: Any,
+    connection_type: str = "",
+    metered: bool = True,
+    supply_system: SupplySystem | None = None,
+    cluster: Cluster | None = None,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    starts_on: datetime.date | None = None,
+    opening_arrears: Decimal | None = None,
+    arrears_as_of: datetime.date | None = None,
+) -> Connection:
+    """A new connection of a customer, its contract history's first line, and its receivable in the ledger.
+
+    The number is unique at the operator whatever its case and whoever the customer: a second one is a 409.
+    Opening arrears (with their as-of date) are posted to the ledger as the account's first charge.
+    """
+    number = connection_number_clean(number)
+    if customer.operator_id != operator.pk:
+        raise CustomerError(_("Choose one of your customers."), code="customer_invalid")
+    problems: dict[str, list[str]] = {}
+    if utility not in Connection.Utility.values:
+        problems["utility"] = [_("Choose water or electricity.")]
+    if property_type not in Connection.PropertyType.values:
+        problems["property_type"] = [_("Choose a property type.")]
+    if latitude is not None and not -90 <= latitude <= 90:
+        problems["latitude"] = [_("Between -90 and 90.")]
+    if longitude is not None and not -180 <= longitude <= 180:
+        problems["longitude"] = [_("Between -180 and 180.")]
+    if opening_arrears is not None and opening_arrears != 0:
+        if opening_arrears < 0:
+            problems["opening_arrears"] = [_("More than zero, or leave it empty.")]
+        elif quantize(opening_arrears, operator.currency) != opening_arrears:
+            problems["opening_arrears"] = [
+                _("%(currency)s amounts have no smaller units than this: write %(rounded)s.")
+                % {"currency": operator.currency, "rounded": quantize(opening_arrears, operator.currency)}
+            ]
+        if arrears_as_of is None:
+            problems["arrears_as_of"] = [_("The date the arrears were owed at.")]
+    if problems:
+        raise CustomerError(_("Please correct the connection's details."), code="connection_invalid", fields=problems)
+    latitude, longitude = _degrees(latitude), _degrees(longitude)
+    cluster = _supply_clean(operator=operator, supply_system=supply_system, cluster=cluster)
+    if Connection.objects.filter(operator=operator, number__iexact=number).exists():
+        raise _number_taken(number)
+    try:
+        with transaction.atomic():
+            connection = Connection.objects.create(
+                operator=operator,
+                number=number,
+                customer=customer,
+                utility=utility,
+                property_type=property_type,
+                connection_type=(connection_type or "").strip(),
+                metered=metered,
+                supply_system=supply_system,
+                cluster=cluster,
+                latitude=latitude,
+                longitude=longitude,
+                created_by=acting_user,
+            )
+    except IntegrityError:  # a concurrent creation of the same number won the race
+        raise _number_taken(number) from None
+    ConnectionHolding.objects.create(
+        operator=operator, connection=connection, customer=customer, starts_on=starts_on or timezone.localdate()
+    )
+    ledger.holder_account(operator=operator, holder=connection.number, purpose="receivable")
+    audit_record(
+        actor=acting_user,
+        action="connection.created",
+        target=connection,
+        after=snapshot(connection, ["number", "customer_id", "utility", "property_type", "metered", "status"]),
+    )
+    if opening_arrears and arrears_as_of is not None:  # the date was checked above
+        ledger.opening_balance_post(
+            operator=operator,
+            holder=connection.number,
+            amount=opening_arrears,
+            as_of=arrears_as_of,
+            reference=f"opening:{connection.number}",
+            acting_user=acting_user,
+        )
+    return connection
+
+
+def _degrees(value: Decimal | None) -> Decimal | None:
+    """GPS in the six decimals stored (about 0.1 m), so what is returned is what is kept."""
+    return None if value is None else value.quantize(GPS_STEP)
+
+
+def _number_taken(number: str) -> ConnectionNumberTaken:
+    return ConnectionNumberTaken(
+        _("Connection number %(number)s is already in use at your operator; a number is never given twice.")
+        % {"number": number},
+        code="connection_number_taken",
+        fields={"number": [_("Already in use.")]},
+    )
+
+
+CONNECTION_EDITABLE = ("connection_type", "metered", "latitude", "longitude")
+
+
+@transaction.atomic
+def connection_update(*, connection: Connection, acting_user: Any, **changes: Any) -> Connection:
+    """Change a connection's description (type, metered, GPS); its number, never."""
+    if "number" in changes:
+        raise ConnectionNumberImmutable(
+            _("A connection number cannot be changed once the connection exists."),
+            code="number_not_editable",
+            fields={"number": [_("Not editable.")]},
+        )
+    for field in ("latitude", "longitude"):
+        if field in changes:
+            changes[field] = _degrees(changes[field])
+    unknown = sorted(set(changes) - set(CONNECTION_EDITABLE))
+    if unknown:
+        raise CustomerError(_("“%(field)s” cannot be changed here.") % {"field": unknown[0]}, code="field_not_editable")
+    connection = Connection.objects.select_for_update().get(pk=connection.pk)
+    changed = [field for field, value in changes.items() if getattr(connection, field) != value]
+    if not changed:
+        return connection
+    before = snapshot(connection, changed)
+    for field in changed:
+        setattr(connection, field, changes[field])
+    connection.save(update_fields=changed)
+    audit_record(
+        actor=acting_user,
+        action="connection.updated",
+        target=connection,
+        before=before,
+        after=snapshot(connection, changed),
+    )
+    return connection

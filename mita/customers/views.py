@@ -1,0 +1,147 @@
+"""Customer pages: the list with prefix search, registering a customer, their page, status changes, connections."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from mita.core.errors import DomainError
+from mita.core.forms import form_add_domain_error
+from mita.core.permissions import require_roles
+from mita.customers.forms import ConnectionForm, CustomerForm, CustomerSearchForm, CustomerStatusForm
+from mita.customers.selectors import (
+    CUSTOMER_READ_ROLES,
+    CUSTOMER_WRITE_ROLES,
+    connections_visible_to,
+    customer_get_for_access,
+    customers_visible_to,
+    status_history_of,
+)
+from mita.customers.services import connection_create, customer_create, customer_status_change
+from mita.registry.selectors import districts
+from mita.registry.selectors_clusters import clusters_visible_to, supply_systems_visible_to
+
+PAGE_ROWS = 50
+
+
+def _status(request: HttpRequest) -> int:
+    """A form sent back with errors is a 400: nothing was saved."""
+    return 400 if request.method == "POST" else 200
+
+
+@login_required
+@require_roles(*CUSTOMER_READ_ROLES)
+def customer_list(request: HttpRequest) -> HttpResponse:
+    access = request.access  # type: ignore[attr-defined]
+    form = CustomerSearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    customers = customers_visible_to(
+        access=access, search=filters.get("q") or "", status=filters.get("status") or ""
+    ).order_by("sequence_number")
+    page = Paginator(customers, PAGE_ROWS).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "customers/customer_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "can_write": access.has_role(*CUSTOMER_WRITE_ROLES),
+        },
+    )
+
+
+@login_required
+@require_roles(*CUSTOMER_WRITE_ROLES)
+def customer_create_view(request: HttpRequest) -> HttpResponse:
+    access = request.access  # type: ignore[attr-defined]
+    form = CustomerForm(request.POST or None, districts=districts())
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            customer = customer_create(
+                operator=access.operator,
+                acting_user=request.user,
+                name=data.pop("name"),
+                phone=data.pop("phone"),
+                **data,
+            )
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            messages.success(request, _("Customer %(number)s is registered.") % {"number": customer.number})
+            return redirect("customers:customer_detail", customer_id=customer.pk)
+    return render(request, "customers/customer_form.html", {"form": form}, status=_status(request))
+
+
+@login_required
+@require_roles(*CUSTOMER_READ_ROLES)
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    access = request.access  # type: ignore[attr-defined]
+    customer = customer_get_for_access(access=access, customer_id=customer_id)
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {
+            "customer": customer,
+            "connections": connections_visible_to(access=access, customer=customer).order_by("number"),
+            "history": status_history_of(customer=customer),
+            "can_write": access.has_role(*CUSTOMER_WRITE_ROLES),
+        },
+    )
+
+
+@login_required
+@require_roles(*CUSTOMER_WRITE_ROLES)
+def customer_status_view(request: HttpRequest, customer_id: int) -> HttpResponse:
+    access = request.access  # type: ignore[attr-defined]
+    customer = customer_get_for_access(access=access, customer_id=customer_id)
+    form = CustomerStatusForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer_status_change(
+                customer=customer,
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+                acting_user=request.user,
+            )
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            messages.success(request, _("The customer's status is changed."))
+            return redirect("customers:customer_detail", customer_id=customer.pk)
+    return render(
+        request, "customers/customer_status.html", {"customer": customer, "form": form}, status=_status(request)
+    )
+
+
+@login_required
+@require_roles(*CUSTOMER_WRITE_ROLES)
+def connection_create_view(request: HttpRequest, customer_id: int) -> HttpResponse:
+    access = request.access  # type: ignore[attr-defined]
+    customer = customer_get_for_access(access=access, customer_id=customer_id)
+    form = ConnectionForm(
+        request.POST or None,
+        supply_systems=supply_systems_visible_to(access),
+        clusters=clusters_visible_to(access),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            connection = connection_create(
+                operator=access.operator, customer=customer, acting_user=request.user, **form.cleaned_data
+            )
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            messages.success(request, _("Connection %(number)s is added.") % {"number": connection.number})
+            return redirect("customers:customer_detail", customer_id=customer.pk)
+    return render(
+        request,
+        "customers/connection_form.html",
+        {"customer": customer, "form": form, "currency": access.operator.currency},
+        status=_status(request),
+    )
