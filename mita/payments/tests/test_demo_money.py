@@ -5,7 +5,9 @@ import io
 import pytest
 from django.core.management import call_command
 
+from mita.customers.models import Connection, Customer
 from mita.ledger.selectors import ledger_verify, trial_balance
+from mita.notifications.models import OutboxMessage
 from mita.payments.models import (
     Channel,
     MomoChannelConfig,
@@ -41,3 +43,9 @@ def test_the_demo_has_money_through_every_channel_and_its_ledger_verifies(settin
     assert MomoChannelConfig.objects.filter(enabled=True).count() == 3
     assert OnlineChannelConfig.objects.filter(enabled=True).count() == 3
     assert MpesaChannelConfig.objects.get().operator.name == "Amazi Meza Ltd"
+    # a customer stands behind every billed account, and the payment confirmations went to the customers' phones
+    amazi = Operator.objects.get(name="Amazi Meza Ltd")
+    connections = Connection.objects.filter(operator=amazi)
+    assert connections.count() == 8 and not connections.filter(customer__isnull=True).exists()
+    assert Customer.objects.filter(operator=amazi).count() == 7  # the second connection shares the first's phone
+    assert OutboxMessage.objects.filter(to__startswith="+25072200").exists()
