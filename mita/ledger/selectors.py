@@ -106,9 +106,11 @@ def charges_of(*, operator: Any, holder: str) -> QuerySet[Charge]:
 def holder_credit(*, operator: Any, holder: str) -> Decimal:
     """A customer account's credit: its credit account plus the VAT held apart on advances (operators that hold
     advances excluding VAT), both the customer's money."""
-    return holder_balance(operator=operator, holder=holder, purpose="credit") + holder_balance(
-        operator=operator, holder=holder, purpose="advance_vat"
-    )
+    balances = Balance.objects.filter(
+        account__operator=operator, account__code__in=[f"credit:{holder}", f"advance_vat:{holder}"]
+    ).aggregate(debits=Sum("debits"), credits=Sum("credits"))
+    # Both are liabilities (credit-normal): one query, as it runs for every charge posted.
+    return (balances["credits"] or ZERO) - (balances["debits"] or ZERO)
 
 
 def credit_from(*, operator: Any, holder: str, reference: str, purpose: str = "credit") -> Decimal:

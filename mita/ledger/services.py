@@ -286,6 +286,28 @@ def vat_included(*, operator: Any, gross: Decimal) -> Decimal:
     return gross - quantize(gross / (1 + rate), operator.currency)
 
 
+def _charge_amount_check(amount: Any) -> None:
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise LedgerError(
+            _("A charge must be a positive amount."), code="amount_invalid", fields={"amount": [_("More than zero.")]}
+        )
+
+
+def _charge_once(
+    *, operator: Any, key: str | None, body: dict[str, Any], reference: str, write: Callable[[], Charge]
+) -> Charge:
+    """Post a charge once per idempotency key, in one transaction; a replay returns the charge first posted."""
+    with transaction.atomic():
+        return idempotent(
+            operator=operator,
+            key=key,
+            body=body,
+            reference=reference,
+            write=write,
+            replay=lambda first: Charge.objects.filter(operator=operator, reference=first).latest("pk"),
+        )
+
+
 def charge_post(
     *,
     operator: Any,
@@ -307,10 +329,7 @@ def charge_post(
             code="head_unknown",
             fields={"head": [_("Choose one of: %(heads)s.") % {"heads": ", ".join(sorted(REVENUE_HEADS))}]},
         )
-    if not isinstance(amount, Decimal) or amount <= 0:
-        raise LedgerError(
-            _("A charge must be a positive amount."), code="amount_invalid", fields={"amount": [_("More than zero.")]}
-        )
+    _charge_amount_check(amount)
     net = quantize(amount, operator.currency)
     value_date = value_date or due_date
     body = {
@@ -364,15 +383,7 @@ def charge_post(
         charge_posted.send(sender=Charge, charge=charge, acting_user=acting_user)
         return charge
 
-    with transaction.atomic():
-        return idempotent(
-            operator=operator,
-            key=idempotency_key,
-            body=body,
-            reference=reference,
-            write=write,
-            replay=lambda first: Charge.objects.filter(operator=operator, reference=first).latest("pk"),
-        )
+    return _charge_once(operator=operator, key=idempotency_key, body=body, reference=reference, write=write)
 
 
 def opening_balance_post(
@@ -430,15 +441,7 @@ def opening_balance_post(
         charge_posted.send(sender=Charge, charge=charge, acting_user=acting_user)
         return charge
 
-    with transaction.atomic():
-        return idempotent(
-            operator=operator,
-            key=idempotency_key,
-            body=body,
-            reference=reference,
-            write=write,
-            replay=lambda first: Charge.objects.filter(operator=operator, reference=first).latest("pk"),
-        )
+    return _charge_once(operator=operator, key=idempotency_key, body=body, reference=reference, write=write)
 
 
 def holder_lock(*, operator: Any, holder: str) -> Account:
@@ -485,10 +488,7 @@ def liability_charge_post(
         raise LedgerError(_("Unknown head %(head)s.") % {"head": head}, code="head_unknown")
     if credit.kind != Account.Kind.LIABILITY:
         raise LedgerError(_("A charge that earns nothing credits a liability."), code="transfer_invalid")
-    if not isinstance(amount, Decimal) or amount <= 0:
-        raise LedgerError(
-            _("A charge must be a positive amount."), code="amount_invalid", fields={"amount": [_("More than zero.")]}
-        )
+    _charge_amount_check(amount)
     amount = quantize(amount, operator.currency)
     value_date = value_date or due_date
     body = {
@@ -527,15 +527,7 @@ def liability_charge_post(
         )
         return charge
 
-    with transaction.atomic():
-        return idempotent(
-            operator=operator,
-            key=idempotency_key,
-            body=body,
-            reference=reference,
-            write=write,
-            replay=lambda first: Charge.objects.filter(operator=operator, reference=first).latest("pk"),
-        )
+    return _charge_once(operator=operator, key=idempotency_key, body=body, reference=reference, write=write)
 
 
 def deposit_hold(
