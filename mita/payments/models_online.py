@@ -108,10 +108,11 @@ class OnlineCheckout(models.Model):
         CANCELLED = "cancelled", _("Cancelled by the customer")
         EXPIRED = "expired", _("Expired unpaid")
         REVIEW = "review", _("Paid, but needs review")
+        RESOLVED = "resolved", _("Reviewed: settled outside Mita")
 
     # A paid checkout is settled; the others are final for the poller only: a payment the gateway verifies later
     # (the customer tried again on the same page) is still taken.
-    SETTLED = (Status.SUCCESSFUL, Status.REVIEW)
+    SETTLED = (Status.SUCCESSFUL, Status.REVIEW, Status.RESOLVED)
 
     operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
     link = models.ForeignKey(PaymentLink, on_delete=models.PROTECT, related_name="checkouts")
@@ -142,6 +143,12 @@ class OnlineCheckout(models.Model):
     checks = models.PositiveIntegerField(_("times verified"), default=0)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     last_error = models.CharField(_("last error"), max_length=255, blank=True)
+    # A checkout in review is resolved by a treasurer: recorded as a payment, or settled outside Mita with a note.
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    resolution_note = models.CharField(_("review note"), max_length=500, blank=True)
 
     objects = OperatorManager()
 

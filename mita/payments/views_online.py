@@ -2,7 +2,8 @@
 webhook, and the staff pages (settings, checkouts, sending a link by SMS).
 
 Wire with path("pay/", include("mita.payments.views_online")): the URL names are online:pay, online:return,
-online:webhook, online:settings, online:checkout_list, online:checkout_check and online:link_send.
+online:webhook, online:settings, online:checkout_list, online:checkout_check, online:checkout_review and
+online:link_send.
 """
 
 import logging
@@ -44,6 +45,7 @@ from mita.payments.online import (
     payment_link_url,
     webhook_source_ip,
 )
+from mita.payments.online_review import REVIEW_ROLES, online_review_dismiss, online_review_record
 from mita.payments.selectors import PAYMENT_ROLES, holder_get_for_access
 
 logger = logging.getLogger(__name__)
@@ -298,6 +300,7 @@ def checkout_list(request: HttpRequest) -> HttpResponse:
             "config": online_config(operator=operator),
             "money_format": _money_format(operator.currency),
             "can_configure": request.access.has_role(Role.OPERATOR_ADMIN),  # type: ignore[attr-defined]
+            "can_review": request.access.has_role(*REVIEW_ROLES),  # type: ignore[attr-defined]
         },
     )
 
@@ -319,6 +322,78 @@ def checkout_check(request: HttpRequest, checkout_id: int) -> HttpResponse:
     else:
         messages.success(request, _("The gateway says: %(status)s.") % {"status": checkout.get_status_display()})
     return redirect("online:checkout_list")
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=gettext_lazy("Decision"),
+        choices=[
+            ("record", gettext_lazy("Record it as a payment")),
+            ("dismiss", gettext_lazy("Settled outside Mita (refunded or paid back): no payment")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount received"),
+        max_digits=16,
+        decimal_places=2,
+        required=False,
+        help_text=gettext_lazy("In the operator's currency: what the gateway settles for this payment."),
+    )
+    holder = forms.CharField(
+        label=gettext_lazy("Customer account"),
+        max_length=64,
+        required=False,
+        help_text=gettext_lazy("Empty: the checkout's own account."),
+    )
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("decision") == "record" and data.get("amount") is None:
+            self.add_error("amount", _("Give the amount received to record the payment."))
+        return data
+
+
+@login_required
+@require_roles(*REVIEW_ROLES)
+def checkout_review(request: HttpRequest, checkout_id: int) -> HttpResponse:
+    """Resolve an online payment the gateway verified but Mita could not take: record it, or close it with a note."""
+    checkout = get_for_access_or_404(
+        OnlineCheckout.objects.select_related("operator", "resolved_by"),
+        request.access,  # type: ignore[attr-defined]
+        pk=checkout_id,
+        operator=_operator(request),
+    )
+    currency = checkout.operator.currency
+    initial = {"holder": checkout.holder}
+    if checkout.confirmed_amount is not None and checkout.currency == currency:
+        initial["amount"] = checkout.confirmed_amount
+    form = ReviewForm(request.POST or None, initial=initial)
+    if request.method == "POST" and checkout.status == OnlineCheckout.Status.REVIEW and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["decision"] == "record":
+                online_review_record(
+                    checkout=checkout,
+                    amount=data["amount"],
+                    holder=data["holder"],
+                    note=data["note"],
+                    acting_user=request.user,
+                )
+            else:
+                online_review_dismiss(checkout=checkout, note=data["note"], acting_user=request.user)
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            messages.success(request, _("The online payment is resolved."))
+            return redirect("online:checkout_list")
+    return render(
+        request,
+        "payments/online_review.html",
+        {"checkout": checkout, "form": form, "currency": currency, "money_format": _money_format(currency)},
+        status=400 if form.errors else 200,
+    )
 
 
 class LinkSendForm(forms.Form):
@@ -373,6 +448,7 @@ urlpatterns = [
     path("staff/settings/", channel_settings, name="settings"),
     path("staff/checkouts/", checkout_list, name="checkout_list"),
     path("staff/checkouts/<int:checkout_id>/check/", checkout_check, name="checkout_check"),
+    path("staff/checkouts/<int:checkout_id>/review/", checkout_review, name="checkout_review"),
     path("staff/accounts/<str:holder>/link/", link_send, name="link_send"),
     path("hooks/<int:operator_id>/<str:secret>/", webhook, name="webhook"),
     path("<str:token>/", link_page, name="pay"),
