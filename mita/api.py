@@ -99,4 +99,5 @@ api.add_router("/", mpesa_router)
 api.add_router("/", "mita.payments.api_documents.router")  # statements and payment histories
 api.add_router("/", cashier_router)
 api.add_router("/", "mita.payments.api_deposits.router")  # deposits, refunds, charge-backs, charge cancellations
+api.add_router("/", "mita.payments.api_online.router")  # payment links, online checkouts and their review
 api.add_router("/", "mita.customers.api.router")  # customers and connections
