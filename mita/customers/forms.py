@@ -91,3 +91,18 @@ class ConnectionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["supply_system"].queryset = supply_systems  # type: ignore[attr-defined]
         self.fields["cluster"].queryset = clusters  # type: ignore[attr-defined]
+
+
+class ServiceNoteForm(forms.Form):
+    """A note for the customer's file, from their 360 page (the service checks the text and the connection)."""
+
+    text = forms.CharField(
+        label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000})
+    )
+    connection = forms.ModelChoiceField(
+        label=_("About the connection"), queryset=Connection.objects.none(), required=False, empty_label=_("None")
+    )
+
+    def __init__(self, *args: Any, connections: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["connection"].queryset = connections  # type: ignore[attr-defined]
