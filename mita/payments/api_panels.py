@@ -2,6 +2,7 @@
 Amounts travel as decimal strings; the `key` makes a retry safe (same key, same body: the first charge)."""
 
 import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -9,10 +10,16 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
+from mita.core.money import quantize
 from mita.customers.selectors import connections_visible_to, customer_get_for_access
 from mita.payments.misc_charges import MISC_CHARGE_ROLES, MiscChargeError, decimal_from_text, misc_charge_post
 
 router = Router(tags=["customers"])
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    """In the currency's minor units, the same on the first answer and on a replay read back from the database."""
+    return str(quantize(amount, currency))
 
 
 class MiscChargeIn(Schema):
@@ -72,9 +79,9 @@ def customer_misc_charge(request: HttpRequest, customer_id: int, payload: MiscCh
             "connection": charge.holder,
             "reference": charge.reference,
             "head": charge.head,
-            "net": str(charge.net),
-            "vat": str(charge.vat),
-            "total": str(charge.total),
+            "net": _money(charge.net, charge.currency),
+            "vat": _money(charge.vat, charge.currency),
+            "total": _money(charge.total, charge.currency),
             "currency": charge.currency,
             "due_date": charge.due_date,
             "value_date": charge.value_date,

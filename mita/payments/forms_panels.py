@@ -55,6 +55,7 @@ class MiscChargeForm(forms.Form):
         kwargs.setdefault("initial", {})
         kwargs["initial"].setdefault("key", str(uuid.uuid4()))
         kwargs["initial"].setdefault("due_date", timezone.localdate())
+        kwargs.setdefault("auto_id", "charge_%s")  # the 360 page holds other forms with a "connection" field
         super().__init__(*args, **kwargs)
         self.fields["connection"].queryset = connections  # type: ignore[attr-defined]
         self.fields["head"].choices = head_choices()  # type: ignore[attr-defined]

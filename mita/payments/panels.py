@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mita.core.access import Access
-from mita.core.money import CURRENCY_EXPONENTS
+from mita.core.money import CURRENCY_EXPONENTS, quantize
 from mita.customers.models import Customer
 from mita.customers.panels import Panel, register_count_label, register_panel, register_panel_data
 from mita.customers.selectors import CUSTOMER_READ_ROLES, connections_visible_to
@@ -34,6 +34,11 @@ CHART_WIDTH, CHART_HEIGHT, BAR_AREA, BAR_WIDTH, MONTH_WIDTH = 480, 170, 130, 14,
 def _money_format(currency: str) -> str:
     """The floatformat argument that writes the currency's minor units, grouped by the reader's locale."""
     return f"{CURRENCY_EXPONENTS.get(currency, 2)}g"
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    """An amount for the API: a decimal string in the currency's minor units."""
+    return str(quantize(amount, currency))
 
 
 def _holders(access: Access, customer: Customer) -> list[str]:
@@ -120,10 +125,14 @@ def _debt_data(access: Access, customer: Customer) -> dict[str, Any]:
     debt = customer_debt(operator=access.operator, holders=_holders(access, customer))
     return {
         "currency": debt.currency,
-        "owed": str(debt.owed),
-        "credit": str(debt.credit),
+        "owed": _money(debt.owed, debt.currency),
+        "credit": _money(debt.credit, debt.currency),
         "accounts": [
-            {"connection": account.holder, "owed": str(account.owed), "credit": str(account.credit)}
+            {
+                "connection": account.holder,
+                "owed": _money(account.owed, debt.currency),
+                "credit": _money(account.credit, debt.currency),
+            }
             for account in debt.accounts
         ],
     }
@@ -157,7 +166,7 @@ def _payments_data(access: Access, customer: Customer) -> dict[str, Any]:
             {
                 "id": payment.pk,
                 "connection": payment.holder,
-                "amount": str(payment.amount),
+                "amount": _money(payment.amount, payment.currency),
                 "currency": payment.currency,
                 "channel": payment.channel,
                 "status": payment.status,
@@ -200,10 +209,10 @@ def _charges_data(access: Access, customer: Customer) -> dict[str, Any]:
                 "connection": charge.holder,
                 "reference": charge.reference,
                 "head": charge.head,
-                "net": str(charge.net),
-                "vat": str(charge.vat),
-                "total": str(charge.total),
-                "open": str(charge.open_amount),
+                "net": _money(charge.net, charge.currency),
+                "vat": _money(charge.vat, charge.currency),
+                "total": _money(charge.total, charge.currency),
+                "open": _money(charge.open_amount, charge.currency),
                 "cancelled": charge.cancelled,
                 "reason": charge.reason,
                 "due_date": charge.due_date.isoformat(),
@@ -319,11 +328,17 @@ def _chart(access: Access, customer: Customer) -> dict[str, Any]:
 
 
 def _chart_data(access: Access, customer: Customer) -> dict[str, Any]:
+    currency = access.operator.currency
     return {
+        "currency": currency,
         "months": [
-            {"month": month.month.strftime("%Y-%m"), "charged": str(month.charged), "paid": str(month.paid)}
+            {
+                "month": month.month.strftime("%Y-%m"),
+                "charged": _money(month.charged, currency),
+                "paid": _money(month.paid, currency),
+            }
             for month in billing_history(operator=access.operator, holders=_holders(access, customer))
-        ]
+        ],
     }
 
 

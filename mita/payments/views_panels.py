@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRefresh
 
 from mita.core.errors import DomainError
 from mita.core.forms import form_add_domain_error
@@ -54,8 +54,11 @@ def customer_misc_charge(request: HttpRequest, customer_id: int) -> HttpResponse
                 _("%(total)s %(currency)s is charged to %(connection)s.")
                 % {"total": charge.total, "currency": charge.currency, "connection": charge.holder},
             )
-            url = reverse("customers:customer_detail", args=[customer.pk]) + "#panel-payments-charges"
-            return HttpResponseClientRedirect(url) if getattr(request, "htmx", False) else redirect(url)
+            if getattr(request, "htmx", False):
+                # A reload, not a redirect: the page's address may already end in #panel-payments-charges, and a
+                # browser only scrolls (no reload) when sent to the address it is on.
+                return HttpResponseClientRefresh()
+            return redirect(reverse("customers:customer_detail", args=[customer.pk]) + "#panel-payments-charges")
     # htmx swaps only a 2xx answer: the form with its errors comes back as a 200 there, as a 400 to a plain form.
     status = 200 if getattr(request, "htmx", False) else 400
     return panel_response(request, customer, panel, charges_context(access, customer, form), status=status)
