@@ -74,7 +74,8 @@ class CustomerDebt:
 
 def customer_debt(*, operator: Any, holders: list[str]) -> CustomerDebt:
     """Each account's debt and credit from the ledger's cached balances, in one query whatever the number of
-    accounts (an account never charged has no balance row yet and owes nothing)."""
+    accounts (an account never charged has no balance row yet and owes nothing). ledger.selectors reads one
+    account at a time (holder_balance); calling it per account and purpose would be 3 queries per connection."""
     purposes = ("receivable", "credit", "advance_vat")
     rows = Balance.objects.filter(
         account__operator=operator,
