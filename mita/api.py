@@ -101,3 +101,4 @@ api.add_router("/", cashier_router)
 api.add_router("/", "mita.payments.api_deposits.router")  # deposits, refunds, charge-backs, charge cancellations
 api.add_router("/", "mita.payments.api_online.router")  # payment links, online checkouts and their review
 api.add_router("/", "mita.customers.api.router")  # customers and connections
+api.add_router("/", "mita.payments.api_panels.router")  # miscellaneous charges from the customer 360 page

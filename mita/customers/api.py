@@ -1,5 +1,5 @@
 """API for customers and connections: list (prefix search), create, read, and change contacts or a connection's
-description. Numbers are never changed; amounts travel as decimal strings, never floats."""
+description; the 360 overview and service notes. Numbers are never changed; amounts travel as decimal strings, never floats."""
 
 import datetime
 import re
@@ -13,7 +13,10 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from mita.customers.models import Connection, Customer
+from mita.customers.customer_panels import NOTE_ROLES
+from mita.customers.models import Connection, Customer, ServiceNote
+from mita.customers.notes import service_note_add
+from mita.customers.panels import overview_for
 from mita.customers.selectors import (
     CUSTOMER_READ_ROLES,
     CUSTOMER_WRITE_ROLES,
@@ -287,3 +290,60 @@ def connection_patch(request: HttpRequest, connection_id: int, payload: Connecti
         if field in changes:
             changes[field] = _decimal(changes[field], field)
     return connection_update(connection=connection, acting_user=request.user, **changes)
+
+
+# The 360 view ----------------------------------------------------------------------------------------------
+
+
+class OverviewOut(Schema):
+    customer: CustomerOut
+    counts: dict[str, int]  # the headline counts the apps contribute (a count no app gives is absent)
+    panels: dict[str, dict[str, Any]]  # each visible panel's data, by panel key
+
+
+@router.get(
+    "/customers/{customer_id}/overview",
+    response=OverviewOut,
+    summary="The customer 360 view: headline counts and each panel's data the user's roles see",
+)
+def customer_overview(request: HttpRequest, customer_id: int) -> dict[str, Any]:
+    _require(request, *CUSTOMER_READ_ROLES)
+    access = _access(request)
+    customer = customer_get_for_access(access=access, customer_id=customer_id)
+    return {"customer": customer, **overview_for(access, customer)}
+
+
+class NoteIn(Schema):
+    text: str
+    connection_id: int | None = None
+
+
+class NoteOut(Schema):
+    id: int
+    text: str
+    connection: str | None
+    author: str | None
+    created_at: datetime.datetime
+
+    @staticmethod
+    def resolve_connection(note: ServiceNote) -> str | None:
+        return note.connection.number if note.connection else None
+
+    @staticmethod
+    def resolve_author(note: ServiceNote) -> str | None:
+        return note.author.name if note.author else None
+
+
+@router.post("/customers/{customer_id}/notes", response={201: NoteOut}, summary="Add a service note")
+def customer_note_add(request: HttpRequest, customer_id: int, payload: NoteIn) -> Status[Any]:
+    _require(request, *NOTE_ROLES)
+    access = _access(request)
+    customer = customer_get_for_access(access=access, customer_id=customer_id)
+    connection = _pick(
+        connections_visible_to(access=access, customer=customer),
+        payload.connection_id,
+        "connection_id",
+        _("Choose one of this customer's connections, or none."),
+    )
+    note = service_note_add(customer=customer, text=payload.text, connection=connection, acting_user=request.user)
+    return Status(201, note)

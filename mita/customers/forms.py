@@ -91,3 +91,22 @@ class ConnectionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["supply_system"].queryset = supply_systems  # type: ignore[attr-defined]
         self.fields["cluster"].queryset = clusters  # type: ignore[attr-defined]
+
+
+class ServiceNoteForm(forms.Form):
+    """A note for the customer's file, from their 360 page (the service checks the text and the connection)."""
+
+    text = forms.CharField(
+        label=_("Note"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000}),
+        error_messages={"required": _("Write the note.")},
+    )
+    connection = forms.ModelChoiceField(
+        label=_("About the connection"), queryset=Connection.objects.none(), required=False, empty_label=_("None")
+    )
+
+    def __init__(self, *args: Any, connections: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "note_%s")  # the 360 page holds other forms with a "connection" field
+        super().__init__(*args, **kwargs)
+        self.fields["connection"].queryset = connections  # type: ignore[attr-defined]

@@ -189,3 +189,33 @@ class ConnectionHolding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection_id} held by {self.customer_id} from {self.starts_on}"
+
+
+class ServiceNote(models.Model):
+    """A note in the customer's file (a visit, a call, a promise to pay), optionally about one connection.
+
+    Append-only: the database refuses edits and deletions; a wrong note is corrected by a later one.
+    """
+
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="service_notes")
+    connection = models.ForeignKey(
+        Connection,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="service_notes",
+        verbose_name=_("connection"),
+    )
+    text = models.TextField(_("note"), max_length=2000)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OperatorManager()
+
+    class Meta:
+        ordering = ["customer", "-created_at", "-pk"]
+        indexes = [models.Index(fields=["operator", "customer", "-created_at"], name="servicenote_customer_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.text[:40]}"

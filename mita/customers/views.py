@@ -1,4 +1,5 @@
-"""Customer pages: the list with prefix search, registering a customer, their page, status changes, connections."""
+"""Customer pages: the list with prefix search, registering a customer, their 360 page and its panels, service notes,
+status changes, connections."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -6,18 +7,21 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from mita.core.errors import DomainError
 from mita.core.forms import form_add_domain_error
 from mita.core.permissions import require_roles
-from mita.customers.forms import ConnectionForm, CustomerForm, CustomerSearchForm, CustomerStatusForm
+from mita.customers.customer_panels import NOTE_ROLES, notes_context
+from mita.customers.forms import ConnectionForm, CustomerForm, CustomerSearchForm, CustomerStatusForm, ServiceNoteForm
+from mita.customers.notes import service_note_add
+from mita.customers.panels import headline_counts, panel_get, panel_render, panel_response, panels_for
 from mita.customers.selectors import (
     CUSTOMER_READ_ROLES,
     CUSTOMER_WRITE_ROLES,
     connections_visible_to,
     customer_get_for_access,
     customers_visible_to,
-    status_history_of,
 )
 from mita.customers.services import connection_create, customer_create, customer_status_change
 from mita.registry.selectors import districts
@@ -81,18 +85,65 @@ def customer_create_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_roles(*CUSTOMER_READ_ROLES)
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The customer 360 page: general data, the headline counts and every panel the user's roles see."""
     access = request.access  # type: ignore[attr-defined]
     customer = customer_get_for_access(access=access, customer_id=customer_id)
+    panels = panels_for(access, customer)
+    rendered = [
+        panel_render(request, panel, None if panel.lazy else panel.context(access, customer) | {"customer": customer})
+        for panel in panels
+    ]
     return render(
         request,
         "customers/customer_detail.html",
         {
             "customer": customer,
-            "connections": connections_visible_to(access=access, customer=customer).order_by("number"),
-            "history": status_history_of(customer=customer),
+            "counts": headline_counts(access, customer, panels),
+            "panels": rendered,
             "can_write": access.has_role(*CUSTOMER_WRITE_ROLES),
         },
     )
+
+
+@login_required
+@require_roles(*CUSTOMER_READ_ROLES)
+def customer_panel(request: HttpRequest, customer_id: int, panel_key: str) -> HttpResponse:
+    """One panel of the 360 page: what htmx loads for a lazy panel, or reloads after a change."""
+    access = request.access  # type: ignore[attr-defined]
+    customer = customer_get_for_access(access=access, customer_id=customer_id)
+    panel = panel_get(access, customer, panel_key)
+    return panel_response(request, customer, panel, panel.context(access, customer))
+
+
+@login_required
+@require_roles(*NOTE_ROLES)
+@require_POST
+def customer_note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Add a service note from the 360 page; htmx swaps the notes panel, a plain form goes back to the page."""
+    access = request.access  # type: ignore[attr-defined]
+    customer = customer_get_for_access(access=access, customer_id=customer_id)
+    panel = panel_get(access, customer, "customers.notes")
+    form = ServiceNoteForm(
+        request.POST, connections=connections_visible_to(access=access, customer=customer).order_by("number")
+    )
+    if form.is_valid():
+        try:
+            service_note_add(
+                customer=customer,
+                text=form.cleaned_data["text"],
+                connection=form.cleaned_data["connection"],
+                acting_user=request.user,
+            )
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            if not getattr(request, "htmx", False):
+                messages.success(request, _("The note is added."))
+                return redirect("customers:customer_detail", customer_id=customer.pk)
+            return panel_response(request, customer, panel, notes_context(access, customer))
+    # htmx swaps only a 2xx answer: the form with its errors comes back as a 200 there, as a 400 to a plain form.
+    status = 200 if getattr(request, "htmx", False) else 400
+    return panel_response(request, customer, panel, notes_context(access, customer, form), status=status)
 
 
 @login_required

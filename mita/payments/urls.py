@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mita.payments import views, views_cashier, views_deposits, views_documents, views_settings
+from mita.payments import views, views_cashier, views_deposits, views_documents, views_panels, views_settings
 
 app_name = "payments"
 urlpatterns = [
@@ -33,5 +33,7 @@ urlpatterns = [
     path("refunds/<int:refund_id>/approve/", views_deposits.refund_approve_view, name="refund_approve"),
     path("refunds/<int:refund_id>/reject/", views_deposits.refund_reject_view, name="refund_reject"),
     path("refunds/<int:refund_id>/payout/", views_deposits.refund_payout_view, name="refund_payout"),
+    # The customer 360 page's miscellaneous-charges panel (mita/payments/panels.py).
+    path("customers/<int:customer_id>/charges/", views_panels.customer_misc_charge, name="customer_misc_charge"),
 ]
 urlpatterns += views_cashier.urlpatterns  # tills/, handovers/: cashier sessions and hand-overs

@@ -70,6 +70,7 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "charge_id": lambda: _charge_of(operator_a, staff).pk,
         "customer_id": lambda: _connection_of(operator_a).customer_id,
         "connection_id": lambda: _connection_of(operator_a).pk,
+        "panel_key": lambda: "payments.debt",  # a panel of the customer 360 page (customers/<id>/panels/<key>/)
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -107,6 +108,7 @@ MISSING: dict[str, Callable[[], Any]] = {
     "charge_id": lambda: 999999,
     "customer_id": lambda: 999999,
     "connection_id": lambda: 999999,
+    "panel_key": lambda: "no.such-panel",
 }
 
 
