@@ -576,13 +576,20 @@ def statement_pdf(statement: Statement, *, operator: Any, printed_at: datetime.d
         "period": _period_text(statement),
     }
 
+    foot = ParagraphStyle("foot", parent=styles.normal, fontSize=7.5, leading=7.5 * fonts.leading)
+    foot_right = ParagraphStyle("foot_right", parent=foot, alignment=TA_RIGHT)
+
     def on_page(canvas: Canvas, doc: BaseDocTemplate) -> None:
-        canvas.saveState()
-        canvas.setFont(fonts.regular, 7.5)
-        canvas.drawString(STATEMENT_MARGIN, 8 * mm, footer, shaping=fonts.shaping)
+        # Paragraphs, not canvas.drawString: they shape word by word, each in its own script, where drawString
+        # shapes the whole line in the script of its first letter (the Latin of the operator's name).
         page = _("Page %(number)d") % {"number": doc.page}
-        canvas.drawRightString(A4[0] - STATEMENT_MARGIN, 8 * mm, page, shaping=fonts.shaping)
-        canvas.restoreState()
+        for text, style, left, share in (
+            (footer, foot, STATEMENT_MARGIN, 0.82),
+            (page, foot_right, A4[0] - STATEMENT_MARGIN - width * 0.18, 0.18),
+        ):
+            paragraph = Paragraph(_text(text), style)
+            paragraph.wrapOn(canvas, width * share, 12 * mm)
+            paragraph.drawOn(canvas, left, 8 * mm)
 
     title = _("Statement %(holder)s") % {"holder": statement.holder}
     return _build(story, width=A4[0], height=A4[1], margin=STATEMENT_MARGIN, title=title, on_page=on_page)
