@@ -135,7 +135,7 @@ def pdf_fonts(language: str | None = None, *, texts: Iterable[str] = ()) -> PdfF
 
 
 def _strings(value: Any) -> Iterator[str]:
-    """The strings in a document: its dataclass fields, lists of them, and the operator's name and contacts."""
+    """The strings in a document: its string fields, those of its lists and of the dataclasses in them."""
     if isinstance(value, str):
         yield value
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
