@@ -1,22 +1,27 @@
 """PDF layouts of receipts (A4, and 58 mm and 80 mm thermal rolls for portable printers) and of statements (A4).
 
 Pure drawing: the functions take a ReceiptDocument or a Statement and return the PDF's bytes, in the active
-language. A thermal receipt is one page as wide as the roll and as tall as its content. Text is drawn with the
-PDF's standard Helvetica (no font files to ship, small files for slow links), which draws the Latin alphabets of
-English, French and Kinyarwanda; a language in another script (Hindi, Punjabi) gets its PDFs in English until
-Mita ships shaped fonts for it (pdf_language below; see docs/receipts-and-statements.md).
+language. A thermal receipt is one page as wide as the roll and as tall as its content. The fonts follow the
+language (LANGUAGE_FONTS): the PDF's standard Helvetica for the Latin alphabets of English, French and
+Kinyarwanda (no font to embed: small files for slow links); for Hindi and Punjabi, Noto Sans Devanagari and
+Gurmukhi merged with Noto Sans's Latin into one font shipped in mita/payments/fonts/ (embedded as a subset of the
+glyphs used), its text shaped by HarfBuzz (uharfbuzz) so conjuncts and vowel signs are drawn as they are written.
+A language with no fonts here gets its PDFs in English (pdf_language; see docs/receipts-and-statements.md).
 """
 
 import dataclasses
 import datetime
+import functools
 import io
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from reportlab.lib import colors
@@ -25,6 +30,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -43,21 +49,118 @@ from mita.payments.statements import Statement, money
 
 logger = logging.getLogger(__name__)
 
-FONT = "Helvetica"
-FONT_BOLD = "Helvetica-Bold"
 # Content taller than this never fits a thermal page: a guard, not a real limit (a receipt is a few cm).
 MAX_ROLL_HEIGHT = 5000 * mm
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
 
 
-# Languages whose script the standard PDF fonts draw.
-PDF_SCRIPT_LANGUAGES = frozenset({"en", "fr", "rw"})
+@dataclasses.dataclass(frozen=True)
+class PdfFonts:
+    """The fonts a PDF is drawn with: a regular and a bold face, either standard PDF fonts (files=None, nothing
+    embedded) or TrueType files in FONT_DIR (embedded, subset to the glyphs used), shaped by HarfBuzz if
+    `shaping` (scripts whose letters join, reorder or stack: Devanagari, Gurmukhi ...)."""
+
+    regular: str
+    bold: str
+    files: tuple[str, str] | None = None  # (regular, bold) file names in FONT_DIR
+    shaping: bool = False
+    leading: float = 1.25  # line height, as a multiple of the font size (vowel signs above and below need more)
+
+
+HELVETICA = PdfFonts("Helvetica", "Helvetica-Bold")
+# Noto Sans Devanagari + Noto Sans Gurmukhi + the Latin of Noto Sans, one font per weight (scripts/build-pdf-fonts).
+NOTO_INDIC = PdfFonts(
+    "MitaNotoSansIndic",
+    "MitaNotoSansIndic-Bold",
+    files=("MitaNotoSansIndic-Regular.ttf", "MitaNotoSansIndic-Bold.ttf"),
+    shaping=True,
+    leading=1.5,
+)
+# The languages PDFs are drawn in, and their fonts. A language in a script none of these fonts writes is not
+# here: its readers get English (pdf_language). To add one, build its Noto font into a family and list it here.
+LANGUAGE_FONTS: dict[str, PdfFonts] = {
+    "en": HELVETICA,
+    "fr": HELVETICA,
+    "rw": HELVETICA,
+    "hi": NOTO_INDIC,
+    "pa": NOTO_INDIC,
+}
+PDF_SCRIPT_LANGUAGES = frozenset(LANGUAGE_FONTS)
 PDF_FALLBACK_LANGUAGE = "en"
+
+_registering = threading.Lock()
+
+
+def shaping_available() -> bool:
+    """Whether reportlab can shape text (uharfbuzz imported); without it Devanagari would print as broken glyphs."""
+    return ttfonts.uharfbuzz is not None
+
+
+def _code(language: str | None) -> str:
+    return (language or "").split("-")[0].split("_")[0].lower()
 
 
 def pdf_language(language: str | None) -> str:
-    """The language to draw a PDF in: the reader's, if the PDF's fonts can write its script, else English."""
-    code = (language or "").split("-")[0]
-    return code if code in PDF_SCRIPT_LANGUAGES else PDF_FALLBACK_LANGUAGE
+    """The language to draw a PDF in: the reader's, if Mita has fonts that write its script, else English."""
+    code = _code(language)
+    fonts = LANGUAGE_FONTS.get(code)
+    if fonts is None:
+        return PDF_FALLBACK_LANGUAGE
+    if fonts.shaping and not shaping_available():
+        logger.warning("uharfbuzz is not installed: PDFs in %s are drawn in English", code)
+        return PDF_FALLBACK_LANGUAGE
+    return code
+
+
+def standard_fonts_write(text: str) -> bool:
+    """Whether Helvetica, as reportlab draws it (WinAnsi encoding), has a glyph for every character of `text`."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def pdf_fonts(language: str | None = None, *, texts: Iterable[str] = ()) -> PdfFonts:
+    """The fonts for a PDF in `language` (default: the active language), registered with reportlab on first use.
+
+    `texts` are what users typed that the PDF shows (names, references): an English or French receipt of a
+    payer named in Devanagari is drawn with the Noto fonts too, not with Helvetica's empty boxes."""
+    fonts = LANGUAGE_FONTS.get(_code(language or translation.get_language()), HELVETICA)
+    if fonts.files is None and shaping_available() and not all(standard_fonts_write(text) for text in texts):
+        fonts = NOTO_INDIC
+    if fonts.files is not None:
+        _register(fonts)
+    return fonts
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """The strings in a document: its string fields, those of its lists and of the dataclasses in them."""
+    if isinstance(value, str):
+        yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _strings(getattr(value, field.name))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _operator_strings(operator: Any) -> list[str]:
+    return [str(getattr(operator, name, "") or "") for name in ("name", "phone", "email")]
+
+
+@functools.cache
+def _register_once(regular: str, bold: str, regular_file: str, bold_file: str) -> None:
+    for name, file in ((regular, regular_file), (bold, bold_file)):
+        pdfmetrics.registerFont(ttfonts.TTFont(name, str(FONT_DIR / file), shapable=True))
+    pdfmetrics.registerFontFamily(regular, normal=regular, bold=bold, italic=regular, boldItalic=bold)
+
+
+def _register(fonts: PdfFonts) -> None:
+    assert fonts.files is not None
+    with _registering:  # two threads drawing the first Hindi PDF at once register the font once
+        _register_once(fonts.regular, fonts.bold, *fonts.files)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,22 +202,39 @@ class _Styles:
     stamp: ParagraphStyle
 
 
-def _styles(size: float) -> _Styles:
-    normal = ParagraphStyle("normal", fontName=FONT, fontSize=size, leading=size * 1.25)
-    bold = ParagraphStyle("bold", parent=normal, fontName=FONT_BOLD)
+def _styles(size: float, fonts: PdfFonts) -> _Styles:
+    # Leadings are the Latin ones (1.25 × the size) scaled by the script's: Devanagari's vowel signs stack above
+    # and below the letters and would touch the next line's.
+    line = fonts.leading / 1.25
+    normal = ParagraphStyle(
+        "normal", fontName=fonts.regular, fontSize=size, leading=size * 1.25 * line, shaping=int(fonts.shaping)
+    )
+    bold = ParagraphStyle("bold", parent=normal, fontName=fonts.bold)
     return _Styles(
         normal=normal,
-        small=ParagraphStyle("small", parent=normal, fontSize=size * 0.85, leading=size * 1.05),
+        small=ParagraphStyle("small", parent=normal, fontSize=size * 0.85, leading=size * 1.05 * line),
         bold=bold,
         right=ParagraphStyle("right", parent=normal, alignment=TA_RIGHT),
         right_bold=ParagraphStyle("right_bold", parent=bold, alignment=TA_RIGHT),
         center=ParagraphStyle("center", parent=normal, alignment=TA_CENTER),
         title=ParagraphStyle(
-            "title", parent=bold, fontSize=size * 1.4, leading=size * 1.75, alignment=TA_CENTER, spaceAfter=size * 0.2
+            "title",
+            parent=bold,
+            fontSize=size * 1.4,
+            leading=size * 1.75 * line,
+            alignment=TA_CENTER,
+            spaceAfter=size * 0.2,
         ),
-        amount=ParagraphStyle("amount", parent=bold, fontSize=size * 1.8, leading=size * 2.2, alignment=TA_CENTER),
+        amount=ParagraphStyle(
+            "amount", parent=bold, fontSize=size * 1.8, leading=size * 2.2 * line, alignment=TA_CENTER
+        ),
         stamp=ParagraphStyle(
-            "stamp", parent=bold, fontSize=size * 2.2, leading=size * 2.6, alignment=TA_CENTER, textColor=colors.black
+            "stamp",
+            parent=bold,
+            fontSize=size * 2.2,
+            leading=size * 2.6 * line,
+            alignment=TA_CENTER,
+            textColor=colors.black,
         ),
     )
 
@@ -186,9 +306,9 @@ def _local(moment: datetime.datetime) -> str:
 
 
 def _receipt_story(
-    document: ReceiptDocument, layout: Layout, width: float, *, printed_at: datetime.datetime
+    document: ReceiptDocument, layout: Layout, width: float, *, printed_at: datetime.datetime, fonts: PdfFonts
 ) -> list[Flowable]:
-    styles = _styles(layout.font_size)
+    styles = _styles(layout.font_size, fonts)
     currency = document.currency
     operator = document.operator
     story: list[Flowable] = []
@@ -337,11 +457,13 @@ def _build(
 def receipt_pdf(document: ReceiptDocument, *, layout: str, printed_at: datetime.datetime | None = None) -> bytes:
     """The receipt in one of LAYOUTS: "a4", or "58"/"80" (a thermal roll that long, one page)."""
     chosen = LAYOUTS[layout]
+    fonts = pdf_fonts(texts=[*_strings(document), *_operator_strings(document.operator)])
     width = chosen.width - 2 * chosen.margin
-    story = _receipt_story(document, chosen, width, printed_at=printed_at or timezone.now())
+    printed = printed_at or timezone.now()
+    story = _receipt_story(document, chosen, width, printed_at=printed, fonts=fonts)
     # A roll is cut after the content: measure it, add the margins and a little room for rounding.
     height = chosen.height or _height(story, width) + 2 * chosen.margin + 6 * mm
-    story = _receipt_story(document, chosen, width, printed_at=printed_at or timezone.now())  # measured ones are spent
+    story = _receipt_story(document, chosen, width, printed_at=printed, fonts=fonts)  # measured ones are spent
     return _build(story, width=chosen.width, height=height, margin=chosen.margin, title=document.number or _("Receipt"))
 
 
@@ -359,8 +481,9 @@ def _period_text(statement: Statement) -> str:
 def statement_pdf(statement: Statement, *, operator: Any, printed_at: datetime.datetime | None = None) -> bytes:
     """The statement on A4 pages: a header, the opening balance, the lines with their running balance, the
     closing balance; the column headings repeat on every page, and each page says its number."""
-    styles = _styles(8.5)
-    heading = _styles(10)
+    fonts = pdf_fonts(texts=[*_strings(statement), *_operator_strings(operator)])
+    styles = _styles(8.5, fonts)
+    heading = _styles(10, fonts)
     currency = statement.currency
     width = A4[0] - 2 * STATEMENT_MARGIN
     printed = printed_at or timezone.now()
@@ -453,12 +576,20 @@ def statement_pdf(statement: Statement, *, operator: Any, printed_at: datetime.d
         "period": _period_text(statement),
     }
 
+    foot = ParagraphStyle("foot", parent=styles.normal, fontSize=7.5, leading=7.5 * fonts.leading)
+    foot_right = ParagraphStyle("foot_right", parent=foot, alignment=TA_RIGHT)
+
     def on_page(canvas: Canvas, doc: BaseDocTemplate) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 7.5)
-        canvas.drawString(STATEMENT_MARGIN, 8 * mm, footer)
-        canvas.drawRightString(A4[0] - STATEMENT_MARGIN, 8 * mm, _("Page %(number)d") % {"number": doc.page})
-        canvas.restoreState()
+        # Paragraphs, not canvas.drawString: they shape word by word, each in its own script, where drawString
+        # shapes the whole line in the script of its first letter (the Latin of the operator's name).
+        page = _("Page %(number)d") % {"number": doc.page}
+        for text, style, left, share in (
+            (footer, foot, STATEMENT_MARGIN, 0.82),
+            (page, foot_right, A4[0] - STATEMENT_MARGIN - width * 0.18, 0.18),
+        ):
+            paragraph = Paragraph(_text(text), style)
+            paragraph.wrapOn(canvas, width * share, 12 * mm)
+            paragraph.drawOn(canvas, left, 8 * mm)
 
     title = _("Statement %(holder)s") % {"holder": statement.holder}
     return _build(story, width=A4[0], height=A4[1], margin=STATEMENT_MARGIN, title=title, on_page=on_page)
