@@ -316,9 +316,7 @@ class ContactChange(models.Model):
     attempts = models.PositiveSmallIntegerField(_("wrong codes"), default=0)
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.PENDING)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
 

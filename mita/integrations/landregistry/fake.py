@@ -74,7 +74,9 @@ class FakeLandRegistry(LoopbackFake):
     ) -> None:
         super().__init__(handler=_handler_for(self), host=host, port=port)
         self.api_key = api_key
-        self._seed = {parcel_upi(entry): copy.deepcopy(entry) for entry in (SEED_PARCELS if parcels is None else parcels)}
+        self._seed = {
+            parcel_upi(entry): copy.deepcopy(entry) for entry in (SEED_PARCELS if parcels is None else parcels)
+        }
         self._parcels: dict[str, dict[str, Any]] = {}
         self.requests = 0
         self.reset()
