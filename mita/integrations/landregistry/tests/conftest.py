@@ -17,4 +17,4 @@ def fake_registry() -> Iterator[FakeLandRegistry]:
 
 @pytest.fixture
 def registry_client(fake_registry: FakeLandRegistry) -> LandRegistryClient:
-    return LandRegistryClient(base_url=fake_registry.base_url, api_key=API_KEY, timeout=0.5)
+    return LandRegistryClient(base_url=fake_registry.base_url, api_key=API_KEY, timeout=2.0)
