@@ -61,7 +61,7 @@ def test_an_unknown_upi_is_not_found(registry_client):
 
 
 def test_a_wrong_key_is_refused(fake_registry):
-    client = LandRegistryClient(base_url=fake_registry.base_url, api_key="not-the-key", timeout=0.5)
+    client = LandRegistryClient(base_url=fake_registry.base_url, api_key="not-the-key", timeout=2.0)
     with pytest.raises(LandRegistryError) as raised:
         client.parcel(UPI)
     assert (raised.value.kind, raised.value.status_code) == ("refused", 401)
