@@ -99,7 +99,12 @@ def _error_message(kind: str, upi: str) -> tuple[str, str]:
 
 
 class HttpLandRegistry:
-    """Looks parcels up over HTTP; the settings are read at each call, so a changed setting takes effect at once."""
+    """Looks parcels up over HTTP. Without a base URL and key, the settings are read at each call, so a changed
+    setting takes effect at once."""
+
+    def __init__(self, *, base_url: str = "", api_key: str = "") -> None:
+        self.base_url = base_url
+        self.api_key = api_key
 
     def lookup(self, upi: str) -> ParcelRecord:
         from django.utils import timezone
@@ -107,8 +112,8 @@ class HttpLandRegistry:
         from mita.integrations.landregistry.client import LandRegistryClient, LandRegistryError
 
         client = LandRegistryClient(
-            base_url=settings.MITA_LAND_REGISTRY_BASE_URL,
-            api_key=settings.MITA_LAND_REGISTRY_API_KEY,
+            base_url=self.base_url or settings.MITA_LAND_REGISTRY_BASE_URL,
+            api_key=self.api_key or settings.MITA_LAND_REGISTRY_API_KEY,
             timeout=float(settings.MITA_LAND_REGISTRY_TIMEOUT_SECONDS),
         )
         try:

@@ -50,7 +50,8 @@ def test_a_well_formed_upi_is_kept_without_spaces(raw):
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "1/2/3/4/1234", "6/02/03/04/1234", "1-02-03-04-1234", "1/02/03/04", "1/02/03/04/1234567", "a/02/03/04/1"]
+    "raw",
+    ["", "1/2/3/4/1234", "6/02/03/04/1234", "1-02-03-04-1234", "1/02/03/04", "1/02/03/04/1234567", "a/02/03/04/1"],
 )
 def test_a_malformed_upi_is_refused_with_an_example(raw):
     with pytest.raises(ParcelError) as refused:
@@ -298,7 +299,9 @@ def test_route_and_chamber_pages_list_create_and_edit(operator_a, client_for):
     client = client_for(clerk_of(operator_a))
     assert client.post("/customers/routes/new/", {"code": "R-01", "name": "Market"}).status_code == 302
     route = Route.objects.get(operator=operator_a)
-    assert client.post(f"/customers/routes/{route.pk}/edit/", {"code": "R-01", "name": "Market lane"}).status_code == 302
+    assert (
+        client.post(f"/customers/routes/{route.pk}/edit/", {"code": "R-01", "name": "Market lane"}).status_code == 302
+    )
     assert "Market lane" in client.get("/customers/routes/").content.decode()
     duplicate = client.post("/customers/routes/new/", {"code": "r-01", "name": "Again"})
     assert duplicate.status_code == 400 and duplicate.context["form"].errors["code"]

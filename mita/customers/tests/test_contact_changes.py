@@ -264,9 +264,7 @@ def test_a_cashier_cannot_start_a_change_and_an_outsider_gets_404(operator_a, ad
 def test_the_api_starts_and_confirms_a_change_and_patch_refuses_the_phone(operator_a, client_for):
     customer = customer_of(operator_a)
     client = client_for(clerk_of(operator_a))
-    refused = client.patch(
-        f"/api/v1/customers/{customer.pk}", {"phone": NEW_PHONE}, content_type="application/json"
-    )
+    refused = client.patch(f"/api/v1/customers/{customer.pk}", {"phone": NEW_PHONE}, content_type="application/json")
     assert (refused.status_code, refused.json()["error"]["code"]) == (400, "contact_change_needs_code")
     started = post(client, f"/api/v1/customers/{customer.pk}/contact-changes", {"phone": NEW_PHONE})
     assert started.status_code == 201, started.json()
