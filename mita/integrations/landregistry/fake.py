@@ -21,7 +21,7 @@ from mita.core.fakes import LoopbackFake, LoopbackHandler
 from mita.integrations.landregistry.client import API_KEY_HEADER, PARCEL_PATH
 
 FAILURE_MODES = frozenset({"http500", "timeout", "garbage", "wrong_shape", "none"})
-DEFAULT_API_KEY = "fake-land-registry-key"  # noqa: S105 - the fake's own key, the default of MITA_LAND_REGISTRY_API_KEY
+DEFAULT_API_KEY = "fake-land-registry-key"  # the fake's own key, the default of MITA_LAND_REGISTRY_API_KEY
 
 
 def _parcel(upi: str, district: str, sector: str, cell: str, village: str, area: str, use: str, *owners: str) -> Any:
