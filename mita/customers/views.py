@@ -19,7 +19,7 @@ from mita.customers.selectors import (
     customers_visible_to,
     status_history_of,
 )
-from mita.customers.selectors_details import chambers_visible_to, routes_visible_to
+from mita.customers.selectors_details import chambers_visible_to, contact_changes_of, routes_visible_to
 from mita.customers.services import (
     connection_create,
     connection_parcel_resolve,
@@ -96,6 +96,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "customer": customer,
             "connections": connections_visible_to(access=access, customer=customer).order_by("number"),
             "history": status_history_of(customer=customer),
+            "contact_changes": contact_changes_of(customer=customer)[:10],
             "can_write": access.has_role(*CUSTOMER_WRITE_ROLES),
         },
     )

@@ -205,6 +205,10 @@ def test_the_clerk_walks_the_change_on_the_pages_with_a_wrong_then_the_right_cod
     change = ContactChange.objects.get(customer=customer)
     assert response.status_code == 302 and response.url == f"/customers/{customer.pk}/contacts/{change.pk}/"
     assert NEW_PHONE in client.get(response.url).content.decode()
+    # the customer's page lists the change still waiting, linking back to the code page
+    assert f'href="/customers/{customer.pk}/contacts/{change.pk}/">Waiting for the code' in (
+        client.get(f"/customers/{customer.pk}/").content.decode()
+    )
     # a wrong code through htmx: the part comes back with the error, and the change still waits
     wrong_answer = client.post(response.url, {"code": wrong(code_sent_to(OLD_PHONE))}, HTTP_HX_REQUEST="true")
     assert wrong_answer.status_code == 200
