@@ -102,3 +102,4 @@ api.add_router("/", "mita.payments.api_deposits.router")  # deposits, refunds, c
 api.add_router("/", "mita.payments.api_online.router")  # payment links, online checkouts and their review
 api.add_router("/", "mita.customers.api.router")  # customers and connections
 api.add_router("/", "mita.payments.api_panels.router")  # miscellaneous charges from the customer 360 page
+api.add_router("/", "mita.customers.api_details.router")  # routes, chambers, land parcels, contact changes

@@ -211,6 +211,10 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Mita <no-reply@mita.l
 MITA_CLMS_BASE_URL = os.environ.get("MITA_CLMS_BASE_URL", "http://127.0.0.1:8620")
 MITA_CLMS_TOKEN = os.environ.get("MITA_CLMS_TOKEN", "fake-clms-token")
 MITA_CLMS_TIMEOUT_SECONDS = float(os.environ.get("MITA_CLMS_TIMEOUT_SECONDS", "10"))
+# The land registry (parcels by UPI): `mita fake-land-registry` serves a fake on this address for the demo.
+MITA_LAND_REGISTRY_BASE_URL = os.environ.get("MITA_LAND_REGISTRY_BASE_URL", "http://127.0.0.1:8660")
+MITA_LAND_REGISTRY_API_KEY = os.environ.get("MITA_LAND_REGISTRY_API_KEY", "fake-land-registry-key")
+MITA_LAND_REGISTRY_TIMEOUT_SECONDS = float(os.environ.get("MITA_LAND_REGISTRY_TIMEOUT_SECONDS", "10"))
 MITA_LOGO_MAX_BYTES = int(os.environ.get("MITA_LOGO_MAX_BYTES", str(512 * 1024)))
 MITA_CONTRACT_MAX_BYTES = int(os.environ.get("MITA_CONTRACT_MAX_BYTES", str(20 * 1024 * 1024)))
 MITA_EXPIRY_WARNING_DAYS = 30

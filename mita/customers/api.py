@@ -25,10 +25,12 @@ from mita.customers.selectors import (
     customer_get_for_access,
     customers_visible_to,
 )
+from mita.customers.selectors_details import chambers_visible_to, routes_visible_to
 from mita.customers.services import (
     ConnectionNumberImmutable,
     CustomerError,
     connection_create,
+    connection_parcel_resolve,
     connection_update,
     customer_create,
     customer_update,
@@ -194,6 +196,11 @@ class ConnectionIn(Schema):
     starts_on: datetime.date | None = None
     opening_arrears: str | None = None  # a decimal string in the operator's currency
     arrears_as_of: datetime.date | None = None
+    route_id: int | None = None
+    reading_sequence: int | None = None
+    chamber_id: int | None = None
+    billing_cycle: str = Connection.BillingCycle.MONTHLY
+    parcel_upi: str = ""  # looked up in the land registry when the connection is saved
 
 
 class ConnectionPatch(Schema):
@@ -204,6 +211,23 @@ class ConnectionPatch(Schema):
     metered: bool | None = None
     latitude: str | None = None
     longitude: str | None = None
+    route_id: int | None = None
+    reading_sequence: int | None = None
+    chamber_id: int | None = None
+    billing_cycle: str | None = None
+    parcel_upi: str | None = None  # sent (even unchanged): looked up again in the land registry; "" clears it
+
+
+class ParcelOut(Schema):
+    upi: str
+    village: str
+    cell: str
+    sector: str
+    district: str
+    area_m2: Decimal | None
+    land_use: str
+    owner_name: str
+    looked_up_at: datetime.datetime | None
 
 
 class ConnectionOut(Schema):
@@ -220,11 +244,32 @@ class ConnectionOut(Schema):
     latitude: Decimal | None
     longitude: Decimal | None
     status: str
+    route_id: int | None
+    reading_sequence: int | None
+    chamber_id: int | None
+    billing_cycle: str
+    parcel: ParcelOut | None
     created_at: datetime.datetime
 
     @staticmethod
     def resolve_customer_number(connection: Connection) -> str:
         return connection.customer.number
+
+    @staticmethod
+    def resolve_parcel(connection: Connection) -> dict[str, Any] | None:
+        if not connection.parcel_upi:
+            return None
+        return {
+            "upi": connection.parcel_upi,
+            "village": connection.parcel_village,
+            "cell": connection.parcel_cell,
+            "sector": connection.parcel_sector,
+            "district": connection.parcel_district,
+            "area_m2": connection.parcel_area_m2,
+            "land_use": connection.parcel_land_use,
+            "owner_name": connection.parcel_owner_name,
+            "looked_up_at": connection.parcel_looked_up_at,
+        }
 
 
 @router.get("/connections", response=list[ConnectionOut], summary="Connections, by prefix of their number")
@@ -249,6 +294,11 @@ def connection_create_endpoint(request: HttpRequest, payload: ConnectionIn) -> S
     cluster: Cluster | None = _pick(
         clusters_visible_to(access), payload.cluster_id, "cluster_id", _("Choose a cluster.")
     )
+    route = _pick(routes_visible_to(access=access), payload.route_id, "route_id", _("Choose one of your routes."))
+    chamber = _pick(
+        chambers_visible_to(access=access), payload.chamber_id, "chamber_id", _("Choose one of your meter chambers.")
+    )
+    parcel = connection_parcel_resolve(payload.parcel_upi)
     connection = connection_create(
         operator=access.operator,
         customer=customer,
@@ -264,6 +314,11 @@ def connection_create_endpoint(request: HttpRequest, payload: ConnectionIn) -> S
         starts_on=payload.starts_on,
         opening_arrears=_decimal(payload.opening_arrears, "opening_arrears"),
         arrears_as_of=payload.arrears_as_of,
+        route=route,
+        reading_sequence=payload.reading_sequence,
+        chamber=chamber,
+        billing_cycle=payload.billing_cycle,
+        parcel=parcel,
         acting_user=request.user,
     )
     return Status(201, connection)
@@ -289,6 +344,22 @@ def connection_patch(request: HttpRequest, connection_id: int, payload: Connecti
     for field in ("latitude", "longitude"):
         if field in changes:
             changes[field] = _decimal(changes[field], field)
+    access = _access(request)
+    if "route_id" in changes:
+        changes["route"] = _pick(
+            routes_visible_to(access=access), changes.pop("route_id"), "route_id", _("Choose one of your routes.")
+        )
+    if "chamber_id" in changes:
+        changes["chamber"] = _pick(
+            chambers_visible_to(access=access),
+            changes.pop("chamber_id"),
+            "chamber_id",
+            _("Choose one of your meter chambers."),
+        )
+    if "parcel_upi" in changes:
+        changes["parcel"] = connection_parcel_resolve(changes.pop("parcel_upi") or "")
+    if changes.get("billing_cycle", "") is None:
+        changes.pop("billing_cycle")
     return connection_update(connection=connection, acting_user=request.user, **changes)
 
 

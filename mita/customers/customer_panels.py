@@ -17,6 +17,7 @@ from mita.customers.selectors import (
     connections_visible_to,
     status_history_of,
 )
+from mita.customers.selectors_details import contact_changes_of
 
 READ = frozenset(CUSTOMER_READ_ROLES)
 # Whoever reads the customer's file may add a note to it: the cashier hears a promise to pay, the meter reader
@@ -36,13 +37,19 @@ def contract_history_of(*, customer: Customer) -> QuerySet[ConnectionHolding]:
 
 
 def _contacts(access: Access, customer: Customer) -> dict[str, Any]:
-    return {"customer": customer, "can_write": access.has_role(*CUSTOMER_WRITE_ROLES)}
+    return {
+        "customer": customer,
+        "can_write": access.has_role(*CUSTOMER_WRITE_ROLES),
+        "contact_changes": contact_changes_of(customer=customer)[:10],
+    }
 
 
 def _connections(access: Access, customer: Customer) -> dict[str, Any]:
     return {
         "customer": customer,
-        "connections": connections_visible_to(access=access, customer=customer).order_by("number"),
+        "connections": connections_visible_to(access=access, customer=customer)
+        .select_related("supply_system", "route", "chamber")
+        .order_by("number"),
         "can_write": access.has_role(*CUSTOMER_WRITE_ROLES),
     }
 

@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from mita.customers.models import Connection, Customer
+from mita.customers.models import Connection, Customer, MeterChamber, Route
 from mita.registry.models import Boundary, Cluster, SupplySystem
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -54,7 +54,62 @@ class CustomerStatusForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class ConnectionForm(forms.Form):
+class ConnectionDetailsFields(forms.Form):
+    """Route and place on it, meter chamber, billing cycle and land parcel: on the new and the edit form."""
+
+    route = forms.ModelChoiceField(
+        label=_("Route"), queryset=Route.objects.none(), required=False, empty_label=_("None yet")
+    )
+    reading_sequence = forms.IntegerField(
+        label=_("Reading sequence"),
+        min_value=1,
+        required=False,
+        help_text=_("The connection's place on the route; leave gaps (10, 20, 30) to insert others later."),
+    )
+    chamber = forms.ModelChoiceField(
+        label=_("Meter chamber"), queryset=MeterChamber.objects.none(), required=False, empty_label=_("None")
+    )
+    billing_cycle = forms.ChoiceField(
+        label=_("Billing cycle"),
+        choices=Connection.BillingCycle.choices,
+        initial=Connection.BillingCycle.MONTHLY,
+        required=False,
+    )
+    parcel_upi = forms.CharField(
+        label=_("Land parcel UPI"),
+        max_length=40,
+        required=False,
+        help_text=_("As on the land title, e.g. 1/02/03/04/1234; the land registry fills in the parcel."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "1/02/03/04/1234"}),
+    )
+
+    def __init__(self, *args: Any, routes: Any, chambers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["route"].queryset = routes  # type: ignore[attr-defined]
+        self.fields["chamber"].queryset = chambers  # type: ignore[attr-defined]
+
+    def clean_billing_cycle(self) -> str:
+        """Monthly unless said otherwise (a form or import that does not know the field)."""
+        return self.cleaned_data.get("billing_cycle") or Connection.BillingCycle.MONTHLY
+
+
+class ConnectionForm(ConnectionDetailsFields):
+    field_order = [
+        "number",
+        "utility",
+        "property_type",
+        "connection_type",
+        "metered",
+        "supply_system",
+        "cluster",
+        "latitude",
+        "longitude",
+        "route",
+        "reading_sequence",
+        "chamber",
+        "billing_cycle",
+        "parcel_upi",
+    ]
     number = forms.CharField(
         label=_("Connection number"),
         max_length=64,
@@ -110,3 +165,68 @@ class ServiceNoteForm(forms.Form):
         kwargs.setdefault("auto_id", "note_%s")  # the 360 page holds other forms with a "connection" field
         super().__init__(*args, **kwargs)
         self.fields["connection"].queryset = connections  # type: ignore[attr-defined]
+
+
+class ConnectionEditForm(ConnectionDetailsFields):
+    """What may change on a connection; its number, customer and utility never do here."""
+
+    field_order = ["connection_type", "metered", "latitude", "longitude"]
+    connection_type = forms.CharField(label=_("Connection type"), max_length=40, required=False)
+    metered = forms.BooleanField(label=_("Metered"), required=False)
+    latitude = forms.DecimalField(
+        label=_("Latitude"), max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False
+    )
+    longitude = forms.DecimalField(
+        label=_("Longitude"), max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False
+    )
+
+
+class RouteForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=32, help_text=_("Short and unique, e.g. R-07."))
+    name = forms.CharField(label=_("Name"), max_length=120)
+    supply_system = forms.ModelChoiceField(
+        label=_("Supply system"), queryset=SupplySystem.objects.none(), required=False, empty_label=_("Any")
+    )
+
+    def __init__(self, *args: Any, supply_systems: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["supply_system"].queryset = supply_systems  # type: ignore[attr-defined]
+
+
+class ChamberForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=32, help_text=_("Short and unique, e.g. CH-014."))
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=300,
+        required=False,
+        help_text=_("Where it is and what it holds, e.g. 'concrete pit by the market gate, 6 meters'."),
+    )
+    latitude = forms.DecimalField(
+        label=_("Latitude"), max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False
+    )
+    longitude = forms.DecimalField(
+        label=_("Longitude"), max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False
+    )
+
+
+class ContactChangeForm(forms.Form):
+    """The customer's new phones and e-mail; an operator admin may apply them without the code, with a reason."""
+
+    phone = forms.CharField(label=_("Phone"), max_length=20, help_text=_("E.g. +250788123456."))
+    phone_2 = forms.CharField(label=_("Second phone"), max_length=20, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    reason = forms.CharField(
+        label=_("Reason for changing without the code"),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Operator admins only, when the customer lost their phone: say what happened."),
+    )
+
+
+class ContactCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code the customer received"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

@@ -92,6 +92,63 @@ class CustomerStatusChange(models.Model):
         return f"{self.from_status or '-'} → {self.to_status}"
 
 
+class Route(models.Model):
+    """A meter-reading route: the connections a reader walks, in their reading sequence. The metering issue assigns
+    routes to readers per cycle."""
+
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=120)
+    supply_system = models.ForeignKey(
+        "registry.SupplySystem",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("supply system"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OperatorManager()
+
+    class Meta:
+        ordering = ["operator", "code"]
+        constraints = [models.UniqueConstraint(Upper("code"), "operator", name="route_unique_code_any_case")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class MeterChamber(models.Model):
+    """One place (a pit, a cabinet, a wall board) holding the meters of several connections."""
+
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(_("code"), max_length=32)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OperatorManager()
+
+    class Meta:
+        ordering = ["operator", "code"]
+        constraints = [
+            models.UniqueConstraint(Upper("code"), "operator", name="chamber_unique_code_any_case"),
+            models.CheckConstraint(
+                condition=models.Q(latitude__isnull=True) | models.Q(latitude__gte=-90, latitude__lte=90),
+                name="chamber_latitude_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(longitude__isnull=True) | models.Q(longitude__gte=-180, longitude__lte=180),
+                name="chamber_longitude_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
 class Connection(models.Model):
     """A service point. Its number is the customer account in the ledger and is never changed once made."""
 
@@ -112,6 +169,13 @@ class Connection(models.Model):
         ACTIVE = "active", _("Active")
         DISCONNECTED = "disconnected", _("Disconnected")
         TERMINATED = "terminated", _("Terminated")
+
+    class BillingCycle(models.TextChoices):
+        MONTHLY = "monthly", _("Monthly")
+        BIMONTHLY = "bimonthly", _("Every two months")
+        QUARTERLY = "quarterly", _("Quarterly")
+        HALF_YEARLY = "half_yearly", _("Half-yearly")
+        YEARLY = "yearly", _("Yearly")
 
     operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
     number = models.CharField(_("connection number"), max_length=64)
@@ -136,6 +200,36 @@ class Connection(models.Model):
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    route = models.ForeignKey(
+        Route,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="connections",
+        verbose_name=_("route"),
+    )
+    reading_sequence = models.PositiveIntegerField(_("reading sequence"), null=True, blank=True)
+    chamber = models.ForeignKey(
+        MeterChamber,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="connections",
+        verbose_name=_("meter chamber"),
+    )
+    billing_cycle = models.CharField(
+        _("billing cycle"), max_length=16, choices=BillingCycle.choices, default=BillingCycle.MONTHLY
+    )
+    # The land parcel, as the land registry reported it when its UPI was looked up (docs/customers.md).
+    parcel_upi = models.CharField(_("land parcel UPI"), max_length=24, blank=True)
+    parcel_village = models.CharField(_("parcel village"), max_length=120, blank=True)
+    parcel_cell = models.CharField(_("parcel cell"), max_length=120, blank=True)
+    parcel_sector = models.CharField(_("parcel sector"), max_length=120, blank=True)
+    parcel_district = models.CharField(_("parcel district"), max_length=120, blank=True)
+    parcel_area_m2 = models.DecimalField(_("parcel area (m²)"), max_digits=12, decimal_places=2, null=True, blank=True)
+    parcel_land_use = models.CharField(_("parcel land use"), max_length=60, blank=True)
+    parcel_owner_name = models.CharField(_("parcel owner (land registry)"), max_length=300, blank=True)
+    parcel_looked_up_at = models.DateTimeField(_("parcel looked up at"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -153,6 +247,16 @@ class Connection(models.Model):
             models.CheckConstraint(
                 condition=models.Q(longitude__isnull=True) | models.Q(longitude__gte=-180, longitude__lte=180),
                 name="connection_longitude_valid",
+            ),
+            # A reader walks a route in one order: among live connections, a place in it is taken once.
+            models.UniqueConstraint(
+                fields=["route", "reading_sequence"],
+                condition=~models.Q(status="terminated"),
+                name="connection_unique_reading_sequence",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reading_sequence__isnull=True) | models.Q(reading_sequence__gte=1),
+                name="connection_reading_sequence_positive",
             ),
         ]
         indexes = [models.Index(fields=["operator", "customer"], name="connection_customer")]
@@ -219,3 +323,38 @@ class ServiceNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.text[:40]}"
+
+
+class ContactChange(models.Model):
+    """A change of a customer's phones or e-mail, waiting for the code sent to their current phone (or applied by an
+    operator admin without one, with a reason)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the code")
+        APPLIED = "applied", _("Applied with the code")
+        APPLIED_WITHOUT_CODE = "applied_without_code", _("Applied without a code")
+        SUPERSEDED = "superseded", _("Replaced by a newer change")
+        FAILED = "failed", _("Too many wrong codes")
+
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="contact_changes")
+    changes = models.JSONField(_("changes"), default=dict)  # {"phone": "+250...", "email": "..."}: the new values
+    previous = models.JSONField(_("previous values"), default=dict)
+    sent_to = models.CharField(_("code sent to"), max_length=20, blank=True)
+    code_hash = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("wrong codes"), default=0)
+    status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+
+    objects = OperatorManager()
+
+    class Meta:
+        ordering = ["customer", "-created_at", "-pk"]
+        indexes = [models.Index(fields=["customer", "status"], name="contactchange_customer_status")]
+
+    def __str__(self) -> str:
+        return f"contact change {self.pk} of {self.customer_id} ({self.status})"

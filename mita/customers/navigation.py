@@ -25,3 +25,23 @@ register_card(
         order=21,
     )
 )
+register_card(
+    Card(
+        key="customers.routes",
+        title=_("Reading routes"),
+        description=_("The routes meter readers walk, and the order of the connections on each."),
+        url_name="customers:route_list",
+        roles=frozenset(CUSTOMER_READ_ROLES),
+        order=22,
+    )
+)
+register_card(
+    Card(
+        key="customers.chambers",
+        title=_("Meter chambers"),
+        description=_("Places holding the meters of several connections."),
+        url_name="customers:chamber_list",
+        roles=frozenset(CUSTOMER_READ_ROLES),
+        order=23,
+    )
+)

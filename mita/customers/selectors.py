@@ -67,7 +67,7 @@ def connections_visible_to(
     *, access: Access, customer: Customer | None = None, search: str = ""
 ) -> QuerySet[Connection]:
     connections = Connection.objects.filter(operator=_operator_of(access)).select_related(
-        "customer", "supply_system", "cluster"
+        "customer", "supply_system", "cluster", "route", "chamber"
     )
     if customer is not None:
         connections = connections.filter(customer=customer)

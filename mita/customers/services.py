@@ -1,5 +1,6 @@
 """Writes of customers and connections: creating them, contact changes, status changes, opening arrears."""
 
+import dataclasses
 import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,8 @@ from mita.core.audit import audit_record, snapshot
 from mita.core.errors import Conflict, DomainError
 from mita.core.money import quantize
 from mita.core.sequences import sequence_next
-from mita.customers.models import Connection, ConnectionHolding, Customer, CustomerStatusChange
+from mita.customers.models import Connection, ConnectionHolding, Customer, CustomerStatusChange, MeterChamber, Route
+from mita.customers.parcels import ParcelError, ParcelRecord, parcel_lookup, upi_clean
 from mita.ledger import services as ledger
 from mita.registry.models import Boundary, Cluster, ClusterAssignment, SupplySystem
 
@@ -38,6 +40,19 @@ CONTACT_FIELDS = (
     "street",
     "house",
 )
+PARCEL_FIELDS = [
+    "parcel_upi",
+    "parcel_village",
+    "parcel_cell",
+    "parcel_sector",
+    "parcel_district",
+    "parcel_area_m2",
+    "parcel_land_use",
+    "parcel_owner_name",
+    "parcel_looked_up_at",
+]
+# Changing these needs the code sent to the customer's current phone (services_contacts.py), or an operator admin.
+CODE_GUARDED_FIELDS = ("phone", "phone_2", "email")
 
 
 class CustomerError(DomainError):
@@ -162,6 +177,24 @@ def customer_update(*, customer: Customer, acting_user: Any, **changes: Any) -> 
         )
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     cleaned = _contacts_clean(operator=customer.operator, values=changes)
+    guarded = [
+        field for field in CODE_GUARDED_FIELDS if field in cleaned and getattr(customer, field) != cleaned[field]
+    ]
+    if guarded:
+        message = _("Phones and e-mail change only with the code sent to the customer's phone: start a contact change.")
+        raise CustomerError(message, code="contact_change_needs_code", fields={field: [message] for field in guarded})
+    return contacts_apply(customer=customer, cleaned=cleaned, acting_user=acting_user)
+
+
+def contacts_apply(
+    *,
+    customer: Customer,
+    cleaned: dict[str, Any],
+    acting_user: Any,
+    action: str = "customer.updated",
+    detail: dict[str, Any] | None = None,
+) -> Customer:
+    """Write checked contact values to a locked customer, with an audit entry of what changed."""
     changed = [field for field, value in cleaned.items() if getattr(customer, field) != value]
     if not changed:
         return customer
@@ -170,9 +203,19 @@ def customer_update(*, customer: Customer, acting_user: Any, **changes: Any) -> 
         setattr(customer, field, cleaned[field])
     customer.save(update_fields=[*changed, "updated_at"])
     audit_record(
-        actor=acting_user, action="customer.updated", target=customer, before=before, after=snapshot(customer, changed)
+        actor=acting_user,
+        action=action,
+        target=customer,
+        before=before,
+        after=snapshot(customer, changed),
+        detail=detail,
     )
     return customer
+
+
+def contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Check and normalise contact fields (the contact-change flow uses it for phones and e-mail)."""
+    return _contacts_clean(operator=operator, values=values)
 
 
 @transaction.atomic
@@ -255,6 +298,11 @@ def connection_create(
     starts_on: datetime.date | None = None,
     opening_arrears: Decimal | None = None,
     arrears_as_of: datetime.date | None = None,
+    route: Route | None = None,
+    reading_sequence: int | None = None,
+    chamber: MeterChamber | None = None,
+    billing_cycle: str = Connection.BillingCycle.MONTHLY,
+    parcel: "ParcelResolution | None" = None,
 ) -> Connection:
     """A new connection of a customer, its contract history's first line, and its receivable in the ledger.
 
@@ -283,9 +331,18 @@ def connection_create(
             ]
         if arrears_as_of is None:
             problems["arrears_as_of"] = [_("The date the arrears were owed at.")]
+    problems.update(
+        _details_problems(
+            operator=operator,
+            route=route,
+            reading_sequence=reading_sequence,
+            chamber=chamber,
+            billing_cycle=billing_cycle,
+        )
+    )
     if problems:
         raise CustomerError(_("Please correct the connection's details."), code="connection_invalid", fields=problems)
-    latitude, longitude = _degrees(latitude), _degrees(longitude)
+    latitude, longitude = degrees(latitude), degrees(longitude)
     cluster = _supply_clean(operator=operator, supply_system=supply_system, cluster=cluster)
     if Connection.objects.filter(operator=operator, number__iexact=number).exists():
         raise _number_taken(number)
@@ -303,9 +360,16 @@ def connection_create(
                 cluster=cluster,
                 latitude=latitude,
                 longitude=longitude,
+                route=route,
+                reading_sequence=reading_sequence,
+                chamber=chamber,
+                billing_cycle=billing_cycle,
                 created_by=acting_user,
+                **parcel_values(parcel),
             )
-    except IntegrityError:  # a concurrent creation of the same number won the race
+    except IntegrityError:  # a concurrent creation of the same number (or place on the route) won the race
+        if route is not None and reading_sequence is not None:
+            _sequence_check(route=route, reading_sequence=reading_sequence)
         raise _number_taken(number) from None
     ConnectionHolding.objects.create(
         operator=operator, connection=connection, customer=customer, starts_on=starts_on or timezone.localdate()
@@ -315,7 +379,9 @@ def connection_create(
         actor=acting_user,
         action="connection.created",
         target=connection,
-        after=snapshot(connection, ["number", "customer_id", "utility", "property_type", "metered", "status"]),
+        after=snapshot(
+            connection, ["number", "customer_id", "utility", "property_type", "metered", "status", *DETAILS]
+        ),
     )
     if opening_arrears and arrears_as_of is not None:  # the date was checked above
         ledger.opening_balance_post(
@@ -329,7 +395,7 @@ def connection_create(
     return connection
 
 
-def _degrees(value: Decimal | None) -> Decimal | None:
+def degrees(value: Decimal | None) -> Decimal | None:
     """GPS in the six decimals stored (about 0.1 m), so what is returned is what is kept."""
     return None if value is None else value.quantize(GPS_STEP)
 
@@ -343,12 +409,24 @@ def _number_taken(number: str) -> ConnectionNumberTaken:
     )
 
 
-CONNECTION_EDITABLE = ("connection_type", "metered", "latitude", "longitude")
+DETAILS = ["route_id", "reading_sequence", "chamber_id", "billing_cycle", *PARCEL_FIELDS]
+CONNECTION_EDITABLE = (
+    "connection_type",
+    "metered",
+    "latitude",
+    "longitude",
+    "route",
+    "reading_sequence",
+    "chamber",
+    "billing_cycle",
+    "parcel",
+)
 
 
 @transaction.atomic
 def connection_update(*, connection: Connection, acting_user: Any, **changes: Any) -> Connection:
-    """Change a connection's description (type, metered, GPS); its number, never."""
+    """Change a connection's description (type, metered, GPS, route and place on it, chamber, billing cycle, land
+    parcel); its number, never. `parcel` is a ParcelResolution from connection_parcel_resolve()."""
     if "number" in changes:
         raise ConnectionNumberImmutable(
             _("A connection number cannot be changed once the connection exists."),
@@ -357,23 +435,148 @@ def connection_update(*, connection: Connection, acting_user: Any, **changes: An
         )
     for field in ("latitude", "longitude"):
         if field in changes:
-            changes[field] = _degrees(changes[field])
+            changes[field] = degrees(changes[field])
     unknown = sorted(set(changes) - set(CONNECTION_EDITABLE))
     if unknown:
         raise CustomerError(_("“%(field)s” cannot be changed here.") % {"field": unknown[0]}, code="field_not_editable")
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
+    if "parcel" in changes:
+        parcel: ParcelResolution | None = changes.pop("parcel")
+        if parcel is not None and parcel.record is None and parcel.upi == connection.parcel_upi:
+            pass  # the registry did not answer a second look-up: what it said before stays
+        else:
+            changes.update(parcel_values(parcel))
+    if {"route", "reading_sequence", "chamber", "billing_cycle"} & set(changes):
+        if "route" in changes and "reading_sequence" not in changes and changes["route"] != connection.route:
+            changes["reading_sequence"] = None  # a place on the old route means nothing on the new one
+        problems = _details_problems(
+            operator=connection.operator,
+            route=changes.get("route", connection.route),
+            reading_sequence=changes.get("reading_sequence", connection.reading_sequence),
+            chamber=changes.get("chamber", connection.chamber),
+            billing_cycle=changes.get("billing_cycle", connection.billing_cycle),
+            connection=connection,
+        )
+        if problems:
+            raise CustomerError(
+                _("Please correct the connection's details."), code="connection_invalid", fields=problems
+            )
     changed = [field for field, value in changes.items() if getattr(connection, field) != value]
     if not changed:
         return connection
-    before = snapshot(connection, changed)
+    audited = [f"{field}_id" if field in ("route", "chamber") else field for field in changed]
+    before = snapshot(connection, audited)
     for field in changed:
         setattr(connection, field, changes[field])
-    connection.save(update_fields=changed)
+    try:
+        with transaction.atomic():
+            connection.save(update_fields=changed)
+    except IntegrityError:  # a concurrent change took the place on the route
+        _sequence_check(route=connection.route, reading_sequence=connection.reading_sequence, connection=connection)
+        raise
     audit_record(
         actor=acting_user,
         action="connection.updated",
         target=connection,
         before=before,
-        after=snapshot(connection, changed),
+        after=snapshot(connection, audited),
     )
     return connection
+
+
+# Connection details: route and reading sequence, meter chamber, billing cycle, land parcel ---------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ParcelResolution:
+    """A UPI to save on a connection and what the land registry said about it (record None: it could not answer,
+    `warning` says why; the UPI is kept all the same)."""
+
+    upi: str
+    record: ParcelRecord | None = None
+    warning: str = ""
+
+
+def connection_parcel_resolve(raw_upi: str) -> ParcelResolution:
+    """Look a connection's UPI up before saving it (outside any transaction: the registry may take seconds).
+
+    An empty UPI clears the parcel; a malformed or unknown UPI is refused (ParcelError); a registry that cannot
+    answer lets the UPI be saved without its parcel data, to be looked up again later.
+    """
+    if not (raw_upi or "").strip():
+        return ParcelResolution(upi="")
+    upi = upi_clean(raw_upi)
+    try:
+        return ParcelResolution(upi=upi, record=parcel_lookup(upi))
+    except ParcelError as error:
+        if error.code in ("parcel_not_found", "upi_invalid"):
+            raise
+        return ParcelResolution(upi=upi, warning=str(error.message))
+
+
+def parcel_values(parcel: ParcelResolution | None) -> dict[str, Any]:
+    """The connection's parcel fields for a resolution: the registry's data, or the UPI alone, or nothing."""
+    record = parcel.record if parcel is not None else None
+    if record is not None and parcel is not None and record.upi == parcel.upi:
+        return {
+            "parcel_upi": record.upi,
+            "parcel_village": record.village,
+            "parcel_cell": record.cell,
+            "parcel_sector": record.sector,
+            "parcel_district": record.district,
+            "parcel_area_m2": record.area_m2,
+            "parcel_land_use": record.land_use,
+            "parcel_owner_name": record.owner_name,
+            "parcel_looked_up_at": record.looked_up_at,
+        }
+    values: dict[str, Any] = {field: "" for field in PARCEL_FIELDS}
+    values.update(parcel_upi=parcel.upi if parcel is not None else "", parcel_area_m2=None, parcel_looked_up_at=None)
+    return values
+
+
+def _details_problems(
+    *,
+    operator: Any,
+    route: Route | None,
+    reading_sequence: int | None,
+    chamber: MeterChamber | None,
+    billing_cycle: str,
+    connection: Connection | None = None,
+) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    if route is not None and route.operator_id != operator.pk:
+        problems["route"] = [_("Choose one of your operator's routes.")]
+    if chamber is not None and chamber.operator_id != operator.pk:
+        problems["chamber"] = [_("Choose one of your operator's meter chambers.")]
+    if billing_cycle not in Connection.BillingCycle.values:
+        problems["billing_cycle"] = [_("Choose monthly, every two months, quarterly, half-yearly or yearly.")]
+    if reading_sequence is not None:
+        if isinstance(reading_sequence, bool) or not isinstance(reading_sequence, int) or reading_sequence < 1:
+            problems["reading_sequence"] = [_("A whole number from 1.")]
+        elif route is None:
+            problems["reading_sequence"] = [_("Choose the route first: the sequence is the place on a route.")]
+        elif "route" not in problems:
+            try:
+                _sequence_check(route=route, reading_sequence=reading_sequence, connection=connection)
+            except CustomerError as error:
+                problems.update(error.fields)
+    return problems
+
+
+def _sequence_check(*, route: Route | None, reading_sequence: int | None, connection: Connection | None = None) -> None:
+    """Refuse a place on a route another live (not terminated) connection already has."""
+    if route is None or reading_sequence is None:
+        return
+    holder = (
+        Connection.objects.filter(route=route, reading_sequence=reading_sequence)
+        .exclude(status=Connection.Status.TERMINATED)
+        .exclude(pk=connection.pk if connection is not None else None)
+        .first()
+    )
+    if holder is not None:
+        message = _("Place %(sequence)s on route %(route)s is taken by connection %(number)s.") % {
+            "sequence": reading_sequence,
+            "route": route.code,
+            "number": holder.number,
+        }
+        raise CustomerError(message, code="reading_sequence_taken", fields={"reading_sequence": [message]})

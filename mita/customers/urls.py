@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mita.customers import views
+from mita.customers import views, views_contacts, views_details
 
 app_name = "customers"
 urlpatterns = [
@@ -11,4 +11,18 @@ urlpatterns = [
     path("<int:customer_id>/notes/", views.customer_note_add, name="customer_note_add"),
     path("<int:customer_id>/status/", views.customer_status_view, name="customer_status"),
     path("<int:customer_id>/connections/new/", views.connection_create_view, name="connection_create"),
+    path("<int:customer_id>/contacts/", views_contacts.contact_change_view, name="contact_change"),
+    path(
+        "<int:customer_id>/contacts/<int:change_id>/",
+        views_contacts.contact_change_confirm_view,
+        name="contact_change_confirm",
+    ),
+    path("connections/<int:connection_id>/edit/", views_details.connection_edit_view, name="connection_edit"),
+    path("parcels/lookup/", views_details.parcel_lookup_view, name="parcel_lookup"),
+    path("routes/", views_details.route_list, name="route_list"),
+    path("routes/new/", views_details.route_form_view, name="route_create"),
+    path("routes/<int:route_id>/edit/", views_details.route_form_view, name="route_edit"),
+    path("chambers/", views_details.chamber_list, name="chamber_list"),
+    path("chambers/new/", views_details.chamber_form_view, name="chamber_create"),
+    path("chambers/<int:chamber_id>/edit/", views_details.chamber_form_view, name="chamber_edit"),
 ]

@@ -23,7 +23,13 @@ from mita.customers.selectors import (
     customer_get_for_access,
     customers_visible_to,
 )
-from mita.customers.services import connection_create, customer_create, customer_status_change
+from mita.customers.selectors_details import chambers_visible_to, routes_visible_to
+from mita.customers.services import (
+    connection_create,
+    connection_parcel_resolve,
+    customer_create,
+    customer_status_change,
+)
 from mita.registry.selectors import districts
 from mita.registry.selectors_clusters import clusters_visible_to, supply_systems_visible_to
 
@@ -179,16 +185,27 @@ def connection_create_view(request: HttpRequest, customer_id: int) -> HttpRespon
         request.POST or None,
         supply_systems=supply_systems_visible_to(access),
         clusters=clusters_visible_to(access),
+        routes=routes_visible_to(access=access),
+        chambers=chambers_visible_to(access=access),
     )
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
         try:
+            # The land registry is asked before the connection's transaction opens (it may take seconds).
+            parcel = connection_parcel_resolve(data.pop("parcel_upi"))
             connection = connection_create(
-                operator=access.operator, customer=customer, acting_user=request.user, **form.cleaned_data
+                operator=access.operator, customer=customer, acting_user=request.user, parcel=parcel, **data
             )
         except DomainError as error:
             form_add_domain_error(form, error)
         else:
             messages.success(request, _("Connection %(number)s is added.") % {"number": connection.number})
+            if parcel.warning:
+                messages.warning(
+                    request,
+                    _("%(problem)s The UPI is saved; look it up again from the connection's edit page.")
+                    % {"problem": parcel.warning},
+                )
             return redirect("customers:customer_detail", customer_id=customer.pk)
     return render(
         request,

@@ -71,6 +71,9 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "customer_id": lambda: _connection_of(operator_a).customer_id,
         "connection_id": lambda: _connection_of(operator_a).pk,
         "panel_key": lambda: "payments.debt",  # a panel of the customer 360 page (customers/<id>/panels/<key>/)
+        "route_id": lambda: _route_of(operator_a).pk,
+        "chamber_id": lambda: _chamber_of(operator_a).pk,
+        "change_id": lambda: _contact_change_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -109,7 +112,39 @@ MISSING: dict[str, Callable[[], Any]] = {
     "customer_id": lambda: 999999,
     "connection_id": lambda: 999999,
     "panel_key": lambda: "no.such-panel",
+    "route_id": lambda: 999999,
+    "chamber_id": lambda: 999999,
+    "change_id": lambda: 999999,
 }
+
+
+def _route_of(operator: Any) -> Any:
+    from mita.customers.models import Route
+    from mita.customers.services_places import route_create
+
+    return Route.objects.filter(operator=operator).first() or route_create(
+        operator=operator, code="R-A", name="Route of Amazi Alpha Ltd", acting_user=None
+    )
+
+
+def _chamber_of(operator: Any) -> Any:
+    from mita.customers.models import MeterChamber
+    from mita.customers.services_places import chamber_create
+
+    return MeterChamber.objects.filter(operator=operator).first() or chamber_create(
+        operator=operator, code="CH-A", description="Chamber of Amazi Alpha Ltd", acting_user=None
+    )
+
+
+def _contact_change_of(operator: Any) -> Any:
+    """A pending contact change of operator A's customer (the one with the walk's connection)."""
+    from mita.customers.models import ContactChange
+    from mita.customers.services_contacts import contact_change_start
+
+    customer = _connection_of(operator).customer
+    return ContactChange.objects.filter(customer=customer).first() or contact_change_start(
+        customer=customer, changes={"email": "secret@amazi-alpha.example"}, acting_user=None
+    )
 
 
 def _connection_of(operator: Any) -> Any:

@@ -10,7 +10,7 @@ from mita.core.db import append_only
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ('customers', '0005_connection_number_fixed_again'),
         ('registry', '0004_default_requirements'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
