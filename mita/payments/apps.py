@@ -7,4 +7,4 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from mita.payments import bench, demo, navigation, receivers, tasks  # noqa: F401  (registrations)
+        from mita.payments import bench, demo, navigation, receivers, tasks, termination  # noqa: F401  (registrations)

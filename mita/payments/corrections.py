@@ -267,6 +267,12 @@ def charge_cancel_posting(
     live = list(
         Allocation.objects.select_for_update(of=("self",)).filter(charge=charge, voided=False).select_related("payment")
     )
+    if any(allocation.payment_id is None and not allocation.from_credit for allocation in live):
+        # Cleared by an arrears move (a meter transfer, payments.termination): the debt lives on another account now.
+        raise Conflict(
+            _("This charge's arrears moved to another account with a meter transfer: cancel the charge there."),
+            code="charge_moved",
+        )
     # What was paid, by the reference that paid it: a payment's part goes back with that payment if it is ever
     # voided or charged back; a part paid from credit returns to credit for good.
     paid_by: dict[str, Decimal] = defaultdict(Decimal)
