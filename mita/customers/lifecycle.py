@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from mita.core.audit import audit_record
 from mita.core.errors import Conflict, DomainError
 from mita.core.models import AuditEntry
+from mita.core.money import quantize
 from mita.customers.models import Connection, ConnectionHolding, ConnectionStatusChange, Customer
 from mita.ledger import services as ledger
 from mita.ledger.models import Charge
@@ -158,6 +159,7 @@ def connection_transfer(
     """
     connection = _locked(connection)
     _not_terminated(connection)
+    to_customer = Customer.objects.get(pk=to_customer.pk)  # its status as it is now, not as the caller last read it
     if to_customer.operator_id != connection.operator_id:
         raise LifecycleError(
             _("Choose one of your customers."), code="customer_invalid", fields={"to_customer": [_("Unknown.")]}
@@ -192,7 +194,7 @@ def connection_transfer(
             fields={"on_date": [_("On or after %(date)s.") % {"date": current.starts_on.isoformat()}]},
         )
     operator = connection.operator
-    owed = holder_balance(operator=operator, holder=connection.number)
+    owed = quantize(holder_balance(operator=operator, holder=connection.number), operator.currency)
     if owed > 0 and not arrears_acknowledged:
         raise Conflict(
             _(
