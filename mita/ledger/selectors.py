@@ -137,11 +137,5 @@ def charge_outstanding(*, operator: Any, holder: str, reference: str) -> Decimal
 
     Cancelled charges owe nothing. Raises nothing for an unknown reference: nothing is owed on it.
     """
-    return sum(
-        (
-            charge.open_amount
-            for charge in open_charges(operator=operator, holder=holder)
-            if charge.reference == reference
-        ),  # type: ignore[attr-defined]
-        ZERO,
-    )
+    charges = [charge for charge in open_charges(operator=operator, holder=holder) if charge.reference == reference]
+    return sum((charge.open_amount for charge in charges), ZERO)  # type: ignore[attr-defined]

@@ -188,17 +188,9 @@ def test_bad_termination_input_is_refused_and_saves_nothing(operator_a, connecti
 
 def test_reconnection_fee_charged_then_active_once_paid(operator_a, connection, cashier_a):
     holder = connection.number
-    assert (
-        pytest.raises(
-            DomainError,
-            reconnection_fee_charge,
-            connection=connection,
-            amount=Decimal("2000"),
-            acting_user=None,
-            key="R1",
-        ).value.code
-        == "not_disconnected"
-    )
+    with pytest.raises(DomainError) as connected:
+        reconnection_fee_charge(connection=connection, amount=Decimal("2000"), acting_user=None, key="R1")
+    assert connected.value.code == "not_disconnected"
     connection = connection_status_change(
         connection=connection, status=S.DISCONNECTED, reason="unpaid", acting_user=None
     )
