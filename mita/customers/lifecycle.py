@@ -17,11 +17,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 from mita.core.audit import audit_record
 from mita.core.errors import Conflict, DomainError
 from mita.core.models import AuditEntry
 from mita.core.money import quantize
+from mita.core.schedule import register_periodic
 from mita.customers.models import Connection, ConnectionHolding, ConnectionStatusChange, Customer
 from mita.ledger import services as ledger
 from mita.ledger.models import Charge
@@ -459,3 +461,19 @@ def pending_packages_apply(operator: Any, on_date: datetime.date) -> int:
             )
             applied += 1
     return applied
+
+
+@task()
+def packages_due_apply() -> dict[str, int]:
+    """The periodic run of pending_packages_apply for every operator with a package change due today."""
+    today = timezone.localdate()
+    operators = (
+        Connection.objects.filter(pending_package_from__isnull=False, pending_package_from__lte=today)
+        .values_list("operator_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+    return {str(operator_id): pending_packages_apply(operator_id, today) for operator_id in list(operators)}
+
+
+register_periodic("customers.packages_due", datetime.timedelta(hours=1), packages_due_apply)

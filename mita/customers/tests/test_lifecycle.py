@@ -346,3 +346,22 @@ def test_next_period_start_is_the_first_of_next_month():
     assert next_period_start(datetime.date(2026, 12, 31)) == datetime.date(2027, 1, 1)
     assert next_period_start(datetime.date(2028, 2, 1)) == datetime.date(2028, 3, 1)
     assert next_period_start(datetime.date(2026, 1, 15)) == datetime.date(2026, 2, 1)
+
+
+def test_the_hourly_task_applies_the_changes_due_at_every_operator(operator_a, operator_b):
+    from mita.core.schedule import periodic_tasks
+    from mita.customers.lifecycle import packages_due_apply
+
+    a = active_connection(operator_a, customer_of(operator_a))
+    b = active_connection(operator_b, customer_of(operator_b, phone="+250788000999"), "BWC-0001")
+    for connection in (a, b):
+        package_set(connection=connection, package="NEXT", effective="next_period", acting_user=None)
+    # the period has come for A's connection only
+    Connection.objects.filter(pk=a.pk).update(pending_package_from=timezone.localdate())
+    assert "customers.packages_due" in {periodic.name for periodic in periodic_tasks()}
+    result = packages_due_apply.enqueue()
+    assert result.return_value == {str(operator_a.pk): 1}
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.package, a.pending_package) == ("NEXT", "")
+    assert (b.package, b.pending_package) == ("", "NEXT")
