@@ -682,7 +682,8 @@ def arrears_move(
                 reference=reference,
                 value_date=value_date,
                 acting_user=acting_user,
-                memo={"charge": charge.pk, "arrears_from": from_holder, "arrears_to": to_holder},
+                # not "charge": charge_reverse must never undo a move (a move is corrected by a move back)
+                memo={"arrears_charge": charge.pk, "arrears_from": from_holder, "arrears_to": to_holder},
             )
         audit_record(
             actor=acting_user,

@@ -129,17 +129,24 @@ def test_an_unpaid_deposit_is_not_moved_but_cancelled(operator):
     assert ledger_verify(operator=operator) == []
 
 
-def test_a_moved_charge_cannot_be_cancelled_on_the_old_account(operator, django_user_model):
+def test_moved_arrears_are_not_cancelled_on_either_side_but_moved_back(operator):
     from mita.accounts.roles import Role
     from mita.testing.factories import member
 
     old_bill = bill(operator, OLD, "200.00", "bill:1", datetime.date(2026, 10, 31))
-    arrears_move(operator=operator, from_holder=OLD, to_holder=NEW, reference="mt:1", acting_user=None)
+    moved = arrears_move(operator=operator, from_holder=OLD, to_holder=NEW, reference="mt:1", acting_user=None)
     admin = member(Role.OPERATOR_ADMIN, operator)
-    with pytest.raises(Conflict) as error:
-        charge_cancel(charge=old_bill, reason="mistake", acting_user=admin, approved_by=admin)
-    assert error.value.code == "charge_moved"
+    for charge in (old_bill, moved):  # neither side: that would forgive the debt on one account, keep it on the other
+        with pytest.raises(Conflict) as error:
+            charge_cancel(charge=charge, reason="mistake", acting_user=admin, approved_by=admin)
+        assert error.value.code == "charge_moved"
     assert holder_credit(operator=operator, holder=OLD) == 0
+    assert (owed(operator, OLD), owed(operator, NEW)) == (0, Decimal("200.00"))
+    # a wrong transfer is corrected by moving the arrears back
+    back = arrears_move(operator=operator, from_holder=NEW, to_holder=OLD, reference="mt:1:back", acting_user=None)
+    assert back.total == Decimal("200.00")
+    assert (owed(operator, OLD), owed(operator, NEW)) == (Decimal("200.00"), 0)
+    assert ledger_verify(operator=operator) == []
 
 
 def test_bad_requests_are_refused_with_a_code(operator):
