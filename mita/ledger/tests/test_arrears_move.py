@@ -175,3 +175,51 @@ def test_charge_outstanding_reads_what_is_still_owed_on_a_reference(operator):
     assert charge_outstanding(operator=operator, holder=OLD, reference="fee:1") == 0
     assert charge_outstanding(operator=operator, holder=OLD, reference="bill:2") == Decimal("40.00")
     assert charge_outstanding(operator=operator, holder=OLD, reference="nothing") == 0
+
+
+# Concurrency (real threads, each on its own connection) -------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_replays_of_one_move_move_once():
+    from mita.testing.threads import in_threads
+
+    operator = OperatorFactory(country_code="KE", currency="KES")
+    bill(operator, OLD, "321.09", "bill:1", datetime.date(2026, 10, 31))
+
+    def move(_index: int):
+        return arrears_move(operator=operator, from_holder=OLD, to_holder=NEW, reference="mt:1", acting_user=None).pk
+
+    results = in_threads(move, 6)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert len(set(results)) == 1
+    assert Transfer.objects.filter(reference="mt:1").count() == 1
+    assert (owed(operator, OLD), owed(operator, NEW)) == (0, Decimal("321.09"))
+    assert ledger_verify(operator=operator) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_moves_both_ways_and_payments_at_the_same_moment_lose_nothing_and_never_deadlock():
+    from mita.testing.threads import in_threads
+
+    operator = OperatorFactory(country_code="KE", currency="KES")
+    bill(operator, OLD, "1000.00", "bill:old", datetime.date(2026, 9, 30))
+    bill(operator, NEW, "500.00", "bill:new", datetime.date(2026, 10, 31))
+
+    def work(index: int):
+        if index % 3 == 2:
+            return pay(operator, (OLD, NEW)[index % 2], "10.01").amount
+        source, target = (OLD, NEW) if index % 2 == 0 else (NEW, OLD)
+        return arrears_move(
+            operator=operator, from_holder=source, to_holder=target, reference=f"mt:{index}", acting_user=None
+        )
+
+    results = in_threads(work, 9)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    paid = sum((r for r in results if isinstance(r, Decimal)), Decimal("0"))
+    credit = holder_credit(operator=operator, holder=OLD) + holder_credit(operator=operator, holder=NEW)
+    # whatever the order, the two accounts owe together what was billed less what was paid (over-payments are credit)
+    assert owed(operator, OLD) + owed(operator, NEW) - credit == Decimal("1500.00") - paid
+    for holder in (OLD, NEW):
+        assert owed(operator, holder) == sum((c.open_amount for c in charges_open(operator=operator, holder=holder)), 0)
+    assert ledger_verify(operator=operator) == [] and trial_balance(operator=operator) == 0
