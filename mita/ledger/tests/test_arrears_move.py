@@ -177,6 +177,24 @@ def test_charge_outstanding_reads_what_is_still_owed_on_a_reference(operator):
     assert charge_outstanding(operator=operator, holder=OLD, reference="nothing") == 0
 
 
+def test_both_statements_show_the_move_and_end_on_what_each_account_owes(operator):
+    from mita.payments.statements import statement
+
+    bill(operator, OLD, "640.40", "bill:1", datetime.date(2026, 10, 31))
+    arrears_move(
+        operator=operator,
+        from_holder=OLD,
+        to_holder=NEW,
+        reference="mt:1",
+        acting_user=None,
+        value_date=datetime.date(2026, 11, 5),
+    )
+    old, new = (statement(operator=operator, holder=h, start=None, end=None) for h in (OLD, NEW))
+    assert [(line.reference, line.debit, line.credit) for line in old.lines][-1] == ("mt:1", 0, Decimal("640.40"))
+    assert [(line.reference, line.debit, line.credit) for line in new.lines] == [("mt:1", Decimal("640.40"), 0)]
+    assert (old.closing_balance, new.closing_balance) == (0, Decimal("640.40"))
+
+
 # Concurrency (real threads, each on its own connection) -------------------------------------------------------------
 
 
