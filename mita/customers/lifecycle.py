@@ -292,7 +292,6 @@ def meter_transfer(
                 fields={"to_connection": [_("Reconnect it first.")]},
             )
     operator = source.operator
-    owed_before = holder_balance(operator=operator, holder=source.number)
     charge = ledger.arrears_move(
         operator=operator,
         from_holder=source.number,
@@ -323,7 +322,7 @@ def meter_transfer(
             detail={
                 "to_connection": target.pk,
                 "to_number": target.number,
-                "arrears_moved": owed_before,
+                "arrears_moved": moved,
                 "reference": reference,
                 "reason": reason,
                 "old_terminated": terminate_from,

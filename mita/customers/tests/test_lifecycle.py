@@ -237,6 +237,8 @@ def test_meter_transfer_moves_exactly_the_arrears():
     old.refresh_from_db()
     new.refresh_from_db()
     assert (old.status, new.status) == (S.TERMINATED, S.ACTIVE)
+    entry = next(e for e in audit_for(old) if e.action == "connection.meter_transferred")
+    assert (entry.detail["arrears_moved"], entry.detail["to_number"]) == ("1023.57", "KEN-0002")
 
     # a replay (the engine running the transition again) posts nothing and changes nothing
     transfers, charges = Transfer.objects.count(), Charge.objects.count()
