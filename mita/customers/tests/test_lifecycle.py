@@ -367,3 +367,14 @@ def test_the_hourly_task_applies_the_changes_due_at_every_operator(operator_a, o
     b.refresh_from_db()
     assert (a.package, a.pending_package) == ("NEXT", "")
     assert (b.package, b.pending_package) == ("", "NEXT")
+
+
+def test_a_meter_never_moves_to_another_operators_connection(operator_a, operator_b):
+    old = active_connection(operator_a, customer_of(operator_a))
+    bill(operator_a, old.number, "900", "bill:1")
+    foreign = connection_of(operator_b, customer_of(operator_b, phone="+250788000999"), "BWC-0001")
+    assert code_of(meter_transfer, from_connection=old, to_connection=foreign, acting_user=None, reason="r") == (
+        "connection_invalid"
+    )
+    assert holder_balance(operator=operator_a, holder=old.number) == Decimal("900")
+    assert holder_balance(operator=operator_b, holder=foreign.number) == 0
