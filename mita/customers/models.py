@@ -232,6 +232,11 @@ class Connection(models.Model):
     parcel_looked_up_at = models.DateTimeField(_("parcel looked up at"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The package (tariff plan) by its code; the tariffs issue makes it a reference (docs/servicing-operations.md).
+    package = models.CharField(_("package"), max_length=40, blank=True)
+    # A package change that takes effect from the next billing period (customers.lifecycle.pending_packages_apply).
+    pending_package = models.CharField(_("next package"), max_length=40, blank=True)
+    pending_package_from = models.DateField(_("next package from"), null=True, blank=True)
 
     objects = OperatorManager()
 
@@ -259,10 +264,37 @@ class Connection(models.Model):
                 name="connection_reading_sequence_positive",
             ),
         ]
-        indexes = [models.Index(fields=["operator", "customer"], name="connection_customer")]
+        indexes = [
+            models.Index(fields=["operator", "customer"], name="connection_customer"),
+            models.Index(
+                fields=["operator", "pending_package_from"],
+                condition=models.Q(pending_package_from__isnull=False),
+                name="connection_pending_package",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
+
+
+class ConnectionStatusChange(models.Model):
+    """One change of a connection's status, with its reason (append-only: the database refuses edits)."""
+
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(_("from"), max_length=16, choices=Connection.Status.choices)
+    to_status = models.CharField(_("to"), max_length=16, choices=Connection.Status.choices)
+    reason = models.CharField(_("reason"), max_length=300)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OperatorManager()
+
+    class Meta:
+        ordering = ["connection", "-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
 
 
 class ConnectionHolding(models.Model):

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet, Sum
 
+from mita.ledger.hooks import open_charges
 from mita.ledger.models import Account, Balance, BalanceShard, Charge, Transfer
 
 ZERO = Decimal("0")
@@ -129,3 +130,12 @@ def holder_from(*, operator: Any, holder: str, reference: str, purpose: str) -> 
     into = transfers.filter(credit__code=code).aggregate(total=Sum("amount"))["total"] or ZERO
     out_of = transfers.filter(debit__code=code).aggregate(total=Sum("amount"))["total"] or ZERO
     return into - out_of
+
+
+def charge_outstanding(*, operator: Any, holder: str, reference: str) -> Decimal:
+    """What is still owed on a customer account's charges of one reference (a fee, a bill): zero once paid.
+
+    Cancelled charges owe nothing. Raises nothing for an unknown reference: nothing is owed on it.
+    """
+    charges = [charge for charge in open_charges(operator=operator, holder=holder) if charge.reference == reference]
+    return sum((charge.open_amount for charge in charges), ZERO)  # type: ignore[attr-defined]

@@ -14,12 +14,15 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.core.audit import audit_record
 from mita.core.errors import Conflict, DomainError
 from mita.core.money import quantize
+from mita.ledger.hooks import charge_book
 from mita.ledger.models import Account, Balance, BalanceShard, Charge, IdempotencyRecord, Transfer
+from mita.ledger.selectors import holder_balance
 from mita.ledger.signals import charge_posted
 
 T = TypeVar("T")
@@ -602,3 +605,111 @@ def charge_reverse(
         },
     )
     return reversals
+
+
+# Arrears moving with a meter ---------------------------------------------------------------------------------
+# A meter transfer to another customer takes the old account's arrears with it (issue 5): exactly what the old
+# account owes moves to the new one, as one transfer between the two receivables. The old account's open charges
+# are cleared by the move (the charge-clearing app records it: ledger.hooks) and the new account gets one charge,
+# head arrears_transferred, due on the oldest due date moved. Credit and deposit stay with the old account.
+ARREARS_HEAD = "arrears_transferred"
+
+
+def arrears_move(
+    *,
+    operator: Any,
+    from_holder: str,
+    to_holder: str,
+    reference: str,
+    acting_user: Any,
+    value_date: datetime.date | None = None,
+) -> Charge | None:
+    """Move exactly the open receivable of one customer account to another; returns the new account's charge
+    (None when the old account owed nothing).
+
+    Idempotent by reference: the same reference again posts nothing and returns the first result; the same
+    reference with other accounts is a 409. Nothing else may clear charges of either account meanwhile (both
+    accounts are locked, in a fixed order).
+    """
+    reference = (reference or "").strip()
+    if not reference:
+        raise LedgerError(
+            _("Give the move a reference."), code="reference_required", fields={"reference": [_("Required.")]}
+        )
+    if not from_holder or not to_holder or from_holder.upper() == to_holder.upper():
+        raise LedgerError(
+            _("Arrears move from one customer account to another, different one."),
+            code="same_account",
+            fields={"to_holder": [_("Choose another customer account.")]},
+        )
+    value_date = value_date or timezone.localdate()
+    body = {"from_holder": from_holder, "to_holder": to_holder, "reference": reference}
+
+    def write() -> Charge | None:
+        for holder in sorted({from_holder, to_holder}):  # a fixed order: two moves the other way never deadlock
+            holder_lock(operator=operator, holder=holder)
+        settled = charge_book().settle_for_move(
+            operator=operator, holder=from_holder, reference=reference, acting_user=acting_user
+        )
+        amount = sum((part for _charge, part in settled), Decimal("0"))
+        owed_left = holder_balance(operator=operator, holder=from_holder)
+        if owed_left != amount:  # the receivable is exactly the open charges; anything else is a broken ledger
+            raise LedgerError(
+                _("%(holder)s owes %(owed)s but its open charges come to %(open)s: run `mita ledger verify`.")
+                % {"holder": from_holder, "owed": owed_left, "open": amount},
+                code="receivable_mismatch",
+            )
+        charge = None
+        if amount > 0:
+            charge = Charge.objects.create(
+                operator=operator,
+                holder=to_holder,
+                head=ARREARS_HEAD,
+                net=amount,
+                vat=Decimal("0"),  # the VAT was charged on the old account's charges
+                total=amount,
+                currency=operator.currency,
+                reference=reference,
+                due_date=min(moved.due_date for moved, _part in settled),
+                value_date=value_date,
+            )
+            transfer_post(
+                operator=operator,
+                debit=holder_account(operator=operator, holder=to_holder, purpose="receivable"),
+                credit=holder_account(operator=operator, holder=from_holder, purpose="receivable"),
+                amount=amount,
+                kind=Transfer.Kind.TRANSFER,
+                reference=reference,
+                value_date=value_date,
+                acting_user=acting_user,
+                # not "charge": charge_reverse must never undo a move (a move is corrected by a move back)
+                memo={"arrears_charge": charge.pk, "arrears_from": from_holder, "arrears_to": to_holder},
+            )
+        audit_record(
+            actor=acting_user,
+            action="ledger.arrears_moved",
+            operator=operator,
+            detail={
+                "from": from_holder,
+                "to": to_holder,
+                "amount": amount,
+                "reference": reference,
+                "charges": {str(moved.pk): part for moved, part in settled},
+            },
+        )
+        if charge is not None:
+            charge_posted.send(sender=Charge, charge=charge, acting_user=acting_user)
+        return charge
+
+    def replay(first: str) -> Charge | None:
+        return Charge.objects.filter(operator=operator, reference=first, head=ARREARS_HEAD).order_by("pk").last()
+
+    with transaction.atomic():
+        return idempotent(
+            operator=operator,
+            key=f"arrears-move:{reference}",
+            body=body,
+            reference=reference,
+            write=write,
+            replay=replay,
+        )

@@ -7,6 +7,6 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from mita.payments import bench, demo, navigation, panels, receivers, tasks  # noqa: F401  (registrations)
+        from mita.payments import bench, demo, navigation, panels, receivers, tasks, termination  # noqa: F401  (registrations)
 
         panels.register()  # the payments panels of the customer 360 page

@@ -15,6 +15,7 @@ from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.ledger.models import Charge, Transfer
 from mita.ledger.selectors import holder_balance, holder_from
 from mita.ledger.services import (
+    ARREARS_HEAD,
     CHARGEBACK_HEAD,
     DEPOSIT_HEAD,
     account_get,
@@ -267,6 +268,13 @@ def charge_cancel_posting(
     live = list(
         Allocation.objects.select_for_update(of=("self",)).filter(charge=charge, voided=False).select_related("payment")
     )
+    if charge.head == ARREARS_HEAD or any(a.payment_id is None and not a.from_credit for a in live):
+        # An arrears move (a meter transfer, ledger.arrears_move) is corrected by moving the arrears back, never by
+        # cancelling either side: that would forgive the same debt on one account and leave it on the other.
+        raise Conflict(
+            _("These arrears moved with a meter transfer: correct a wrong transfer by moving the arrears back."),
+            code="charge_moved",
+        )
     # What was paid, by the reference that paid it: a payment's part goes back with that payment if it is ever
     # voided or charged back; a part paid from credit returns to credit for good.
     paid_by: dict[str, Decimal] = defaultdict(Decimal)
