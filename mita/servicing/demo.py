@@ -1,0 +1,1 @@
+"""The demo's servicing (filled in below)."""
