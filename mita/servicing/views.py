@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mita.core.errors import DomainError
+from mita.core.money import CURRENCY_EXPONENTS
 from mita.core.forms import form_add_domain_error
 from mita.core.permissions import require_roles
 from mita.customers.selectors import connections_visible_to, customers_visible_to
@@ -71,6 +72,11 @@ from mita.servicing.workflow import type_get
 from mita.stock.selectors import materials_visible_to
 
 PAGE_ROWS = 100
+
+
+def _money_format(currency: str) -> str:
+    """The floatformat argument that writes the currency's minor units, grouped by the reader's locale."""
+    return f"{CURRENCY_EXPONENTS.get(currency, 2)}g"
 
 
 def _status(request: HttpRequest) -> int:
@@ -249,6 +255,7 @@ def _detail(request: HttpRequest, service_request: ServiceRequest, **forms: Any)
         "can_write": access.has_role(*REQUEST_WRITE_ROLES),
         "quote_url": _quote_path(service_request),
         "payment_link": link,
+        "money_format": _money_format(service_request.operator.currency),
     }
 
 
@@ -528,6 +535,7 @@ def quote_page(request: HttpRequest, token: str) -> HttpResponse:
             "paid": sum((fee.paid for fee in fees), start=0),  # type: ignore[attr-defined]
             "open": sum((fee.open for fee in fees), start=0),  # type: ignore[attr-defined]
             "payment_link": link,
+            "money_format": _money_format(service_request.operator.currency),
         },
     )
     response["Cache-Control"] = "no-store"
