@@ -100,3 +100,5 @@ api.add_router("/", "mita.payments.api_documents.router")  # statements and paym
 api.add_router("/", cashier_router)
 api.add_router("/", "mita.payments.api_deposits.router")  # deposits, refunds, charge-backs, charge cancellations
 api.add_router("/", "mita.customers.api.router")  # customers and connections
+api.add_router("/", "mita.servicing.api.router")  # service requests, work orders, the fee schedule
+api.add_router("/", "mita.stock.api.router")  # the materials catalogue
