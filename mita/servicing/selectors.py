@@ -94,7 +94,9 @@ def _waiting_filter(*, roles: frozenset[str], user: Any) -> Q:
     for request_type in types():
         for state in request_type.states:
             steps = [
-                step for step in request_type.transitions_from(state.name) if not step.system and step.roles & roles
+                step
+                for step in request_type.transitions_from(state.name)
+                if not step.system and step.waits and step.roles & roles
             ]
             if not steps:
                 continue

@@ -43,6 +43,9 @@ class Transition:
     required: tuple[str, ...] = ()
     # Taken by Mita itself (a work order done, a fee paid): never offered as a button, refused from users.
     system: bool = False
+    # Whether a request in a source state waits for these roles (a task, counted in their badge); an escape such as
+    # a rejection is possible there but is nobody's task.
+    waits: bool = True
     hook: Hook | None = None
 
 
@@ -80,7 +83,7 @@ class RequestType:
         """The roles a request in this state waits for (the users' transitions from it)."""
         roles: set[str] = set()
         for transition in self.transitions_from(state):
-            if not transition.system:
+            if not transition.system and transition.waits:
                 roles |= transition.roles
         return frozenset(roles)
 

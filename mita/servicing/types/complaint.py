@@ -53,9 +53,19 @@ COMPLAINT = RequestType(
             assignee_only=True,
             required=("note",),
         ),
-        Transition("reopen", gettext_lazy("Reopen"), ("resolved",), "in_progress", CARE, required=("note",)),
+        Transition(
+            "reopen", gettext_lazy("Reopen"), ("resolved",), "in_progress", CARE, required=("note",), waits=False
+        ),
         Transition("close", gettext_lazy("Close"), ("resolved",), "closed", CARE),
-        Transition("reject", gettext_lazy("Reject"), ("received", "assigned"), "rejected", CARE, required=("note",)),
+        Transition(
+            "reject",
+            gettext_lazy("Reject"),
+            ("received", "assigned"),
+            "rejected",
+            CARE,
+            required=("note",),
+            waits=False,
+        ),
     ),
 )
 register_type(COMPLAINT)

@@ -313,6 +313,7 @@ NEW_CONNECTION = RequestType(
             "rejected",
             CARE,
             required=("note",),
+            waits=False,
             hook=_work_orders_cancel,
         ),
     ),
