@@ -486,6 +486,7 @@ def fee_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "can_write": can_write,
             "currency": access.operator.currency,
+            "money_format": _money_format(access.operator.currency),
         },
         status=_status(request) if can_write else 200,
     )
