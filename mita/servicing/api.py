@@ -130,7 +130,22 @@ class ServiceRequestDetailOut(ServiceRequestOut):
     events: list[EventOut]
     fees: list[FeeOut]
     work_order_ids: list[int]
-    allowed_transitions: list[str]
+    allowed_transitions: list[str]  # what the caller may take now
+
+    @staticmethod
+    def resolve_events(request: ServiceRequest) -> list[Any]:
+        return list(events_of(request=request))
+
+    @staticmethod
+    def resolve_fees(request: ServiceRequest) -> list[dict[str, Any]]:
+        return [
+            {"kind": fee.kind, "amount": fee.amount, "paid": fee.paid, "open": fee.open, "items": fee.items}  # type: ignore[attr-defined]
+            for fee in fees_of(request=request)
+        ]
+
+    @staticmethod
+    def resolve_work_order_ids(request: ServiceRequest) -> list[int]:
+        return list(request.work_orders.order_by("pk").values_list("pk", flat=True))
 
 
 class TransitionIn(Schema):
@@ -191,19 +206,12 @@ class ServiceFeeOut(Schema):
     created_at: datetime.datetime
 
 
-def _detail(request: HttpRequest, service_request: ServiceRequest) -> dict[str, Any]:
-    access = _access(request)
-    out = ServiceRequestOut.from_orm(service_request).dict()
-    out["events"] = list(events_of(request=service_request))
-    out["fees"] = [
-        {"kind": fee.kind, "amount": fee.amount, "paid": fee.paid, "open": fee.open, "items": fee.items}  # type: ignore[attr-defined]
-        for fee in fees_of(request=service_request)
-    ]
-    out["work_order_ids"] = list(service_request.work_orders.order_by("pk").values_list("pk", flat=True))
-    out["allowed_transitions"] = [
-        step.name for step in transitions_for(request=service_request, roles=frozenset(access.roles), user=request.user)
-    ]
-    return out
+def _detail(request: HttpRequest, service_request: ServiceRequest) -> ServiceRequest:
+    """The request, refreshed, with the transitions the caller may take now."""
+    service_request = ServiceRequest.objects.select_related("connection", "terms").get(pk=service_request.pk)
+    allowed = transitions_for(request=service_request, roles=frozenset(_access(request).roles), user=request.user)
+    service_request.allowed_transitions = [step.name for step in allowed]  # type: ignore[attr-defined]
+    return service_request
 
 
 @router.get("/service-requests", response=list[ServiceRequestOut], summary="Service requests, with filters")
@@ -283,7 +291,7 @@ def request_create_endpoint(request: HttpRequest, payload: ServiceRequestIn) -> 
 
 
 @router.get("/service-requests/{request_id}", response=ServiceRequestDetailOut, summary="One request and its history")
-def request_get(request: HttpRequest, request_id: int) -> dict[str, Any]:
+def request_get(request: HttpRequest, request_id: int) -> ServiceRequest:
     _require(request, *REQUEST_READ_ROLES)
     return _detail(request, request_get_for_access(access=_access(request), request_id=request_id))
 
@@ -293,7 +301,7 @@ def request_get(request: HttpRequest, request_id: int) -> dict[str, Any]:
     response=ServiceRequestDetailOut,
     summary="Take a transition (allowed_transitions lists those you may take now)",
 )
-def request_transition_endpoint(request: HttpRequest, request_id: int, payload: TransitionIn) -> dict[str, Any]:
+def request_transition_endpoint(request: HttpRequest, request_id: int, payload: TransitionIn) -> ServiceRequest:
     _require(request, *REQUEST_READ_ROLES)
     access = _access(request)
     service_request = request_get_for_access(access=access, request_id=request_id)
@@ -310,7 +318,6 @@ def request_transition_endpoint(request: HttpRequest, request_id: int, payload: 
     request_transition(
         request=service_request, transition=payload.transition, acting_user=request.user, note=payload.note, **data
     )
-    service_request.refresh_from_db()
     return _detail(request, service_request)
 
 

@@ -624,4 +624,4 @@ def service_fee_set(
         before={"amount": before[0] if before else None},
         after={"amount": amount},
     )
-    return fee
+    return ServiceFee.objects.get(pk=fee.pk)

@@ -102,7 +102,7 @@ def material_create(
     audit_record(
         actor=acting_user, action="material.created", target=material, after=snapshot(material, list(MATERIAL_FIELDS))
     )
-    return material
+    return Material.objects.get(pk=material.pk)  # the price as stored (in the currency's decimals)
 
 
 @transaction.atomic
@@ -131,4 +131,4 @@ def material_update(*, material: Material, acting_user: Any, **changes: Any) -> 
     audit_record(
         actor=acting_user, action="material.updated", target=material, before=before, after=snapshot(material, changed)
     )
-    return material
+    return Material.objects.get(pk=material.pk)
