@@ -40,8 +40,10 @@ from mita.servicing.services import (
     transitions_for,
     work_order_complete,
 )
-from mita.servicing.types.complaint import KEY as COMPLAINT, complaint_open
-from mita.servicing.types.new_connection import KEY as NEW_CONNECTION, new_connection_apply
+from mita.servicing.types.complaint import KEY as COMPLAINT
+from mita.servicing.types.complaint import complaint_open
+from mita.servicing.types.new_connection import KEY as NEW_CONNECTION
+from mita.servicing.types.new_connection import new_connection_apply
 
 router = Router(tags=["servicing"])
 
@@ -221,7 +223,7 @@ def request_list(
     type: str = "",
     state: str = "",
     assignee_id: int | None = None,
-    q: str = "",  # noqa: A002
+    q: str = "",
 ) -> QuerySet[ServiceRequest]:
     _require(request, *REQUEST_READ_ROLES)
     return requests_visible_to(access=_access(request), type=type, state=state, assignee=assignee_id, search=q)

@@ -50,7 +50,7 @@ def requests_visible_to(
     type: str = "",
     state: str = "",
     assignee: int | None = None,
-    search: str = "",  # noqa: A002
+    search: str = "",
 ) -> QuerySet[ServiceRequest]:
     requests = ServiceRequest.objects.filter(operator=_operator_of(access)).select_related(
         "customer", "connection", "assignee"

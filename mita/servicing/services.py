@@ -41,7 +41,7 @@ WORK_ORDER_SEQUENCE = "work_order"
 ATTACHMENT_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 ATTACHMENT_MAX_BYTES_DEFAULT = 5 * 1024 * 1024
 # How long a work order may stay open before it is late, by kind.
-WORK_ORDER_DUE = {
+WORK_ORDER_DUE: dict[str, datetime.timedelta] = {
     WorkOrder.Kind.SURVEY: datetime.timedelta(days=3),
     WorkOrder.Kind.INSTALLATION: datetime.timedelta(days=5),
 }
@@ -106,7 +106,7 @@ def _event(
 def request_create(
     *,
     operator: Any,
-    type: str,  # noqa: A002  (the request's type, in the users' words)
+    type: str,
     customer: Any,
     channel: str,
     summary: str,
@@ -169,9 +169,9 @@ def transitions_for(*, request: ServiceRequest, roles: frozenset[str], user: Any
     for transition in request_type.transitions_from(request.state):
         if transition.system or not (transition.roles & roles):
             continue
-        if transition.assignee_only and request.assignee_id != getattr(user, "pk", None):
-            if Role.OPERATOR_ADMIN not in roles:
-                continue
+        someone_else_s = transition.assignee_only and request.assignee_id != getattr(user, "pk", None)
+        if someone_else_s and Role.OPERATOR_ADMIN not in roles:
+            continue
         allowed.append(transition)
     return allowed
 
@@ -506,7 +506,7 @@ def work_orders_cancel_open(*, request: ServiceRequest, acting_user: Any) -> int
 
 # Fees, terms, the fee schedule --------------------------------------------------------------------------------
 
-FEE_HEADS = {RequestFee.Kind.CONNECTION: "connection_fees", RequestFee.Kind.MATERIAL: "material_fees"}
+FEE_HEADS: dict[str, str] = {RequestFee.Kind.CONNECTION: "connection_fees", RequestFee.Kind.MATERIAL: "material_fees"}
 
 
 def fee_charge(

@@ -6,14 +6,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mita.core.errors import DomainError
-from mita.core.money import CURRENCY_EXPONENTS
 from mita.core.forms import form_add_domain_error
+from mita.core.money import CURRENCY_EXPONENTS
 from mita.core.permissions import require_roles
 from mita.customers.selectors import connections_visible_to, customers_visible_to
 from mita.payments.models_online import PaymentLink
@@ -55,8 +56,8 @@ from mita.servicing.selectors import (
     work_orders_waiting_for,
 )
 from mita.servicing.services import (
-    comment_add,
     attachment_add,
+    comment_add,
     request_advance,
     request_assign,
     request_transition,
@@ -111,8 +112,8 @@ def _labelled(requests: Any) -> list[ServiceRequest]:
     rows = list(requests)
     for row in rows:
         request_type = type_get(row.type)
-        row.type_label = request_type.label  # type: ignore[attr-defined]
-        row.state_label = request_type.state(row.state).label  # type: ignore[attr-defined]
+        row.type_label = request_type.label
+        row.state_label = request_type.state(row.state).label
     return rows
 
 
@@ -378,12 +379,14 @@ def attachment_add_view(request: HttpRequest, request_id: int) -> HttpResponse:
 
 @login_required
 @require_roles(*REQUEST_READ_ROLES)
-def attachment_download(request: HttpRequest, request_id: int, attachment_id: int) -> FileResponse:
+def attachment_download(request: HttpRequest, request_id: int, attachment_id: int) -> HttpResponse:
     access = _access(request)
     service_request = request_get_for_access(access=access, request_id=request_id)
     attachment = attachment_get_for_access(access=access, request=service_request, attachment_id=attachment_id)
-    response = FileResponse(
-        attachment.file.open("rb"), content_type=attachment.content_type, filename=attachment.original_name
+    with attachment.file.open("rb") as stored:  # at most MITA_ATTACHMENT_MAX_BYTES: read whole
+        response = HttpResponse(stored.read(), content_type=attachment.content_type)
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=True, filename=attachment.original_name) or "attachment"
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -139,7 +139,7 @@ def test_attachments_are_checked_and_downloaded_by_the_operator_only(client_for,
     attachment = application.attachments.get()
     url = reverse("servicing:attachment_download", args=[application.pk, attachment.pk])
     download = client.get(url)
-    assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"%PDF")
+    assert download.status_code == 200 and download.content.startswith(b"%PDF")
     assert client_for(admin_b).get(url).status_code == 404
 
 
