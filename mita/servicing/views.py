@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from mita.core.errors import DomainError
@@ -73,6 +74,13 @@ from mita.servicing.workflow import type_get
 from mita.stock.selectors import materials_visible_to
 
 PAGE_ROWS = 100
+# What the history calls the engine's own events (a type's transitions are called by their labels).
+EVENT_LABELS = {
+    "created": gettext_lazy("Received"),
+    "reassigned": gettext_lazy("Reassigned"),
+    "work_order_opened": gettext_lazy("Work order opened"),
+    "fee_charged": gettext_lazy("Fee charged"),
+}
 
 
 def _money_format(currency: str) -> str:
@@ -237,7 +245,7 @@ def _detail(request: HttpRequest, service_request: ServiceRequest, **forms: Any)
         "state_label": request_type.state(service_request.state).label,
         "final": request_type.state(service_request.state).final,
         "events": events_of(request=service_request),
-        "state_labels": {state.name: state.label for state in request_type.states},
+        "event_labels": {**EVENT_LABELS, **{step.name: step.label for step in request_type.transitions}},
         "comments": service_request.comments.select_related("by"),
         "attachments": service_request.attachments.all(),
         "work_orders": service_request.work_orders.select_related("assignee").order_by("sequence_number"),

@@ -241,3 +241,31 @@ def test_users_cannot_take_the_system_s_transitions(world):
     with pytest.raises(TransitionNotAllowed) as error:
         request_transition(request=request, transition="installed", acting_user=world.admin)
     assert "Allowed now: assign_survey, reject" in str(error.value.message)
+
+
+def test_a_rejected_application_terminates_its_pending_connection_and_calls_off_the_survey(world):
+    request = apply(world)
+    request_transition(request=request, transition="assign_survey", acting_user=world.care, assignee=world.technician)
+    request_transition(request=request, transition="reject", acting_user=world.care, note="Outside the service area")
+    request.refresh_from_db()
+    assert request.state == "rejected"
+    assert Connection.objects.get(pk=request.connection_id).status == "terminated"
+    assert WorkOrder.objects.get(request=request).state == "cancelled"
+
+
+def test_the_sweep_moves_on_a_request_whose_fee_was_paid_while_no_task_ran(world):
+    from mita.servicing.tasks import requests_fees_sweep
+
+    request = apply(world)
+    survey(world, request)
+    # a payment whose after-commit task never ran (here: the test's transaction never commits)
+    world.pay(request.connection.number, "10000")
+    request.refresh_from_db()
+    assert request.state == "connection_fee_due"
+    # when the periodic sweep runs
+    result = requests_fees_sweep.call()
+    # then the request is moved on, and the material fee charged
+    request.refresh_from_db()
+    assert result == {"advanced": 1}
+    assert request.state == "material_fee_due"
+    assert requests_fees_sweep.call() == {"advanced": 0}

@@ -162,8 +162,17 @@ def _material_fee_charge(request: ServiceRequest, acting_user: Any, data: dict[s
     )
 
 
-def _work_orders_cancel(request: ServiceRequest, acting_user: Any, data: dict[str, Any]) -> None:
+def _rejected(request: ServiceRequest, acting_user: Any, data: dict[str, Any]) -> None:
+    """The survey is called off and the pending connection, never connected, is terminated (its number stays
+    taken: a number is never given twice)."""
     work_orders_cancel_open(request=request, acting_user=acting_user)
+    if request.connection is not None and request.connection.status == Connection.Status.PENDING:
+        connection_status_change(
+            connection=request.connection,
+            status=Connection.Status.TERMINATED,
+            reason=_("Application %(number)s rejected") % {"number": request.number},
+            acting_user=acting_user,
+        )
 
 
 def _advance(request: ServiceRequest) -> str | None:
@@ -314,7 +323,7 @@ NEW_CONNECTION = RequestType(
             CARE,
             required=("note",),
             waits=False,
-            hook=_work_orders_cancel,
+            hook=_rejected,
         ),
     ),
     work_order_done={WorkOrder.Kind.SURVEY: survey_check, WorkOrder.Kind.INSTALLATION: installation_check},
