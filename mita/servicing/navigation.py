@@ -59,6 +59,7 @@ register_card(
         url_name="servicing:fee_list",
         roles=frozenset(FEE_READ_ROLES),
         order=33,
+        in_menu=False,
     )
 )
 register_card(
@@ -69,5 +70,6 @@ register_card(
         url_name="servicing:terms_list",
         roles=frozenset(ADMIN_ROLES),
         order=34,
+        in_menu=False,
     )
 )

@@ -213,7 +213,7 @@ def request_transition(
     """Take a transition of the request's type: checks who may, from which state, with which data; writes the
     history; runs the hooks; then lets the type move the request on by itself (a fee already paid, ...)."""
     request = (
-        ServiceRequest.objects.select_for_update()
+        ServiceRequest.objects.select_for_update(of=("self",))
         .select_related("operator", "customer", "connection")
         .get(pk=request.pk)
     )
@@ -457,7 +457,9 @@ def work_order_start(*, work_order: WorkOrder, acting_user: Any) -> WorkOrder:
 @transaction.atomic
 def work_order_complete(*, work_order: WorkOrder, result: dict[str, Any], acting_user: Any) -> WorkOrder:
     """Record what the technician found or did; the request's type checks it and moves the request on."""
-    work_order = WorkOrder.objects.select_for_update().select_related("request", "operator").get(pk=work_order.pk)
+    work_order = (
+        WorkOrder.objects.select_for_update(of=("self",)).select_related("request", "operator").get(pk=work_order.pk)
+    )
     _work_order_actor_check(work_order, acting_user)
     request_type = type_get(work_order.request.type)
     done = request_type.work_order_done.get(work_order.kind)

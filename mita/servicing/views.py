@@ -280,7 +280,11 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     access = _access(request)
     service_request = request_get_for_access(access=access, request_id=request_id)
     if service_request.fees.exists():  # a fee paid while no task ran is acted on when someone looks
-        service_request = request_advance(request=service_request, acting_user=request.user)
+        try:
+            service_request = request_advance(request=service_request, acting_user=request.user)
+        except DomainError as error:  # e.g. the fee schedule changed under it: say so, show the request as it is
+            messages.error(request, str(error.message))
+            service_request.refresh_from_db()
     return render(request, "servicing/request_detail.html", _detail(request, service_request))
 
 
