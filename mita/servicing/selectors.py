@@ -217,13 +217,12 @@ def request_by_quote_token(*, token: str) -> ServiceRequest:
 
 
 def requests_with_fees_due(*, limit: int = 500) -> QuerySet[ServiceRequest]:
-    """Requests waiting for a fee (the sweep checks whether it has been paid)."""
+    """Requests waiting for a fee (the sweep checks whether it has been paid), oldest first."""
     waiting = Q(pk__in=[])
     for request_type in types():
-        if request_type.advance is None:
-            continue
-        waiting |= Q(type=request_type.key, state__in=[s.name for s in request_type.states if not s.final])
-    return ServiceRequest.objects.filter(waiting, fees__isnull=False).distinct().order_by("pk")[:limit]
+        if request_type.advance is not None and request_type.advance_states:
+            waiting |= Q(type=request_type.key, state__in=request_type.advance_states)
+    return ServiceRequest.objects.filter(waiting).order_by("pk")[:limit]
 
 
 def state_label(request: ServiceRequest) -> Any:

@@ -283,17 +283,20 @@ def request_transition(
     return request
 
 
+@transaction.atomic
 def request_advance(*, request: ServiceRequest, acting_user: Any = None) -> ServiceRequest:
-    """Take the system transitions whose condition already holds (a fee paid, nothing to charge), one after another."""
+    """Take the system transitions whose condition already holds (a fee paid, nothing to charge), one after another.
+
+    Under the request's row lock, so the payment's task, the sweep and a page view never move it twice.
+    """
     advance = type_get(request.type).advance
     if advance is None:
         return request
-    request.refresh_from_db()
+    request = ServiceRequest.objects.select_for_update(of=("self",)).get(pk=request.pk)
     name = advance(request)
     if name:
         request_transition(request=request, transition=name, acting_user=acting_user, system=True)
-        request.refresh_from_db()
-    return request
+    return ServiceRequest.objects.select_related("operator", "customer", "connection").get(pk=request.pk)
 
 
 @transaction.atomic

@@ -66,6 +66,8 @@ class RequestType:
     after_work_order: dict[str, Callable[[Any, Any], None]] = dataclasses.field(default_factory=dict)
     # advance(request) -> the system transition whose condition already holds (a fee paid), or None.
     advance: Callable[[Any], str | None] | None = None
+    # The states in which `advance` may act (what the periodic sweep looks at).
+    advance_states: tuple[str, ...] = ()
 
     def state(self, name: str) -> State:
         for state in self.states:

@@ -329,6 +329,7 @@ NEW_CONNECTION = RequestType(
     work_order_done={WorkOrder.Kind.SURVEY: survey_check, WorkOrder.Kind.INSTALLATION: installation_check},
     after_work_order={WorkOrder.Kind.SURVEY: _survey_done, WorkOrder.Kind.INSTALLATION: _installed},
     advance=_advance,
+    advance_states=("connection_fee_due", "material_fee_due"),
 )
 register_type(NEW_CONNECTION)
 
