@@ -28,7 +28,7 @@ from mita.stock.services import material_create
 
 # A signed application form as the office scans it (a one-page PDF).
 SIGNED_FORM = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-CATALOGUES = {
+CATALOGUES: dict[str, list[tuple[str, str, str, str, dict[str, Any]]]] = {
     Connection.Utility.WATER: [
         ("PIPE-HDPE-20", "HDPE pipe 20 mm", "m", "700", {"diameter_mm": 20, "material": "HDPE"}),
         ("PIPE-HDPE-32", "HDPE pipe 32 mm", "m", "1400", {"diameter_mm": 32, "material": "HDPE"}),
