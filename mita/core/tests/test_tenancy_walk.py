@@ -511,6 +511,13 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "payments/accounts/<str:holder>/statement.pdf",
         "api/v1/accounts/<holder>/statement",
         "api/v1/accounts/<holder>/payments",
+        "service/<int:request_id>/",
+        "service/<int:request_id>/attachments/<int:attachment_id>/",
+        "service/work-orders/<int:work_order_id>/",
+        "stock/materials/<int:material_id>/",
+        "api/v1/service-requests/<request_id>",
+        "api/v1/work-orders/<work_order_id>",
+        "api/v1/materials/<material_id>",
     ):
         if route not in all_routes():
             continue
