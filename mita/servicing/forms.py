@@ -11,7 +11,7 @@ from mita.customers.models import Connection
 from mita.servicing.models import RequestAttachment, ServiceFee, ServiceRequest
 from mita.servicing.types.complaint import CATEGORIES
 from mita.servicing.types.new_connection import CROSSINGS
-from mita.servicing.workflow import type_choices
+from mita.servicing.workflow import type_choices, types
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MATERIAL_ROWS = 6
@@ -27,12 +27,17 @@ CROSSING_LABELS = {
 class RequestFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     type = forms.ChoiceField(label=_("Type"), required=False)
-    state = forms.CharField(label=_("State"), required=False, max_length=32)
+    state = forms.ChoiceField(label=_("State"), required=False)
     assignee = forms.TypedChoiceField(label=_("Assignee"), required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args: Any, technicians: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["type"].choices = [("", _("Any")), *type_choices()]  # type: ignore[attr-defined]
+        states: dict[str, Any] = {}
+        for request_type in types():
+            for state in request_type.states:
+                states.setdefault(state.name, state.label)
+        self.fields["state"].choices = [("", _("Any")), *states.items()]  # type: ignore[attr-defined]
         self.fields["assignee"].choices = [  # type: ignore[attr-defined]
             ("", _("Anyone")),
             *[(user.pk, user.name or user.phone) for user in technicians],

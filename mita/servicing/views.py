@@ -68,7 +68,7 @@ from mita.servicing.services import (
     work_order_complete,
     work_order_start,
 )
-from mita.servicing.types.complaint import complaint_open
+from mita.servicing.types.complaint import CATEGORIES, complaint_open
 from mita.servicing.types.new_connection import new_connection_apply
 from mita.servicing.workflow import type_get
 from mita.stock.selectors import materials_visible_to
@@ -244,6 +244,7 @@ def _detail(request: HttpRequest, service_request: ServiceRequest, **forms: Any)
         "type": request_type,
         "state_label": request_type.state(service_request.state).label,
         "final": request_type.state(service_request.state).final,
+        "category": CATEGORIES.get(service_request.data.get("category", ""), ""),
         "events": events_of(request=service_request),
         "event_labels": {**EVENT_LABELS, **{step.name: step.label for step in request_type.transitions}},
         "comments": service_request.comments.select_related("by"),

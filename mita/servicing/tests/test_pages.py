@@ -210,3 +210,13 @@ def test_the_home_card_shows_the_badge_of_waiting_tasks(client_for, world, appli
     home = client_for(world.care).get(reverse("core:home")).content.decode()
     assert 'data-testid="card-servicing.tasks"' in home
     assert 'title="Waiting for you">1</span>' in home
+
+
+def test_the_list_filters_by_type_and_state(client_for, world, application):
+    client = client_for(world.care)
+    listed = client.get(reverse("servicing:request_list"), {"type": "new_connection", "state": "received"})
+    assert f"request-row-{application.number}" in listed.content.decode()
+    other = client.get(reverse("servicing:request_list"), {"type": "complaint"})
+    assert f"request-row-{application.number}" not in other.content.decode()
+    surveyed = client.get(reverse("servicing:request_list"), {"state": "survey"})
+    assert f"request-row-{application.number}" not in surveyed.content.decode()
