@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -27,6 +28,7 @@ from mita.customers.services import connection_create, customer_create
 from mita.notifications.catalogue import register_template
 from mita.notifications.services import message_queue
 from mita.payments.online import payment_link_for
+from mita.payments.statements import money
 from mita.servicing.models import RequestAttachment, RequestFee, ServiceFee, ServiceRequest, WorkOrder
 from mita.servicing.selectors import fee_is_paid, service_fee_for, terms_current
 from mita.servicing.services import (
@@ -147,18 +149,16 @@ def _material_fee_charge(request: ServiceRequest, acting_user: Any, data: dict[s
     if link is not None:
         request.data = {**request.data, "payment_link": link.token}
         request.save(update_fields=["data", "updated_at"])
-    message_queue(
-        channel="sms",
-        to=customer.phone,
-        template=SMS_TEMPLATE,
-        context={
+    language = customer.language or settings.LANGUAGE_CODE
+    with translation.override(language):  # the figures are written as the customer's language writes them
+        context = {
             "operator": operator.name,
             "number": request.number,
-            "amount": f"{fee.amount:,} {operator.currency}",
+            "amount": money(fee.amount, operator.currency),
             "link": quote_url(request),
-        },
-        language=customer.language or "en",
-        operator=operator,
+        }
+    message_queue(
+        channel="sms", to=customer.phone, template=SMS_TEMPLATE, context=context, language=language, operator=operator
     )
 
 
