@@ -123,7 +123,8 @@ def test_paying_the_connection_fee_charges_the_itemised_material_fee_and_texts_t
     # and the applicant's SMS carries the quote's public page
     sms = OutboxMessage.objects.get(template="servicing.material_fee")
     assert sms.to == "+250788123456"
-    assert f"/q/{request.quote_token}/" in sms.body and "35,000 RWF" in sms.body
+    assert f"/q/{request.quote_token}/" in sms.body
+    assert sms.language == "rw" and "Materials to pay: 35000 RWF" in sms.body  # as Kinyarwanda writes numbers
 
 
 def test_prices_are_frozen_on_the_fee_when_charged(world, django_capture_on_commit_callbacks):
