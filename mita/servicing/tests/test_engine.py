@@ -195,3 +195,26 @@ def test_an_unknown_category_is_refused(operator_a, people):
             acting_user=people["care"],
         )
     assert "category" in error.value.fields
+
+
+def test_the_request_list_does_not_grow_its_queries_with_its_rows(client_for, operator_a, people, complaint):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    client = client_for(people["care"])
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse("servicing:request_list")).status_code == 200
+    for number in range(8):
+        complaint_open(
+            operator=operator_a,
+            customer=complaint.customer,
+            category="quality",
+            summary=f"Brown water {number}",
+            channel="phone",
+            acting_user=people["care"],
+        )
+    with CaptureQueriesContext(connection) as many:
+        body = client.get(reverse("servicing:request_list")).content.decode()
+    assert body.count('data-testid="request-row-') == 9
+    assert len(many.captured_queries) == len(few.captured_queries)
