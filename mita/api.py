@@ -103,3 +103,5 @@ api.add_router("/", "mita.payments.api_online.router")  # payment links, online 
 api.add_router("/", "mita.customers.api.router")  # customers and connections
 api.add_router("/", "mita.payments.api_panels.router")  # miscellaneous charges from the customer 360 page
 api.add_router("/", "mita.customers.api_details.router")  # routes, chambers, land parcels, contact changes
+api.add_router("/", "mita.servicing.api.router")  # service requests, work orders, the fee schedule
+api.add_router("/", "mita.stock.api.router")  # the materials catalogue

@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "mita.customers",
     "mita.ledger",
     "mita.payments",
+    "mita.stock",
+    "mita.servicing",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from mita.api import api
 from mita.core import views as core_views
+from mita.servicing import views as servicing_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -12,6 +13,9 @@ urlpatterns = [
     path("accounts/", include("mita.accounts.urls")),
     path("registry/", include("mita.registry.urls")),
     path("customers/", include("mita.customers.urls")),
+    path("service/", include("mita.servicing.urls")),
+    path("stock/", include("mita.stock.urls")),
+    path("q/<str:token>/", servicing_views.quote_page, name="quote"),
     path("notifications/", include("mita.notifications.urls")),
     path("payments/daraja/", include("mita.payments.views_mpesa")),
     path("payments/momo/", include("mita.payments.views_momo")),

@@ -31,6 +31,7 @@ from mita.payments.confirmations import payment_confirmation_queue
 from mita.payments.models import Allocation, Channel, Payment, PaymentSettings, Receipt
 from mita.payments.numbering import receipt_number_give
 from mita.payments.preferences import allocation_key, payment_settings_for
+from mita.payments.signals import charges_settled
 
 
 class PaymentError(DomainError):
@@ -81,10 +82,12 @@ def _settle(
     receivable = holder_lock(operator=operator, holder=holder)
     remaining = amount
     deposit_paid = Decimal("0")
+    settled: list[int] = []
     for charge in open_charges(operator=operator, holder=holder, rules=rules):
         if remaining <= 0:
             break
         take = min(charge.open_amount, remaining)  # type: ignore[attr-defined]
+        settled.append(charge.pk)
         Allocation.objects.create(
             operator=operator, payment=payment, charge=charge, amount=take, from_credit=payment is None
         )
@@ -92,6 +95,8 @@ def _settle(
         if charge.head == DEPOSIT_HEAD:
             deposit_paid += take
     applied = amount - remaining
+    if settled:
+        charges_settled.send(sender=Allocation, operator=operator, holder=holder, charge_ids=settled)
     kind = Transfer.Kind.PAYMENT if payment is not None else Transfer.Kind.ALLOCATION
     if applied > 0:
         transfer_post(

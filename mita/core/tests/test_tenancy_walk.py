@@ -29,6 +29,7 @@ PUBLIC = {
     "pay/<str:token>/": "a payment link: its unguessable token is its own secret; a wrong one is a 404 (tested in payments)",
     "pay/<str:token>/return/": "the customer's return from the gateway, under the link's token (tested in payments)",
     "pay/hooks/<int:operator_id>/<str:secret>/": "gateway webhook authenticated by its secret and verif-hash (tested in payments)",
+    "q/<str:token>/": "a request's public quote page: its unguessable token is its own secret; a wrong one is a 404 (tested in servicing)",
     "healthz": "health check",
     "accounts/login/": "sign-in page",
     "accounts/logout/": "sign-out",
@@ -74,6 +75,10 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "route_id": lambda: _route_of(operator_a).pk,
         "chamber_id": lambda: _chamber_of(operator_a).pk,
         "change_id": lambda: _contact_change_of(operator_a).pk,
+        "request_id": lambda: _service_request_of(operator_a).pk,
+        "attachment_id": lambda: _service_request_of(operator_a).attachments.get().pk,
+        "work_order_id": lambda: _service_request_of(operator_a).work_orders.get().pk,
+        "material_id": lambda: _material_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -115,6 +120,10 @@ MISSING: dict[str, Callable[[], Any]] = {
     "route_id": lambda: 999999,
     "chamber_id": lambda: 999999,
     "change_id": lambda: 999999,
+    "request_id": lambda: 999999,
+    "attachment_id": lambda: 999999,
+    "work_order_id": lambda: 999999,
+    "material_id": lambda: 999999,
 }
 
 
@@ -144,6 +153,55 @@ def _contact_change_of(operator: Any) -> Any:
     customer = _connection_of(operator).customer
     return ContactChange.objects.filter(customer=customer).first() or contact_change_start(
         customer=customer, changes={"email": "secret@amazi-alpha.example"}, acting_user=None
+    )
+
+
+def _service_request_of(operator: Any) -> Any:
+    """A complaint of operator A's customer (named in A_MARKERS), with a signed form and a survey work order."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import transaction
+
+    from mita.servicing.models import ServiceRequest
+    from mita.servicing.services import attachment_add, work_order_create
+    from mita.servicing.types.complaint import complaint_open
+
+    if request := ServiceRequest.objects.filter(operator=operator).first():
+        return request
+    connection = _connection_of(operator)
+    technician = member(Role.TECHNICIAN, operator, name="Technician of Amazi Alpha Ltd")
+    with transaction.atomic():
+        request = complaint_open(
+            operator=operator,
+            customer=connection.customer,
+            connection=connection,
+            category="leak",
+            summary="Leak at Amazi Alpha Ltd",
+            channel="office",
+            acting_user=None,
+        )
+        attachment_add(
+            request=request,
+            upload=SimpleUploadedFile("secret.pdf", b"%PDF-1.4 secret of Amazi Alpha Ltd"),
+            kind="other",
+            acting_user=None,
+        )
+        work_order_create(request=request, kind="repair", assignee=technician, acting_user=None)
+    return request
+
+
+def _material_of(operator: Any) -> Any:
+    from decimal import Decimal
+
+    from mita.stock.models import Material
+    from mita.stock.services import material_create
+
+    return Material.objects.filter(operator=operator).first() or material_create(
+        operator=operator,
+        acting_user=None,
+        code="SECRET-A",
+        name="Pipe of Amazi Alpha Ltd",
+        unit="m",
+        unit_price=Decimal("100"),
     )
 
 
@@ -490,6 +548,13 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "payments/accounts/<str:holder>/statement.pdf",
         "api/v1/accounts/<holder>/statement",
         "api/v1/accounts/<holder>/payments",
+        "service/<int:request_id>/",
+        "service/<int:request_id>/attachments/<int:attachment_id>/",
+        "service/work-orders/<int:work_order_id>/",
+        "stock/materials/<int:material_id>/",
+        "api/v1/service-requests/<request_id>",
+        "api/v1/work-orders/<work_order_id>",
+        "api/v1/materials/<material_id>",
     ):
         if route not in all_routes():
             continue

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class ServicingConfig(AppConfig):
+    name = "mita.servicing"
+    label = "servicing"
+    verbose_name = "Service requests"
+
+    def ready(self) -> None:
+        from mita.servicing import demo, navigation, receivers, tasks  # noqa: F401  (registrations)
+        from mita.servicing.types import complaint, new_connection  # noqa: F401  (the request types)
