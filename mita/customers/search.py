@@ -1,0 +1,363 @@
+"""Customer search (reads only): the word index's words, the prefix and trigram lookups, the cards it shows, and the
+registry of extra sources other apps (metering: meter number and brand) fill from their AppConfig.ready().
+
+How it works (docs/customers.md, "Search"): every searchable value of a customer or connection is kept as
+normalised words in `SearchTerm` (written by `mita.customers.services`). A query is normalised the same way and
+each word is matched as a *prefix* of a word, which is one range of a B-tree index on both databases, with a
+LIMIT, so a search never reads more rows than it shows. On PostgreSQL a single word of three letters or more
+that found too little is also looked for *inside* name and address words through a trigram (GIN) index.
+Nothing here scans `%term%` without an index.
+"""
+
+import dataclasses
+import unicodedata
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+from django.db import connection as db
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from mita.core.access import Access
+from mita.core.search import SearchHit, register_search
+from mita.customers.models import Connection, Customer, SearchTerm
+from mita.customers.selectors import CUSTOMER_READ_ROLES
+
+MAX_TERM = 64  # SearchTerm.term's length
+RESULT_CUSTOMERS = 50  # customers shown at most; a broad query says "more" and asks for more letters
+TRIGRAM_MIN = 3  # a trigram index cannot help a shorter fragment
+TRIGRAM_KINDS = (SearchTerm.Kind.NAME, SearchTerm.Kind.ADDRESS)  # the kinds of the partial trigram index (0003)
+_LAST_CHAR = "\U0010ffff"  # sorts after any character: [prefix, prefix + this) is every word starting with prefix
+
+
+# Words ---------------------------------------------------------------------------------------------------------
+
+
+def _is_word_char(char: str) -> bool:
+    # Letters, digits, and the vowel signs of Indic scripts (category M) that belong inside a word.
+    return char.isalnum() or unicodedata.category(char).startswith("M")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a text as the index keeps them: upper case, Latin accents dropped ("Muhozá" -> "MUHOZA"),
+    split at anything that is not a letter or a digit, each at most 64 characters."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    words: list[str] = []
+    current: list[str] = []
+    for char in decomposed:
+        if "\u0300" <= char <= "\u036f":  # a Latin diacritic split off its letter by NFKD: dropped
+            continue
+        if _is_word_char(char):
+            current.append(char)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return [unicodedata.normalize("NFC", word).upper()[:MAX_TERM] for word in words]
+
+
+def search_key(text: str) -> str:
+    """A number as the index keeps it: its words joined ("AAL-C-000001" -> "AALC000001", "07 88" -> "0788")."""
+    return "".join(search_words(text))[:MAX_TERM]
+
+
+@lru_cache(maxsize=4096)
+def phone_terms(phone: str) -> tuple[str, ...]:
+    """An E.164 phone as two words: its digits with the country code ("250788123456") and its national form
+    ("0788123456"), so "+25078…", "25078…" and "078…" all find it."""
+    if not phone:
+        return ()
+    terms = [search_key(phone)]
+    try:
+        parsed = phonenumbers.parse(phone, None)
+        national = search_key(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+    except phonenumbers.NumberParseException:
+        national = ""
+    if national and national not in terms:
+        terms.append(national)
+    return tuple(terms)
+
+
+def customer_terms(
+    *,
+    number: str,
+    name: str,
+    phone: str,
+    phone_2: str = "",
+    id_number: str = "",
+    village: str = "",
+    street: str = "",
+    house: str = "",
+    bank_account: str = "",
+) -> list[tuple[str, str]]:
+    """(kind, term) rows of a customer's own words (their connections' numbers are added per connection)."""
+    Kind = SearchTerm.Kind
+    rows: list[tuple[str, str]] = [(Kind.CUSTOMER_NUMBER, search_key(number))]
+    rows += [(Kind.NAME, word) for word in search_words(name)]
+    rows += [(Kind.PHONE, term) for value in (phone, phone_2) for term in phone_terms(value)]
+    rows += [(Kind.ID_NUMBER, search_key(id_number)), (Kind.BANK_ACCOUNT, search_key(bank_account))]
+    rows += [(Kind.ADDRESS, word) for word in search_words(f"{village} {street}")]
+    rows.append((Kind.ADDRESS, search_key(house)))
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for kind, term in rows:
+        if term and (kind, term) not in seen:
+            seen.add((kind, term))
+            unique.append((str(kind), term))
+    return unique
+
+
+def customer_terms_of(customer: Customer) -> list[tuple[str, str]]:
+    return customer_terms(
+        number=customer.number,
+        name=customer.name,
+        phone=customer.phone,
+        phone_2=customer.phone_2,
+        id_number=customer.id_number,
+        village=customer.village,
+        street=customer.street,
+        house=customer.house,
+        bank_account=customer.bank_account,
+    )
+
+
+def connection_term(number: str) -> str:
+    return search_key(number)
+
+
+# Sources -------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Match:
+    """A customer found, and the connection the words belonged to (None: the customer's own words)."""
+
+    customer_id: int
+    connection_id: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSource:
+    """Another app's search: `find(operator, words, limit)` returns at most `limit` matches of the operator's
+    connections or customers for the query's normalised words (each word a prefix to match), through its own
+    indexes. Metering registers one for meter numbers and brands."""
+
+    name: str
+    find: Callable[[Any, list[str], int], list[Match]]
+
+
+_sources: dict[str, SearchSource] = {}
+
+
+def register_search_source(source: SearchSource) -> None:
+    _sources[source.name] = source
+
+
+def _prefix(term: str) -> Q:
+    """Words starting with `term`, as one range of the (operator, term) index. SQLite's LIKE ignores case and so
+    its index; a range on the upper-cased words uses it. PostgreSQL's LIKE 'x%' uses the varchar_pattern_ops index
+    whatever the database's collation (a range would follow the collation's order, not the characters')."""
+    if db.vendor == "postgresql":
+        return Q(term__startswith=term)
+    return Q(term__gte=term, term__lt=term + _LAST_CHAR)
+
+
+def _terms(operator: Any) -> QuerySet[SearchTerm]:
+    return SearchTerm.objects.filter(operator=operator)
+
+
+def _rows(queryset: QuerySet[SearchTerm], limit: int) -> list[Match]:
+    return [
+        Match(customer, connection)
+        for customer, connection in queryset.values_list("customer_id", "connection_id")[:limit]
+    ]
+
+
+def matches(*, operator: Any, query: str, limit: int = RESULT_CUSTOMERS) -> list[Match]:
+    """Who the query finds at the operator, best first, at most `limit` customers (a customer may come with
+    several matches: one per connection whose number matched)."""
+    words = search_words(query)
+    if not words:
+        return []
+    key = "".join(words)[:MAX_TERM]
+    rows_wanted = limit * 4  # several words of one customer may match; a few more rows than customers
+    found: list[Match] = []
+    # The query as one number or phone ("AAL 0001", "0788 123 456") ...
+    found += _rows(_terms(operator).filter(_prefix(key)), rows_wanted)
+    # ... and, for several words, customers with a word starting with each ("jea uwa" finds Jeanne Uwase).
+    if len(words) > 1:
+        first, *others = sorted(set(words), key=len, reverse=True)
+        together = _terms(operator).filter(_prefix(first))
+        for word in others:
+            together = together.filter(customer_id__in=_terms(operator).filter(_prefix(word)).values("customer_id"))
+        found += _rows(together, rows_wanted)
+    for source in _sources.values():
+        found += source.find(operator, words, rows_wanted)
+    few = len({match.customer_id for match in found}) < limit
+    if few and db.vendor == "postgresql" and len(words) == 1 and len(key) >= TRIGRAM_MIN:
+        inside = _terms(operator).filter(kind__in=TRIGRAM_KINDS, term__contains=key)
+        found += _rows(inside, rows_wanted)
+    return _first_customers(found, limit)
+
+
+def _first_customers(found: Iterable[Match], limit: int) -> list[Match]:
+    kept: list[Match] = []
+    customers: set[int] = set()
+    seen: set[Match] = set()
+    for match in found:
+        if match in seen:
+            continue
+        if match.customer_id not in customers:
+            if len(customers) == limit:
+                continue
+            customers.add(match.customer_id)
+        seen.add(match)
+        kept.append(match)
+    return kept
+
+
+def customers_matching(*, operator: Any, query: str) -> Q:
+    """A filter on Customer for the paginated list and `GET /api/v1/customers?q=`: the customers `matches` finds,
+    all of them (a semi-join on the word index, never a scan of the customers)."""
+    words = search_words(query)
+    if not words:
+        return Q()
+    key = "".join(words)[:MAX_TERM]
+    match = Q(pk__in=_terms(operator).filter(_prefix(key)).values("customer_id"))
+    if len(words) > 1:
+        together = Q()
+        for word in set(words):
+            together &= Q(pk__in=_terms(operator).filter(_prefix(word)).values("customer_id"))
+        match |= together
+    return match
+
+
+def connections_matching(*, operator: Any, query: str) -> Q:
+    """A filter on Connection for `GET /api/v1/connections?q=`: the start of the connection's number."""
+    key = search_key(query)
+    if not key:
+        return Q()
+    numbers = _terms(operator).filter(_prefix(key), kind=SearchTerm.Kind.CONNECTION_NUMBER)
+    return Q(pk__in=numbers.values("connection_id"))
+
+
+# Cards ---------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Card:
+    """One connection (or a customer who has none yet) as the results show it."""
+
+    customer_id: int
+    customer_number: str
+    owner: str
+    phone: str
+    address: str
+    connection_id: int | None
+    connection_number: str
+    status: str
+    status_label: str
+    url: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PhoneGroup:
+    """The cards behind one phone: a landlord's or a school's connections together."""
+
+    phone: str
+    cards: list[Card]
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResults:
+    query: str
+    groups: list[PhoneGroup]
+    more: bool  # the query found more customers than shown: type more of it
+
+    @property
+    def cards(self) -> list[Card]:
+        return [card for group in self.groups for card in group.cards]
+
+
+def _address(customer: Customer) -> str:
+    parts = [customer.house, customer.street, customer.village, str(customer.district) if customer.district else ""]
+    return ", ".join(part for part in parts if part)
+
+
+def customer_search(*, access: Access, query: str, status: str = "", limit: int = RESULT_CUSTOMERS) -> SearchResults:
+    """The search box: the operator's customers and connections the query finds, as cards grouped by phone.
+
+    A customer found by their own words (name, phone, ID, address, bank account, number) shows all their
+    connections; one found by a connection's number (or a meter of it) shows that connection. Only the user's
+    operator's rows: a regulator or district workspace finds nothing here.
+    """
+    operator = access.operator
+    query = (query or "").strip()
+    if operator is None or not access.has_role(*CUSTOMER_READ_ROLES):
+        return SearchResults(query=query, groups=[], more=False)
+    found = matches(operator=operator, query=query, limit=limit + 1)
+    customer_ids = list(dict.fromkeys(match.customer_id for match in found))
+    more = len(customer_ids) > limit
+    customer_ids = customer_ids[:limit]
+    whole = {m.customer_id for m in found if m.connection_id is None}
+    only = {(m.customer_id, m.connection_id) for m in found if m.connection_id is not None}
+    customers_found = Customer.objects.filter(operator=operator, pk__in=customer_ids).select_related("district")
+    if status:
+        customers_found = customers_found.filter(status=status)
+    customers = customers_found.in_bulk()
+    connections: dict[int, list[Connection]] = {}
+    for connection in Connection.objects.filter(operator=operator, customer_id__in=customer_ids).order_by("number"):
+        if connection.customer_id in whole or (connection.customer_id, connection.pk) in only:
+            connections.setdefault(connection.customer_id, []).append(connection)
+    groups: dict[str, list[Card]] = {}
+    for customer_id in customer_ids:
+        customer = customers.get(customer_id)
+        if customer is None:  # a source's match of another operator's customer would land here: never shown
+            continue
+        groups.setdefault(customer.phone, []).extend(_cards(customer, connections.get(customer_id, [])))
+    return SearchResults(
+        query=query, groups=[PhoneGroup(phone=phone, cards=cards) for phone, cards in groups.items()], more=more
+    )
+
+
+def _cards(customer: Customer, connections: list[Connection]) -> list[Card]:
+    url = reverse("customers:customer_detail", args=[customer.pk])
+
+    def card(connection: Connection | None) -> Card:
+        return Card(
+            customer_id=customer.pk,
+            customer_number=customer.number,
+            owner=customer.name,
+            phone=customer.phone,
+            address=_address(customer),
+            url=url,
+            connection_id=connection.pk if connection else None,
+            connection_number=connection.number if connection else "",
+            status=connection.status if connection else customer.status,
+            status_label=str((connection or customer).get_status_display()),
+        )
+
+    return [card(connection) for connection in connections] if connections else [card(None)]
+
+
+# The global search box ------------------------------------------------------------------------------------------
+
+
+def _global_search(access: Access, query: str) -> list[SearchHit]:
+    results = customer_search(access=access, query=query, limit=10)
+    return [
+        SearchHit(
+            kind=_("Connection") if card.connection_id else _("Customer"),
+            title=" · ".join(part for part in (card.connection_number, card.owner) if part),
+            subtitle=" · ".join(part for part in (card.customer_number, card.phone, card.address) if part),
+            url=card.url,
+        )
+        for card in results.cards
+    ]
+
+
+register_search("customers.customers", _global_search)
