@@ -73,19 +73,22 @@ def search_key(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def phone_terms(phone: str) -> tuple[str, ...]:
-    """An E.164 phone as two words: its digits with the country code ("250788123456") and its national form
-    ("0788123456"), so "+25078…", "25078…" and "078…" all find it."""
-    if not phone:
+    """An E.164 phone as two words: its digits with the country code ("250788123456") and without it, its
+    national significant number ("788123456"), so "+25078…", "25078…", "78…" and, read by `matches`, the
+    national "078…" all find it. Country codes are prefix-free: the first 1-3 digits that are one are it."""
+    digits = search_key(phone)
+    if not digits:
         return ()
-    terms = [search_key(phone)]
-    try:
-        parsed = phonenumbers.parse(phone, None)
-        national = search_key(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
-    except phonenumbers.NumberParseException:
-        national = ""
-    if national and national not in terms:
-        terms.append(national)
-    return tuple(terms)
+    if phone.startswith("+") and digits.isdigit():
+        for length in (1, 2, 3):
+            if int(digits[:length]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+                return (digits, digits[length:])
+    return (digits,)
+
+
+def _national_significant(key: str) -> str:
+    """A phone typed the national way ("0788…"): the digits after the trunk prefix 0, or "" if it is not one."""
+    return key[1:] if len(key) >= 4 and key.isdigit() and key.startswith("0") else ""
 
 
 def customer_terms(
@@ -194,6 +197,8 @@ def matches(*, operator: Any, query: str, limit: int = RESULT_CUSTOMERS) -> list
     found: list[Match] = []
     # The query as one number or phone ("AAL 0001", "0788 123 456") ...
     found += _rows(_terms(operator).filter(_prefix(key)), rows_wanted)
+    if national := _national_significant(key):
+        found += _rows(_terms(operator).filter(_prefix(national), kind=SearchTerm.Kind.PHONE), rows_wanted)
     # ... and, for several words, customers with a word starting with each ("jea uwa" finds Jeanne Uwase): the
     # longest word picks at most CANDIDATES words, whose customers must have the others too (a bounded read).
     if len(words) > 1 and _customers_in(found) < limit:
@@ -242,6 +247,9 @@ def customers_matching(*, operator: Any, query: str) -> Q:
         return Q()
     key = "".join(words)[:MAX_TERM]
     match = Q(pk__in=_terms(operator).filter(_prefix(key)).values("customer_id"))
+    if national := _national_significant(key):
+        phones = _terms(operator).filter(_prefix(national), kind=SearchTerm.Kind.PHONE)
+        match |= Q(pk__in=phones.values("customer_id"))
     if len(words) > 1:
         together = Q()
         for word in set(words):
@@ -333,18 +341,28 @@ def customer_search(*, access: Access, query: str, status: str = "", limit: int 
         "customer": {value: str(label) for value, label in Customer.Status.choices},
         "connection": {value: str(label) for value, label in Connection.Status.choices},
     }
+    customer_url = _customer_url()
     for customer_id in customer_ids:
         customer = customers.get(customer_id)
         if customer is None:  # a source's match of another operator's customer would land here: never shown
             continue
-        groups.setdefault(customer.phone, []).extend(_cards(customer, connections.get(customer_id, []), labels))
+        cards = _cards(customer, connections.get(customer_id, []), labels, customer_url(customer.pk))
+        groups.setdefault(customer.phone, []).extend(cards)
     return SearchResults(
         query=query, groups=[PhoneGroup(phone=phone, cards=cards) for phone, cards in groups.items()], more=more
     )
 
 
-def _cards(customer: Customer, connections: list[Connection], labels: dict[str, dict[str, str]]) -> list[Card]:
-    url = reverse("customers:customer_detail", args=[customer.pk])
+def _customer_url() -> Callable[[int], str]:
+    """The customer page's address for any id, resolved once per search rather than once per card."""
+    marker = 987654321
+    before, after = reverse("customers:customer_detail", args=[marker]).split(str(marker))
+    return lambda customer_id: f"{before}{customer_id}{after}"
+
+
+def _cards(
+    customer: Customer, connections: list[Connection], labels: dict[str, dict[str, str]], url: str
+) -> list[Card]:
 
     def card(connection: Connection | None) -> Card:
         return Card(

@@ -78,6 +78,7 @@ def owners(operator_a, query, **kwargs):
         ("+250788123456", "jeanne"),  # a phone in E.164
         ("0788 123 456", "jeanne"),  # a phone as dialled in the country
         ("250788123", "jeanne"),  # the start of a phone without the plus
+        ("788123456", "jeanne"),  # a phone without country code or trunk 0
         ("1198870012345678", "jeanne"),  # the national ID
         ("11988700", "jeanne"),  # its start
         ("Nyamata", "jeanne"),  # the village
