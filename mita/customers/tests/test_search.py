@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from django.db import connection
+from playwright.sync_api import expect
 
 from mita.accounts.roles import Role
 from mita.core.search import search as global_search
@@ -18,7 +19,8 @@ from mita.customers.search import Match, SearchSource, customer_search, register
 from mita.customers.services import CustomerError, customer_status_change, customer_update
 from mita.customers.tests.world import clerk_of, connection_of, customer_of
 from mita.registry.access import WorkspaceAccess, workspaces_of
-from mita.testing.factories import member
+from mita.testing.browser import sign_in
+from mita.testing.factories import DEFAULT_PASSWORD, OperatorFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -340,3 +342,31 @@ def test_the_benchmark_runs_on_a_tiny_population_and_prints_json(tmp_path):
     assert kinds["word_inside_name"]["found"] == 3 and kinds["miss_name"]["found"] == 0
     assert figures["overall"]["queries"] == sum(kind["queries"] for kind in kinds.values())
     assert {"p50_ms", "p95_ms", "p99_ms"} <= set(figures["overall"])
+
+
+# In a real browser ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_typing_in_the_search_box_shows_the_cards_without_a_submit(page, live_server):
+    # given operator A's clerk, Jeanne with two connections and Eric with one
+    operator = OperatorFactory(name="Amazi Alpha Ltd", prefix="AAL")
+    clerk = clerk_of(operator)
+    jeanne = customer_of(operator, name="Jeanne Uwase", phone="+250788123456", village="Nyamata")
+    connection_of(operator, jeanne, "AAL-0001")
+    connection_of(operator, jeanne, "AAL-0002")
+    connection_of(operator, customer_of(operator, name="Eric Habimana", phone="+250733000111"), "KIG-77")
+    sign_in(page, clerk.phone, DEFAULT_PASSWORD)
+    page.goto("/customers/")
+    # when the clerk types a word from inside Jeanne's name, and nothing else
+    page.get_by_test_id("customer-search-input").press_sequentially("uwase", delay=30)
+    # then her two connections appear as cards behind her phone, and Eric does not
+    cards = page.get_by_test_id("search-card")
+    expect(cards).to_have_count(2)
+    expect(page.get_by_test_id("phone-group")).to_have_attribute("data-phone", "+250788123456")
+    expect(page.get_by_test_id("search-cards")).not_to_contain_text("Eric Habimana")
+    # and a card opens her page
+    with page.expect_navigation():
+        cards.first.get_by_role("link").click()
+    expect(page.get_by_test_id("customer-number")).to_have_text(jeanne.number)
