@@ -186,22 +186,32 @@ def _rows(queryset: QuerySet[SearchTerm], limit: int) -> list[Match]:
     ]
 
 
+def _rows_of(lookups: list[QuerySet[SearchTerm]], limit: int) -> list[Match]:
+    """The first `limit` rows of each lookup; on PostgreSQL in one statement (UNION ALL of limited selects)."""
+    sliced = [lookup.values_list("customer_id", "connection_id")[:limit] for lookup in lookups]
+    if len(sliced) > 1 and db.features.supports_slicing_ordering_in_compound:
+        return [Match(customer, connection) for customer, connection in sliced[0].union(*sliced[1:], all=True)]
+    return [Match(customer, connection) for rows in sliced for customer, connection in rows]
+
+
 def matches(*, operator: Any, query: str, limit: int = RESULT_CUSTOMERS) -> list[Match]:
-    """Who the query finds at the operator, best first, at most `limit` customers (a customer may come with
-    several matches: one per connection whose number matched)."""
+    """Who the query finds at the operator, at most `limit` customers in the order found (no ranking: whole query
+    as a prefix, then several words, other apps' sources, trigram); a customer may come with several matches,
+    one per connection whose number matched."""
     words = search_words(query)
     if not words:
         return []
     key = "".join(words)[:MAX_TERM]
     rows_wanted = limit * 4  # several words of one customer may match; a few more rows than customers
-    found: list[Match] = []
-    # The query as one number or phone ("AAL 0001", "0788 123 456") ...
-    found += _rows(_terms(operator).filter(_prefix(key)), rows_wanted)
+    # The query as one number or phone ("AAL 0001", "0788 123 456"), with a national phone read without its 0 ...
+    lookups = [_terms(operator).filter(_prefix(key))]
     if national := _national_significant(key):
-        found += _rows(_terms(operator).filter(_prefix(national), kind=SearchTerm.Kind.PHONE), rows_wanted)
-    # ... and, for several words, customers with a word starting with each ("jea uwa" finds Jeanne Uwase): the
-    # longest word picks at most CANDIDATES words, whose customers must have the others too (a bounded read).
-    if len(words) > 1 and _customers_in(found) < limit:
+        lookups.append(_terms(operator).filter(_prefix(national), kind=SearchTerm.Kind.PHONE))
+    found = _rows_of(lookups, rows_wanted)
+    # ... or, when that found nobody and there are several words, customers with a word starting with each ("jea
+    # uwa" finds Jeanne Uwase): the longest word picks at most CANDIDATES words, whose customers must have the
+    # others too (a bounded read).
+    if len(words) > 1 and not found:
         longest, *others = sorted(set(words), key=len, reverse=True)
         candidates = _rows(_terms(operator).filter(_prefix(longest)), CANDIDATES)
         customer_ids = {match.customer_id for match in candidates}
@@ -213,7 +223,14 @@ def matches(*, operator: Any, query: str, limit: int = RESULT_CUSTOMERS) -> list
         found += [match for match in candidates if match.customer_id in customer_ids]
     for source in _sources.values():
         found += source.find(operator, words, rows_wanted)
-    if _customers_in(found) < limit and db.vendor == "postgresql" and len(words) == 1 and len(key) >= TRIGRAM_MIN:
+    # Inside a word, for a single word of letters only (names and places; numbers match by their start).
+    if (
+        _customers_in(found) < limit
+        and db.vendor == "postgresql"
+        and len(words) == 1
+        and len(key) >= TRIGRAM_MIN
+        and key.isalpha()
+    ):
         inside = _terms(operator).filter(kind__in=TRIGRAM_KINDS, term__contains=key)
         found += _rows(inside, rows_wanted)
     return _first_customers(found, limit)
@@ -240,8 +257,8 @@ def _first_customers(found: Iterable[Match], limit: int) -> list[Match]:
 
 
 def customers_matching(*, operator: Any, query: str) -> Q:
-    """A filter on Customer for the paginated list and `GET /api/v1/customers?q=`: the customers `matches` finds,
-    all of them (a semi-join on the word index, never a scan of the customers)."""
+    """A filter on Customer for `GET /api/v1/customers?q=` (paginated, so every match): the prefix rules of
+    `matches` as semi-joins on the word index, without the trigram pass and other apps' sources."""
     words = search_words(query)
     if not words:
         return Q()
@@ -305,17 +322,13 @@ class SearchResults:
         return [card for group in self.groups for card in group.cards]
 
 
-def _address(customer: Customer) -> str:
-    parts = [customer.house, customer.street, customer.village, str(customer.district) if customer.district else ""]
-    return ", ".join(part for part in parts if part)
-
-
 def customer_search(*, access: Access, query: str, status: str = "", limit: int = RESULT_CUSTOMERS) -> SearchResults:
     """The search box: the operator's customers and connections the query finds, as cards grouped by phone.
 
     A customer found by their own words (name, phone, ID, address, bank account, number) shows all their
     connections; one found by a connection's number (or a meter of it) shows that connection. Only the user's
-    operator's rows: a regulator or district workspace finds nothing here.
+    operator's rows: a regulator or district workspace finds nothing here. `status` keeps, among the customers
+    found, those with that status.
     """
     operator = access.operator
     query = (query or "").strip()
@@ -327,29 +340,68 @@ def customer_search(*, access: Access, query: str, status: str = "", limit: int 
     customer_ids = customer_ids[:limit]
     whole = {m.customer_id for m in found if m.connection_id is None}
     only = {(m.customer_id, m.connection_id) for m in found if m.connection_id is not None}
-    customers_found = Customer.objects.filter(operator=operator, pk__in=customer_ids).select_related("district")
+    # One query for the customers and their connections (a join), read as tuples: a search makes few round trips.
+    rows = Customer.objects.filter(operator=operator, pk__in=customer_ids)
     if status:
-        customers_found = customers_found.filter(status=status)
-    customers = customers_found.in_bulk()
-    connections: dict[int, list[Connection]] = {}
-    for connection in Connection.objects.filter(operator=operator, customer_id__in=customer_ids).order_by("number"):
-        if connection.customer_id in whole or (connection.customer_id, connection.pk) in only:
-            connections.setdefault(connection.customer_id, []).append(connection)
-    groups: dict[str, list[Card]] = {}
-    # Translated once per search, not per card (get_FOO_display hashes the lazy choices every time).
-    labels = {
-        "customer": {value: str(label) for value, label in Customer.Status.choices},
-        "connection": {value: str(label) for value, label in Connection.Status.choices},
-    }
+        rows = rows.filter(status=status)
+    customers: dict[int, tuple[Any, ...]] = {}
+    connections: dict[int, list[tuple[int, str, str]]] = {}
+    for *customer, connection_id, connection_number, connection_status in rows.values_list(*_CARD_COLUMNS):
+        customers[customer[0]] = tuple(customer)
+        if connection_id is not None and (customer[0] in whole or (customer[0], connection_id) in only):
+            connections.setdefault(customer[0], []).append((connection_id, connection_number, connection_status))
+    # Translated once per search, not per card.
+    customer_labels = {value: str(label) for value, label in Customer.Status.choices}
+    connection_labels = {value: str(label) for value, label in Connection.Status.choices}
     customer_url = _customer_url()
+    groups: dict[str, list[Card]] = {}
     for customer_id in customer_ids:
-        customer = customers.get(customer_id)
-        if customer is None:  # a source's match of another operator's customer would land here: never shown
+        if customer_id not in customers:  # another status, or a source's match of another operator's customer
             continue
-        cards = _cards(customer, connections.get(customer_id, []), labels, customer_url(customer.pk))
-        groups.setdefault(customer.phone, []).extend(cards)
+        customer = customers[customer_id]
+        url = customer_url(customer_id)
+        held = sorted(connections.get(customer_id, []), key=lambda row: row[1])
+        cards = [_card(customer, url, (pk, numbered, state, connection_labels[state])) for pk, numbered, state in held]
+        if not held:
+            cards = [_card(customer, url, (None, "", customer[-1], customer_labels[customer[-1]]))]
+        phone = customer[3]
+        groups.setdefault(phone, []).extend(cards)
     return SearchResults(
         query=query, groups=[PhoneGroup(phone=phone, cards=cards) for phone, cards in groups.items()], more=more
+    )
+
+
+_CARD_COLUMNS = (
+    "pk",
+    "number",
+    "name",
+    "phone",
+    "house",
+    "street",
+    "village",
+    "district__name",
+    "status",
+    "connections__pk",
+    "connections__number",
+    "connections__status",
+)
+
+
+def _card(customer: tuple[Any, ...], url: str, connection: tuple[int | None, str, str, str]) -> Card:
+    """A card from a row of _CARD_COLUMNS's customer part and (connection id, number, status, its label)."""
+    customer_id, number, name, phone, house, street, village, district, _status = customer
+    connection_id, connection_number, status, label = connection
+    return Card(
+        customer_id=customer_id,
+        customer_number=number,
+        owner=name,
+        phone=phone,
+        address=", ".join(part for part in (house, street, village, district) if part),
+        url=url,
+        connection_id=connection_id,
+        connection_number=connection_number,
+        status=status,
+        status_label=label,
     )
 
 
@@ -358,27 +410,6 @@ def _customer_url() -> Callable[[int], str]:
     marker = 987654321
     before, after = reverse("customers:customer_detail", args=[marker]).split(str(marker))
     return lambda customer_id: f"{before}{customer_id}{after}"
-
-
-def _cards(
-    customer: Customer, connections: list[Connection], labels: dict[str, dict[str, str]], url: str
-) -> list[Card]:
-
-    def card(connection: Connection | None) -> Card:
-        return Card(
-            customer_id=customer.pk,
-            customer_number=customer.number,
-            owner=customer.name,
-            phone=customer.phone,
-            address=_address(customer),
-            url=url,
-            connection_id=connection.pk if connection else None,
-            connection_number=connection.number if connection else "",
-            status=connection.status if connection else customer.status,
-            status_label=labels["connection"][connection.status] if connection else labels["customer"][customer.status],
-        )
-
-    return [card(connection) for connection in connections] if connections else [card(None)]
 
 
 # The global search box ------------------------------------------------------------------------------------------
