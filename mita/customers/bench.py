@@ -6,6 +6,7 @@ line: build time, row counts, and p50/p95/p99 milliseconds per kind of query and
 
 import dataclasses
 import datetime
+import os
 import random
 import tempfile
 import time
@@ -441,7 +442,10 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         population = _build(operator, count, rng)
         build_seconds = time.perf_counter() - started
         access = BenchAccess(operator)
+        load_before = os.getloadavg()[0]
         measured = _measure(access, _queries(population, per_kind, rng))
+        # The machine's 1-minute load around the timings: on a shared machine it explains the tail.
+        load = [round(load_before, 2), round(os.getloadavg()[0], 2), os.cpu_count()]
         return {
             "bench": "search",
             "database": database_vendor(),
@@ -449,6 +453,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             "connections": Connection.objects.filter(operator=operator).count(),
             "search_terms": population.terms,
             "build_seconds": round(build_seconds, 1),
+            "load_average_before_after_cpus": load,
             "built_at": datetime.datetime.now(tz=datetime.UTC).isoformat(timespec="seconds"),
             **measured,
         }

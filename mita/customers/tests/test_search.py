@@ -301,9 +301,13 @@ def test_a_prefix_search_is_a_range_of_the_word_index(operator_a, town):
 
 
 def test_postgresql_has_a_trigram_index_it_uses_for_fragments_and_sqlite_has_none(operator_a, town):
-    fragment = SearchTerm.objects.filter(operator=operator_a, kind__in=["name", "address"], term__contains="WAS")
+    fragment = SearchTerm.objects.filter(operator=operator_a, kind__in=["name", "address"], term__contains="UWAS")
     if connection.vendor == "postgresql":
         assert "gin_trgm_ops" in _indexes()["searchterm_trigram"]
+        # a tiny test table is best read through the (operator, word) index; without it (dropped inside this
+        # test's transaction, which rolls back) and without sequential scans, the trigram index must serve
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX searchterm_prefix")
         assert "searchterm_trigram" in _plan(fragment.values("customer_id"))
         # then a fragment inside a name or a village is found; numbers still match by their start only
         assert owners(operator_a, "wase") == {town["jeanne"].number}
