@@ -228,6 +228,8 @@ def _people(
         population.sample("customer_number", number, rng)
         population.sample("name_start", name.split()[0][:3], rng)
         population.sample("word_inside_name", name.split()[-1], rng)
+        if len(name.split()[-1]) >= 6:  # found on PostgreSQL only (trigram); a miss on SQLite, by design
+            population.sample("fragment_inside_name", name.split()[-1][1:5], rng)
         population.sample("phone_e164", phone, rng)
         population.sample("phone_national", "0" + phone[4:10], rng)
         if id_number:
