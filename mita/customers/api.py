@@ -1,5 +1,6 @@
-"""API for customers and connections: list (prefix search), create, read, and change contacts or a connection's
-description; the 360 overview and service notes. Numbers are never changed; amounts travel as decimal strings, never floats."""
+"""API for customers and connections: list and search (cards), create, read, and change contacts or a connection's
+description; the 360 overview and service notes. Numbers are never changed; amounts travel as decimal strings, never
+floats."""
 
 import datetime
 import re
@@ -17,6 +18,7 @@ from mita.customers.customer_panels import NOTE_ROLES
 from mita.customers.models import Connection, Customer, ServiceNote
 from mita.customers.notes import service_note_add
 from mita.customers.panels import overview_for
+from mita.customers.search import SearchResults, customer_search
 from mita.customers.selectors import (
     CUSTOMER_READ_ROLES,
     CUSTOMER_WRITE_ROLES,
@@ -90,6 +92,8 @@ class CustomerIn(Schema):
     village: str = ""
     street: str = ""
     house: str = ""
+    bank_name: str = ""
+    bank_account: str = ""
 
 
 class CustomerPatch(Schema):
@@ -109,6 +113,8 @@ class CustomerPatch(Schema):
     village: str | None = None
     street: str | None = None
     house: str | None = None
+    bank_name: str | None = None
+    bank_account: str | None = None
 
 
 class CustomerOut(Schema):
@@ -127,6 +133,8 @@ class CustomerOut(Schema):
     village: str
     street: str
     house: str
+    bank_name: str
+    bank_account: str
     status: str
     status_reason: str
     created_at: datetime.datetime
@@ -136,7 +144,36 @@ def _district(pk: int | None) -> Boundary | None:
     return _pick(districts(), pk, "district_id", _("Choose a district by its id."))
 
 
-@router.get("/customers", response=list[CustomerOut], summary="Customers, by prefix of number, name or phone")
+class CardOut(Schema):
+    customer_id: int
+    customer_number: str
+    owner: str
+    phone: str
+    address: str
+    connection_id: int | None
+    connection_number: str
+    status: str
+    url: str
+
+
+class PhoneGroupOut(Schema):
+    phone: str
+    cards: list[CardOut]
+
+
+class SearchOut(Schema):
+    query: str
+    more: bool  # more customers match than shown: type more of the query
+    groups: list[PhoneGroupOut]
+
+
+@router.get("/customers/search", response=SearchOut, summary="Search: cards of connections, grouped by phone")
+def customer_search_endpoint(request: HttpRequest, q: str = "") -> SearchResults:
+    _require(request, *CUSTOMER_READ_ROLES)
+    return customer_search(access=_access(request), query=q)
+
+
+@router.get("/customers", response=list[CustomerOut], summary="Customers found by the search's words")
 @paginate(LimitOffsetPagination)
 def customer_list(request: HttpRequest, q: str = "", status: str = "") -> QuerySet[Customer]:
     _require(request, *CUSTOMER_READ_ROLES)

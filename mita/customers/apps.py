@@ -7,6 +7,6 @@ class CustomersConfig(AppConfig):
     verbose_name = "Customers"
 
     def ready(self) -> None:
-        from mita.customers import customer_panels, demo, lifecycle, messages, navigation  # noqa: F401  (registrations)
+        from mita.customers import bench, customer_panels, demo, lifecycle, messages, navigation, search  # noqa: F401  (registrations)
 
         customer_panels.register()

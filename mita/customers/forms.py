@@ -18,7 +18,10 @@ class CustomerSearchForm(forms.Form):
         label=_("Search"),
         required=False,
         max_length=100,
-        help_text=_("The start of a customer number, connection number, name or phone."),
+        help_text=_(
+            "A customer or connection number, a word of the name, a phone, an ID number, a village or street, "
+            "or a bank account; each word you type is the start of one."
+        ),
     )
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any")), *Customer.Status.choices])
 
@@ -43,6 +46,10 @@ class CustomerForm(forms.Form):
     village = forms.CharField(label=_("Village"), max_length=120, required=False)
     street = forms.CharField(label=_("Street"), max_length=120, required=False)
     house = forms.CharField(label=_("House"), max_length=60, required=False)
+    bank_name = forms.CharField(label=_("Bank"), max_length=120, required=False)
+    bank_account = forms.CharField(
+        label=_("Bank account"), max_length=40, required=False, help_text=_("As on the bank's papers.")
+    )
 
     def __init__(self, *args: Any, districts: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -24,7 +24,7 @@ from mita.core.errors import Conflict, DomainError
 from mita.core.models import AuditEntry
 from mita.core.money import quantize
 from mita.core.schedule import register_periodic
-from mita.customers.models import Connection, ConnectionHolding, ConnectionStatusChange, Customer
+from mita.customers.models import Connection, ConnectionHolding, ConnectionStatusChange, Customer, SearchTerm
 from mita.ledger import services as ledger
 from mita.ledger.models import Charge
 from mita.ledger.selectors import holder_balance
@@ -214,6 +214,8 @@ def connection_transfer(
     ConnectionHolding.objects.create(operator=operator, connection=connection, customer=to_customer, starts_on=on_date)
     connection.customer = to_customer
     connection.save(update_fields=["customer"])
+    # The search finds the connection's number under its new holder from now on.
+    SearchTerm.objects.filter(connection=connection).update(customer=to_customer)
     audit_record(
         actor=acting_user,
         action="connection.owner_changed",

@@ -48,6 +48,8 @@ class Customer(models.Model):
     village = models.CharField(_("village"), max_length=120, blank=True)
     street = models.CharField(_("street"), max_length=120, blank=True)
     house = models.CharField(_("house"), max_length=60, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=120, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     status_reason = models.CharField(_("status reason"), max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
@@ -63,7 +65,7 @@ class Customer(models.Model):
             models.UniqueConstraint(fields=["operator", "number"], name="customer_unique_number"),
         ]
         indexes = [
-            # Prefix search (istartswith) on name and phone; trigram indexes come with search at scale.
+            # The search runs on SearchTerm (below); these serve the plain list and exact lookups.
             models.Index(Upper("name"), "operator", name="customer_name_upper"),
             models.Index(fields=["operator", "phone"], name="customer_phone"),
         ]
@@ -390,3 +392,39 @@ class ContactChange(models.Model):
 
     def __str__(self) -> str:
         return f"contact change {self.pk} of {self.customer_id} ({self.status})"
+
+
+class SearchTerm(models.Model):
+    """One searchable word of a customer or of one of their connections: the word index of the search.
+
+    `term` is normalised (upper case, no accents, letters and digits only) so a prefix of it is one range of a
+    B-tree index on both databases; services write these rows with every change of the words they come from
+    (docs/customers.md, "Search"). On PostgreSQL the name and address words also have a trigram index.
+    """
+
+    class Kind(models.TextChoices):
+        CUSTOMER_NUMBER = "number", _("Customer number")
+        CONNECTION_NUMBER = "connection", _("Connection number")
+        NAME = "name", _("Name")
+        PHONE = "phone", _("Phone")
+        ID_NUMBER = "id", _("ID number")
+        ADDRESS = "address", _("Address")
+        BANK_ACCOUNT = "bank", _("Bank account")
+
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(Connection, null=True, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    term = models.CharField(max_length=64)
+
+    objects = OperatorManager()
+
+    class Meta:
+        indexes = [
+            # A prefix of a word is one range of this index. On PostgreSQL `LIKE 'ABC%'` can use a B-tree only
+            # with the pattern operator class (whatever the database's collation); SQLite ignores opclasses.
+            models.Index(fields=["operator", "term"], opclasses=["", "varchar_pattern_ops"], name="searchterm_prefix")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.term}"

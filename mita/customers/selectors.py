@@ -1,11 +1,10 @@
-"""Reads of customers and connections: the lists and lookups (404 across operators), prefix search, and the
+"""Reads of customers and connections: the lists and lookups (404 across operators), search, and the
 contact behind a customer account (a connection number) for the apps that text customers."""
 
 import dataclasses
 from typing import Any
 
-import phonenumbers
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from mita.accounts.roles import Role
@@ -24,35 +23,17 @@ def _operator_of(access: Access) -> Any:
 
 
 def customers_visible_to(*, access: Access, search: str = "", status: str = "") -> QuerySet[Customer]:
-    """The operator's customers. A search is a prefix of the customer number, a connection number, the name or a
-    phone (istartswith: an index serves it; a `%term%` scan would not at a million customers)."""
+    """The operator's customers. A search finds what the search box finds (mita.customers.search): a word of the
+    number, name, phone, ID, address or bank account, or a connection's number, starting with each word typed,
+    through the word index (a `%term%` scan would not do at a million customers)."""
+    from mita.customers.search import customers_matching  # the search reads the roles defined here
+
     customers = Customer.objects.filter(operator=_operator_of(access)).select_related("district")
     if status:
         customers = customers.filter(status=status)
-    if term := search.strip():
-        phone = term.replace(" ", "")
-        connections = Connection.objects.filter(
-            operator=_operator_of(access), customer=OuterRef("pk"), number__istartswith=term
-        )
-        match = Q(number__istartswith=term) | Q(name__istartswith=term) | Q(Exists(connections))
-        for prefix in _phone_prefixes(phone, region=access.operator.country_code):
-            match |= Q(phone__startswith=prefix) | Q(phone_2__startswith=prefix)
-        customers = customers.filter(match)
+    if search.strip():
+        customers = customers.filter(customers_matching(operator=access.operator, query=search))
     return customers
-
-
-def _phone_prefixes(term: str, *, region: str) -> list[str]:
-    """The E.164 starts a typed phone prefix may mean: "+2507…" as is, "2507…" with the plus, and a national
-    "07…" with the operator's country code in place of the leading 0."""
-    if not term.lstrip("+").isdigit() or len(term.lstrip("+")) < 2:
-        return []
-    if term.startswith("+"):
-        return [term]
-    prefixes = ["+" + term]
-    country_code = phonenumbers.country_code_for_region((region or "").upper())
-    if term.startswith("0") and country_code:
-        prefixes.append(f"+{country_code}{term[1:]}")
-    return prefixes
 
 
 def customer_get_for_access(*, access: Access, customer_id: int) -> Customer:
@@ -71,8 +52,10 @@ def connections_visible_to(
     )
     if customer is not None:
         connections = connections.filter(customer=customer)
-    if term := search.strip():
-        connections = connections.filter(number__istartswith=term)
+    if search.strip():
+        from mita.customers.search import connections_matching  # the search reads the roles defined here
+
+        connections = connections.filter(connections_matching(operator=access.operator, query=search))
     return connections
 
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +18,17 @@ from mita.core.audit import audit_record, snapshot
 from mita.core.errors import Conflict, DomainError
 from mita.core.money import quantize
 from mita.core.sequences import sequence_next
-from mita.customers.models import Connection, ConnectionHolding, Customer, CustomerStatusChange, MeterChamber, Route
+from mita.customers.models import (
+    Connection,
+    ConnectionHolding,
+    Customer,
+    CustomerStatusChange,
+    MeterChamber,
+    Route,
+    SearchTerm,
+)
 from mita.customers.parcels import ParcelError, ParcelRecord, parcel_lookup, upi_clean
+from mita.customers.search import connection_term, customer_terms_of
 from mita.ledger import services as ledger
 from mita.registry.models import Boundary, Cluster, ClusterAssignment, SupplySystem
 
@@ -39,6 +49,8 @@ CONTACT_FIELDS = (
     "village",
     "street",
     "house",
+    "bank_name",
+    "bank_account",
 )
 PARCEL_FIELDS = [
     "parcel_upi",
@@ -53,6 +65,9 @@ PARCEL_FIELDS = [
 ]
 # Changing these needs the code sent to the customer's current phone (services_contacts.py), or an operator admin.
 CODE_GUARDED_FIELDS = ("phone", "phone_2", "email")
+# The fields whose words the search index keeps (mita.customers.search.customer_terms).
+SEARCHED_FIELDS = frozenset({"name", "phone", "phone_2", "id_number", "village", "street", "house", "bank_account"})
+BANK_ACCOUNT = re.compile(r"^[A-Z0-9][A-Z0-9 -]{2,38}[A-Z0-9]$")
 
 
 class CustomerError(DomainError):
@@ -124,6 +139,14 @@ def _contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[str, Any]:
                 raise CustomerError(_("Choose a known ID type."), code="id_type_invalid")
             elif field == "language" and (value or "") and value not in LANGUAGE_CODES:
                 raise CustomerError(_("Choose one of the languages offered."), code="language_invalid")
+            elif field == "bank_account":
+                # Kept as printed on the bank's papers, in capitals (IBANs, account numbers with dashes).
+                value = " ".join((value or "").upper().split())
+                if value and not BANK_ACCOUNT.match(value):
+                    raise CustomerError(
+                        _("Write the account number with letters, digits, spaces or dashes (4 to 40)."),
+                        code="bank_account_invalid",
+                    )
             elif field == "district" and value is not None:
                 if not isinstance(value, Boundary) or not Boundary.objects.districts().filter(pk=value.pk).exists():
                     raise CustomerError(_("Choose a district."), code="district_invalid")
@@ -141,10 +164,34 @@ def _contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _bank_check(*, bank_name: str, bank_account: str) -> None:
+    """An account number is useless without its bank, and a bank without an account says nothing: both or none."""
+    if bank_account and not bank_name:
+        raise CustomerError(
+            _("Name the bank of the account."), code="bank_name_required", fields={"bank_name": [_("Required.")]}
+        )
+    if bank_name and not bank_account:
+        raise CustomerError(
+            _("Enter the account number at that bank, or leave the bank empty."),
+            code="bank_account_required",
+            fields={"bank_account": [_("Required.")]},
+        )
+
+
+def _search_terms_write(customer: Customer) -> None:
+    """Rewrite the word index of a customer's own words (their connections' numbers stay)."""
+    SearchTerm.objects.filter(customer=customer, connection__isnull=True).delete()
+    SearchTerm.objects.bulk_create(
+        SearchTerm(operator_id=customer.operator_id, customer=customer, kind=kind, term=term)
+        for kind, term in customer_terms_of(customer)
+    )
+
+
 @transaction.atomic
 def customer_create(*, operator: Any, acting_user: Any, name: str, phone: str, **contacts: Any) -> Customer:
     """A new customer, numbered <prefix>-C-000001 onwards without gaps at its operator."""
     cleaned = _contacts_clean(operator=operator, values={"name": name, "phone": phone, **contacts})
+    _bank_check(bank_name=cleaned.get("bank_name", ""), bank_account=cleaned.get("bank_account", ""))
     sequence_number = sequence_next(operator_id=operator.pk, name=CUSTOMER_SEQUENCE)
     customer = Customer.objects.create(
         operator=operator,
@@ -160,6 +207,7 @@ def customer_create(*, operator: Any, acting_user: Any, name: str, phone: str, *
         reason=_("Customer created"),
         changed_by=acting_user,
     )
+    _search_terms_write(customer)
     audit_record(
         actor=acting_user, action="customer.created", target=customer, after=snapshot(customer, list(CONTACT_FIELDS))
     )
@@ -198,10 +246,16 @@ def contacts_apply(
     changed = [field for field, value in cleaned.items() if getattr(customer, field) != value]
     if not changed:
         return customer
+    _bank_check(
+        bank_name=cleaned.get("bank_name", customer.bank_name),
+        bank_account=cleaned.get("bank_account", customer.bank_account),
+    )
     before = snapshot(customer, changed)
     for field in changed:
         setattr(customer, field, cleaned[field])
     customer.save(update_fields=[*changed, "updated_at"])
+    if SEARCHED_FIELDS.intersection(changed):
+        _search_terms_write(customer)
     audit_record(
         actor=acting_user,
         action=action,
@@ -373,6 +427,13 @@ def connection_create(
         raise _number_taken(number) from None
     ConnectionHolding.objects.create(
         operator=operator, connection=connection, customer=customer, starts_on=starts_on or timezone.localdate()
+    )
+    SearchTerm.objects.create(
+        operator=operator,
+        customer=customer,
+        connection=connection,
+        kind=SearchTerm.Kind.CONNECTION_NUMBER,
+        term=connection_term(connection.number),
     )
     ledger.holder_account(operator=operator, holder=connection.number, purpose="receivable")
     audit_record(

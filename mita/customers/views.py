@@ -1,5 +1,5 @@
-"""Customer pages: the list with prefix search, registering a customer, their 360 page and its panels, service notes,
-status changes, connections."""
+"""Customer pages: the list and its search (cards), registering a customer, their 360 page and its panels, service
+notes, status changes, connections."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,6 +16,7 @@ from mita.customers.customer_panels import NOTE_ROLES, notes_context
 from mita.customers.forms import ConnectionForm, CustomerForm, CustomerSearchForm, CustomerStatusForm, ServiceNoteForm
 from mita.customers.notes import service_note_add
 from mita.customers.panels import headline_counts, panel_get, panel_render, panel_response, panels_for
+from mita.customers.search import customer_search
 from mita.customers.selectors import (
     CUSTOMER_READ_ROLES,
     CUSTOMER_WRITE_ROLES,
@@ -47,18 +48,26 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     access = request.access  # type: ignore[attr-defined]
     form = CustomerSearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    customers = customers_visible_to(
-        access=access, search=filters.get("q") or "", status=filters.get("status") or ""
-    ).order_by("sequence_number")
-    page = Paginator(customers, PAGE_ROWS).get_page(request.GET.get("page"))
+    search = (filters.get("q") or "").strip()
+    results = page = None
+    if search:
+        # A search shows cards (one per connection, grouped by phone), at most RESULT_CUSTOMERS customers.
+        results = customer_search(access=access, query=search, status=filters.get("status") or "")
+    else:
+        customers = customers_visible_to(access=access, status=filters.get("status") or "").order_by("sequence_number")
+        page = Paginator(customers, PAGE_ROWS).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    template = "customers/customer_list.html"
+    if request.htmx:  # type: ignore[attr-defined]  # search-as-you-type swaps the results only
+        template += "#results"
     return render(
         request,
-        "customers/customer_list.html",
+        template,
         {
             "form": form,
             "page": page,
+            "results": results,
             "query": query.urlencode(),
             "can_write": access.has_role(*CUSTOMER_WRITE_ROLES),
         },

@@ -20,6 +20,7 @@ from mita.customers.lifecycle import (
     pending_packages_apply,
 )
 from mita.customers.models import Connection, ConnectionHolding, ConnectionStatusChange, Customer
+from mita.customers.search import matches
 from mita.customers.services import customer_status_change
 from mita.customers.tests.world import clerk_of, connection_of, customer_of
 from mita.ledger.models import Charge, Transfer
@@ -156,6 +157,9 @@ def test_ownership_change_closes_the_contract_and_opens_the_new_owners(operator_
         (buyer, day, None),
     ]
     assert audit_for(connection).first().action == "connection.owner_changed"
+    # the search finds the connection under its new holder
+    found = matches(operator=operator_a, query="AAL-0001")
+    assert {match.customer_id for match in found} == {buyer.pk}
 
 
 def test_ownership_change_is_refused_while_the_account_owes_unless_the_new_owner_takes_the_arrears_on(operator_a):
