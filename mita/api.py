@@ -100,3 +100,4 @@ api.add_router("/", "mita.payments.api_documents.router")  # statements and paym
 api.add_router("/", cashier_router)
 api.add_router("/", "mita.payments.api_deposits.router")  # deposits, refunds, charge-backs, charge cancellations
 api.add_router("/", "mita.customers.api.router")  # customers and connections
+api.add_router("/", "mita.customers.api_imports.router")  # bulk import of customers and connections

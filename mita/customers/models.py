@@ -189,3 +189,15 @@ class ConnectionHolding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection_id} held by {self.customer_id} from {self.starts_on}"
+
+
+from mita.customers.models_imports import ImportBatch, ImportRow  # noqa: E402  (the bulk import's models)
+
+__all__ = [
+    "Connection",
+    "ConnectionHolding",
+    "Customer",
+    "CustomerStatusChange",
+    "ImportBatch",
+    "ImportRow",
+]
