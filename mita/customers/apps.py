@@ -7,4 +7,4 @@ class CustomersConfig(AppConfig):
     verbose_name = "Customers"
 
     def ready(self) -> None:
-        from mita.customers import demo, navigation  # noqa: F401  (registrations)
+        from mita.customers import bench, demo, navigation, tasks  # noqa: F401  (registrations)

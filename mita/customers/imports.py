@@ -10,18 +10,28 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mita.core.audit import audit_record
-from mita.core.errors import DomainError
+from mita.core.audit import audit_record, audit_record_many, snapshot
+from mita.core.errors import Conflict, DomainError
 from mita.core.jobs import job_advance, job_create, job_fail, job_finish, job_start
-from mita.customers.models import Connection, Customer, ImportBatch, ImportRow
+from mita.core.sequences import sequence_advance, sequence_claim
+from mita.customers.models import (
+    Connection,
+    ConnectionHolding,
+    Customer,
+    CustomerStatusChange,
+    ImportBatch,
+    ImportRow,
+)
 from mita.customers.services import (
+    CONTACT_FIELDS,
+    CUSTOMER_SEQUENCE,
     CustomerError,
     connection_create,
     connection_fields_problems,
@@ -29,12 +39,15 @@ from mita.customers.services import (
     connection_supply_clean,
     customer_contacts_clean,
     customer_create,
+    customer_number,
+    degrees,
 )
+from mita.ledger import services as ledger
 from mita.registry.models import Boundary, Cluster, SupplySystem
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
-CHUNK_ROWS = 250  # rows per transaction in a run: progress shows between chunks; a crash loses at most one chunk
+CHUNK_ROWS = 500  # rows per transaction in a run: progress shows between chunks; a crash loses at most one chunk
 LOOKUP_CHUNK = 900  # values per IN (...) (SQLite's old limit is 999)
 XLSX_MAGIC = b"PK\x03\x04"
 
@@ -59,6 +72,7 @@ class Lookups:
     supply_systems: dict[str, SupplySystem]
     clusters: dict[str, Cluster]
     operator_district_ids: set[int]
+    district_ids: frozenset[int]
 
     @classmethod
     def load(cls, operator: Any) -> "Lookups":
@@ -75,6 +89,7 @@ class Lookups:
             },
             clusters={cluster.code.casefold(): cluster for cluster in Cluster.objects.all()},
             operator_district_ids=set(operator.districts.values_list("pk", flat=True)),
+            district_ids=frozenset(district.pk for district in by_code.values()),
         )
 
 
@@ -399,6 +414,9 @@ def _service_errors(plan: RowPlan, error: DomainError, field_columns: dict[str, 
     if not error.fields:
         plan.error("", error.message)
         return
+    if isinstance(error, Conflict):  # its message names the number; the field's only says "already in use"
+        plan.error(field_columns.get(next(iter(error.fields)), ""), error.message)
+        return
     for field, messages in error.fields.items():
         column = field_columns.get(field, field)
         for message in messages:
@@ -428,7 +446,9 @@ def _row_read(*, operator: Any, number: int, values: dict[str, str], lookups: Lo
         field: value for field, value in contacts.items() if not _failed(plan, CUSTOMER_FIELD_COLUMN[field])
     }
     try:
-        plan.contacts = customer_contacts_clean(operator=operator, values=readable_contacts)
+        plan.contacts = customer_contacts_clean(
+            operator=operator, values=readable_contacts, district_ids=lookups.district_ids
+        )
     except CustomerError as error:
         _service_errors(plan, error, CUSTOMER_FIELD_COLUMN)
     if not _failed(plan, "connection_number"):
@@ -546,7 +566,7 @@ def rows_plan(*, operator: Any, columns: list[str], rows: list[tuple[int, dict[s
         _row_read(operator=operator, number=number, values=values, lookups=lookups, present=present)
         for number, values in rows
     ]
-    supply_checked: dict[tuple[int | None, int | None], str] = {}
+    supply_checked: dict[tuple[int | None, int | None], tuple[Cluster | None, str]] = {}
     for plan in plans:
         if plan.outcome == ImportRow.Outcome.ERROR:
             continue
@@ -554,14 +574,16 @@ def rows_plan(*, operator: Any, columns: list[str], rows: list[tuple[int, dict[s
         if supply_system is None and cluster is None:
             continue
         key = (getattr(supply_system, "pk", None), getattr(cluster, "pk", None))
-        if key not in supply_checked:
+        if key not in supply_checked:  # one check per pair, not per row
             try:
-                connection_supply_clean(operator=operator, supply_system=supply_system, cluster=cluster)
-                supply_checked[key] = ""
+                resolved = connection_supply_clean(operator=operator, supply_system=supply_system, cluster=cluster)
+                supply_checked[key] = (resolved, "")
             except CustomerError as error:
-                supply_checked[key] = str(next(iter(error.fields.values()))[0]) if error.fields else str(error.message)
-                supply_checked[key] = f"{error.message} {supply_checked[key]}"
-        if supply_checked[key]:
+                detail = " ".join(str(message) for messages in error.fields.values() for message in messages)
+                supply_checked[key] = (None, f"{error.message} {detail}".strip())
+        resolved, problem = supply_checked[key]
+        plan.connection["cluster"] = resolved
+        if problem:
             plan.error("supply_system" if supply_system is not None else "cluster", supply_checked[key])
 
     # One connection is one row: a number written twice in the file is an error on the later rows.
@@ -808,20 +830,140 @@ def _rows_write(
     made: dict[tuple[str, ...], Customer] = {}
     created = 0
     for chunk in _chunks(list(zip(rows, plans, strict=True)), CHUNK_ROWS):
-        with transaction.atomic():
-            for row, plan in chunk:
-                if plan.outcome == ImportRow.Outcome.NEW:
+        new = [plan for _row, plan in chunk if plan.outcome == ImportRow.Outcome.NEW]
+        judged = [(plan, plan.customer_id) for plan in new]
+        try:
+            with transaction.atomic():
+                made_here = _chunk_write(plans=new, operator=operator, known=known, made=made, acting_user=acting_user)
+                _rows_record(chunk)
+        except (IntegrityError, DomainError):
+            # Something changed since the rows were judged (a number taken meanwhile): write this chunk row by row,
+            # each in its own savepoint through the services, so that the one bad row is reported and skipped.
+            for plan, customer_id in judged:  # as judged, before the rolled-back attempt
+                plan.outcome, plan.customer_id, plan.connection_id = ImportRow.Outcome.NEW, customer_id, None
+            with transaction.atomic():
+                for plan in new:
                     created += _row_write(plan=plan, operator=operator, known=known, made=made, acting_user=acting_user)
-                row.outcome, row.errors = plan.outcome, plan.errors
-                row.customer_id, row.connection_id = plan.customer_id, plan.connection_id
-                if plan.connection_number:
-                    row.connection_number = plan.connection_number
-            ImportRow.objects.bulk_update(
-                [row for row, _plan in chunk], ["outcome", "errors", "customer", "connection", "connection_number"]
-            )
+                _rows_record(chunk)
+        else:
+            made.update(made_here)
+            created += len(made_here)
         if batch.job_id:
             job_advance(job_id=batch.job_id, by=len(chunk))
     return created
+
+
+def _rows_record(chunk: list[tuple[ImportRow, RowPlan]]) -> None:
+    for row, plan in chunk:
+        row.outcome, row.errors = plan.outcome, plan.errors
+        row.customer_id, row.connection_id = plan.customer_id, plan.connection_id
+        if plan.connection_number:
+            row.connection_number = plan.connection_number
+    # Deleted and inserted again with the same ids: two statements (an UPDATE per row's values is 10x slower).
+    ImportRow.objects.filter(pk__in=[row.pk for row, _plan in chunk]).delete()
+    ImportRow.objects.bulk_create([row for row, _plan in chunk])
+
+
+def _chunk_write(
+    *,
+    plans: list[RowPlan],
+    operator: Any,
+    known: dict[int, Customer],
+    made: dict[tuple[str, ...], Customer],
+    acting_user: Any,
+) -> dict[tuple[str, ...], Customer]:
+    """Write a chunk's new rows with bulk statements: the same rows customer_create and connection_create write (the
+    customer, their first status line, the connection, its first holding, its receivable, the audit entries, the
+    opening arrears through the ledger's service), in a handful of statements instead of twenty per row. Rows were
+    judged with the services' own checks; the database's constraints catch what changed since (the caller then
+    writes the chunk row by row). Returns the customers it registered, by group."""
+    today = timezone.localdate()
+    made_here: dict[tuple[str, ...], Customer] = {}
+    to_make = []
+    for plan in plans:
+        if not plan.customer_id and plan.group not in made and plan.group not in made_here:
+            made_here[plan.group] = Customer(operator=operator, created_by=acting_user, **plan.contacts)
+            to_make.append(made_here[plan.group])
+    if to_make:
+        sequence = sequence_claim(operator_id=operator.pk, name=CUSTOMER_SEQUENCE)
+        assert sequence is not None  # waits for the row
+        first = sequence_advance(sequence, len(to_make))
+        for offset, customer in enumerate(to_make):
+            customer.sequence_number = first + offset
+            customer.number = customer_number(operator=operator, sequence_number=customer.sequence_number)
+        Customer.objects.bulk_create(to_make)
+        CustomerStatusChange.objects.bulk_create(
+            [
+                CustomerStatusChange(
+                    operator=operator,
+                    customer=customer,
+                    to_status=customer.status,
+                    reason=_("Customer created"),
+                    changed_by=acting_user,
+                )
+                for customer in to_make
+            ]
+        )
+        audit_record_many(
+            actor=acting_user,
+            action="customer.created",
+            targets=list(to_make),
+            after=[snapshot(customer, list(CONTACT_FIELDS)) for customer in to_make],
+        )
+    connections = []
+    for plan in plans:
+        customer = known.get(plan.customer_id) if plan.customer_id else made.get(plan.group) or made_here[plan.group]
+        assert customer is not None
+        fields = plan.connection
+        connections.append(
+            Connection(
+                operator=operator,
+                number=plan.connection_number,
+                customer=customer,
+                utility=fields["utility"],
+                property_type=fields["property_type"],
+                connection_type=(fields.get("connection_type") or "").strip(),
+                metered=fields.get("metered", True),
+                supply_system=fields.get("supply_system"),
+                cluster=fields.get("cluster"),
+                latitude=degrees(fields.get("latitude")),
+                longitude=degrees(fields.get("longitude")),
+                created_by=acting_user,
+            )
+        )
+    Connection.objects.bulk_create(connections)
+    ConnectionHolding.objects.bulk_create(
+        [
+            ConnectionHolding(operator=operator, connection=connection, customer=connection.customer, starts_on=today)
+            for connection in connections
+        ]
+    )
+    ledger.holder_accounts_ensure(
+        operator=operator, holders=[connection.number for connection in connections], purpose="receivable"
+    )
+    audit_record_many(
+        actor=acting_user,
+        action="connection.created",
+        targets=list(connections),
+        after=[
+            snapshot(connection, ["number", "customer_id", "utility", "property_type", "metered", "status"])
+            for connection in connections
+        ],
+    )
+    for plan, connection in zip(plans, connections, strict=True):
+        arrears, as_of = plan.connection.get("opening_arrears"), plan.connection.get("arrears_as_of")
+        if arrears and as_of is not None:
+            ledger.opening_balance_post(
+                operator=operator,
+                holder=connection.number,
+                amount=arrears,
+                as_of=as_of,
+                reference=f"opening:{connection.number}",
+                acting_user=acting_user,
+            )
+        plan.outcome = ImportRow.Outcome.IMPORTED
+        plan.customer_id, plan.connection_id = connection.customer_id, connection.pk
+    return made_here
 
 
 def _row_write(

@@ -1,6 +1,7 @@
 """Writes of customers and connections: creating them, contact changes, status changes, opening arrears."""
 
 import datetime
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -83,8 +84,11 @@ def _phone(raw: str, *, operator: Any, field: str, required: bool) -> str:
         raise CustomerError(message, code="phone_invalid", fields={field: [message]}) from None
 
 
-def customer_contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """Check and normalise contact fields given (only those present); raises CustomerError with every problem."""
+def customer_contacts_clean(
+    *, operator: Any, values: dict[str, Any], district_ids: Collection[int] | None = None
+) -> dict[str, Any]:
+    """Check and normalise contact fields given (only those present); raises CustomerError with every problem.
+    `district_ids`: the districts' ids when the caller has read them already (a bulk import), else one query."""
     cleaned: dict[str, Any] = {}
     problems: dict[str, list[str]] = {}
     for field, value in values.items():
@@ -110,7 +114,11 @@ def customer_contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[st
             elif field == "language" and (value or "") and value not in LANGUAGE_CODES:
                 raise CustomerError(_("Choose one of the languages offered."), code="language_invalid")
             elif field == "district" and value is not None:
-                if not isinstance(value, Boundary) or not Boundary.objects.districts().filter(pk=value.pk).exists():
+                if not isinstance(value, Boundary) or not (
+                    value.pk in district_ids
+                    if district_ids is not None
+                    else Boundary.objects.districts().filter(pk=value.pk).exists()
+                ):
                     raise CustomerError(_("Choose a district."), code="district_invalid")
             elif isinstance(value, str):
                 value = value.strip()
@@ -310,7 +318,7 @@ def connection_create(
     )
     if problems:
         raise CustomerError(_("Please correct the connection's details."), code="connection_invalid", fields=problems)
-    latitude, longitude = _degrees(latitude), _degrees(longitude)
+    latitude, longitude = degrees(latitude), degrees(longitude)
     cluster = connection_supply_clean(operator=operator, supply_system=supply_system, cluster=cluster)
     if Connection.objects.filter(operator=operator, number__iexact=number).exists():
         raise _number_taken(number)
@@ -354,7 +362,7 @@ def connection_create(
     return connection
 
 
-def _degrees(value: Decimal | None) -> Decimal | None:
+def degrees(value: Decimal | None) -> Decimal | None:
     """GPS in the six decimals stored (about 0.1 m), so what is returned is what is kept."""
     return None if value is None else value.quantize(GPS_STEP)
 
@@ -382,7 +390,7 @@ def connection_update(*, connection: Connection, acting_user: Any, **changes: An
         )
     for field in ("latitude", "longitude"):
         if field in changes:
-            changes[field] = _degrees(changes[field])
+            changes[field] = degrees(changes[field])
     unknown = sorted(set(changes) - set(CONNECTION_EDITABLE))
     if unknown:
         raise CustomerError(_("“%(field)s” cannot be changed here.") % {"field": unknown[0]}, code="field_not_editable")

@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
+from mita.accounts.roles import Role
 from mita.customers.imports import (
     IMPORT_COLUMNS,
     ImportFileError,
@@ -21,7 +22,6 @@ from mita.customers.tests.world import clerk_of, connection_of, customer_of
 from mita.ledger.models import Charge
 from mita.ledger.selectors import holder_balance
 from mita.testing.factories import member
-from mita.accounts.roles import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -362,3 +362,34 @@ def test_the_cli_previews_and_with_commit_imports(operator_a, tmp_path):
     assert Connection.objects.count() == 3
     with pytest.raises(CommandError, match="No operator has the prefix"):
         call_command("customers_import", str(path), operator="NOPE", stdout=io.StringIO())
+
+
+def test_an_imported_customer_and_connection_carry_what_the_services_write(operator_a):
+    from mita.core.audit import audit_for
+
+    batch = import_batch_run(batch_id=preview(operator_a, csv_bytes(GOOD[0])).pk)
+    connection = Connection.objects.get(number="AAL-0001")
+    customer = connection.customer
+    assert (customer.number, customer.status) == ("AAL-C-000001", "active")
+    assert customer.status_changes.get().reason == "Customer created"
+    assert connection.holdings.get().ends_on is None
+    assert [entry.action for entry in audit_for(customer)] == ["customer.created"]
+    assert [entry.action for entry in audit_for(connection)] == ["connection.created"]
+    assert ImportRow.objects.get(batch=batch).connection == connection
+    # the next customer registered by hand takes the next number: the import used the gapless sequence
+    assert customer_of(operator_a, name="Aline Mutoni", phone="+250788000999").number == "AAL-C-000002"
+
+
+def test_a_number_taken_after_the_rows_were_judged_fails_alone(operator_a, monkeypatch):
+    # given a connection saved that the import's judgement does not see (taken between judging and writing)
+    from mita.customers import imports
+
+    connection_of(operator_a, customer_of(operator_a, name="Someone Else", phone="+250722999999"), number="AAL-0002")
+    monkeypatch.setattr(imports, "_existing_connections", lambda **kwargs: {})
+    batch = import_batch_run(batch_id=preview(operator_a, csv_bytes(*GOOD)).pk)
+    # then that row fails on the database's unique number and the others are imported, Jeanne once
+    assert (batch.rows_imported, batch.rows_error) == (2, 1)
+    row = ImportRow.objects.get(batch=batch, number=3)
+    assert row.errors[0]["column"] == "connection_number" and "AAL-0002 is already in use" in row.errors[0]["message"]
+    assert Customer.objects.filter(name="Jeanne Uwase").count() == 1
+    assert Connection.objects.get(number="AAL-0002").customer.name == "Someone Else"
