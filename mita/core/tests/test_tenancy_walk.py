@@ -70,6 +70,7 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "charge_id": lambda: _charge_of(operator_a, staff).pk,
         "customer_id": lambda: _connection_of(operator_a).customer_id,
         "connection_id": lambda: _connection_of(operator_a).pk,
+        "import_id": lambda: _import_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -107,7 +108,16 @@ MISSING: dict[str, Callable[[], Any]] = {
     "charge_id": lambda: 999999,
     "customer_id": lambda: 999999,
     "connection_id": lambda: 999999,
+    "import_id": lambda: 999999,
 }
+
+
+def _import_of(operator: Any) -> Any:
+    """A previewed customer import of operator A, its file named after A (so that A_MARKERS catch a leak)."""
+    from mita.customers.imports import import_preview
+
+    content = b"connection_number,name,phone,utility,property_type\nAAL-SECRET-I1,Imported,+250788000333,water,residential\n"
+    return import_preview(operator=operator, acting_user=None, file_name="Amazi Alpha Ltd.csv", content=content)
 
 
 def _connection_of(operator: Any) -> Any:
