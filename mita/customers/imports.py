@@ -912,14 +912,14 @@ def _chunk_write(
         )
     connections = []
     for plan in plans:
-        customer = known.get(plan.customer_id) if plan.customer_id else made.get(plan.group) or made_here[plan.group]
-        assert customer is not None
+        holder = known.get(plan.customer_id) if plan.customer_id else made.get(plan.group) or made_here[plan.group]
+        assert holder is not None
         fields = plan.connection
         connections.append(
             Connection(
                 operator=operator,
                 number=plan.connection_number,
-                customer=customer,
+                customer=holder,
                 utility=fields["utility"],
                 property_type=fields["property_type"],
                 connection_type=(fields.get("connection_type") or "").strip(),

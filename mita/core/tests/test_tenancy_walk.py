@@ -116,7 +116,9 @@ def _import_of(operator: Any) -> Any:
     """A previewed customer import of operator A, its file named after A (so that A_MARKERS catch a leak)."""
     from mita.customers.imports import import_preview
 
-    content = b"connection_number,name,phone,utility,property_type\nAAL-SECRET-I1,Imported,+250788000333,water,residential\n"
+    content = (
+        b"connection_number,name,phone,utility,property_type\nAAL-SECRET-I1,Imported,+250788000333,water,residential\n"
+    )
     return import_preview(operator=operator, acting_user=None, file_name="Amazi Alpha Ltd.csv", content=content)
 
 
