@@ -393,3 +393,21 @@ def test_a_number_taken_after_the_rows_were_judged_fails_alone(operator_a, monke
     assert row.errors[0]["column"] == "connection_number" and "AAL-0002 is already in use" in row.errors[0]["message"]
     assert Customer.objects.filter(name="Jeanne Uwase").count() == 1
     assert Connection.objects.get(number="AAL-0002").customer.name == "Someone Else"
+
+
+def test_a_queued_import_s_page_polls_its_progress_until_done(operator_a, client_for):
+    from mita.core.jobs import job_advance, job_create
+
+    batch = preview(operator_a, csv_bytes(*GOOD))
+    batch.job = job_create(kind="customers.import", title="Import", total=3, operator=operator_a)
+    batch.status = ImportBatch.Status.RUNNING
+    batch.save()
+    job_advance(job_id=batch.job.pk, by=2)
+    client = client_for(clerk_of(operator_a))
+    # while it runs, the status block asks for itself again every 2 s and shows how far it is
+    partial = client.get(f"/customers/imports/{batch.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="every 2s"' in partial and "2 / 3" in partial and "<html" not in partial
+    # and once done it stops asking
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.DONE)
+    partial = client.get(f"/customers/imports/{batch.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in partial and 'data-status="done"' in partial
