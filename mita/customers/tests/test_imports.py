@@ -411,3 +411,32 @@ def test_a_queued_import_s_page_polls_its_progress_until_done(operator_a, client
     ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.DONE)
     partial = client.get(f"/customers/imports/{batch.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert "hx-trigger" not in partial and 'data-status="done"' in partial
+
+
+def test_the_demo_s_register_is_the_same_each_time_and_imports_without_a_row_to_fix(operator_a):
+    import datetime
+    import random
+    from collections import Counter
+
+    from mita.customers.demo import bulk_rows, rows_csv
+
+    def register():
+        return bulk_rows(
+            rng=random.Random(7),
+            operator=operator_a,
+            key="amazi",
+            customers=300,
+            arrears_as_of=datetime.date(2026, 1, 31),
+        )
+
+    rows = register()
+    assert rows == register()  # seeded: the same demo every time
+    phones = Counter(row["phone"] for row in rows)
+    names_by_phone = {phone: {row["name"] for row in rows if row["phone"] == phone} for phone in phones}
+    assert any(len(names) > 1 for names in names_by_phone.values()), "relatives sharing a phone"
+    assert any(row["kind"] == "organisation" for row in rows)
+    batch = import_batch_run(batch_id=preview(operator_a, rows_csv(rows)).pk)
+    assert (batch.rows_error, batch.rows_conflict, batch.customers_created) == (0, 0, 300)
+    assert Connection.objects.filter(operator=operator_a).count() == len(rows) > 300  # some own several
+    with_arrears = [row for row in rows if row["opening_arrears"]]
+    assert Charge.objects.filter(operator=operator_a, is_opening_balance=True).count() == len(with_arrears) > 0
