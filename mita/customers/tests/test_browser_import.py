@@ -18,7 +18,7 @@ REGISTER = (
 )
 
 
-def test_a_clerk_uploads_previews_and_imports_customers(page: Page, live_server):
+def test_a_clerk_uploads_previews_and_imports_customers(page: Page, live_server, screenshot):
     # given an operator and its customer care clerk signed in
     operator = OperatorFactory(name="Amazi Alpha Ltd", prefix="AAL")
     operator.districts.add(DistrictFactory(name="Bugesera"))
@@ -41,6 +41,7 @@ def test_a_clerk_uploads_previews_and_imports_customers(page: Page, live_server)
     expect(error).to_contain_text("AAL-0003")
     expect(error).to_contain_text("phone")
     expect(page.get_by_test_id("import-errors-csv")).to_be_visible()
+    screenshot(page, "preview")
 
     # when they import
     with page.expect_navigation():
