@@ -85,3 +85,29 @@ def audit_for(target: models.Model) -> models.QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(target_type=target._meta.label_lower, target_id=str(target.pk)).select_related(
         "actor"
     )
+
+
+def audit_record_many(
+    *, actor: Any, action: str, targets: list[models.Model], after: list[dict[str, Any]] | None = None
+) -> None:
+    """audit_record for many objects made at once (a bulk import): one insert, the same entries."""
+    context = current_request.get()
+    actor_id = getattr(actor, "pk", None) if actor is not None and getattr(actor, "is_authenticated", True) else None
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor_id=actor_id,
+                operator_id=getattr(target, "operator_id", None),
+                action=action,
+                target_type=target._meta.label_lower,
+                target_id=str(target.pk),
+                target_repr=str(target)[:200],
+                after=_jsonable(after[index]) if after is not None else None,
+                detail={},
+                request_id=context.request_id if context else "",
+                ip=context.ip if context else None,
+            )
+            for index, target in enumerate(targets)
+        ],
+        batch_size=500,
+    )

@@ -7,6 +7,16 @@ class CustomersConfig(AppConfig):
     verbose_name = "Customers"
 
     def ready(self) -> None:
-        from mita.customers import bench, customer_panels, demo, lifecycle, messages, navigation, search  # noqa: F401  (registrations)
+        from mita.customers import (  # noqa: F401  (registrations)
+            bench,
+            bench_import,
+            customer_panels,
+            demo,
+            lifecycle,
+            messages,
+            navigation,
+            search,
+            tasks,
+        )
 
         customer_panels.register()

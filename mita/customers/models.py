@@ -428,3 +428,21 @@ class SearchTerm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.term}"
+
+
+from mita.customers.models_imports import ImportBatch, ImportRow  # noqa: E402  (the bulk import's models)
+
+__all__ = [
+    "Connection",
+    "ConnectionHolding",
+    "ConnectionStatusChange",
+    "ContactChange",
+    "Customer",
+    "CustomerStatusChange",
+    "ImportBatch",
+    "ImportRow",
+    "MeterChamber",
+    "Route",
+    "SearchTerm",
+    "ServiceNote",
+]

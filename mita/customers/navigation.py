@@ -45,3 +45,13 @@ register_card(
         order=23,
     )
 )
+register_card(
+    Card(
+        key="customers.imports",
+        title=_("Import customers"),
+        description=_("Bring customers and connections from a CSV or XLSX file: preview, then import."),
+        url_name="customers:import_list",
+        roles=frozenset(CUSTOMER_WRITE_ROLES),
+        order=24,
+    )
+)

@@ -3,6 +3,7 @@
 import dataclasses
 import datetime
 import re
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -113,8 +114,11 @@ def _phone(raw: str, *, operator: Any, field: str, required: bool) -> str:
         raise CustomerError(message, code="phone_invalid", fields={field: [message]}) from None
 
 
-def _contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """Check and normalise contact fields given (only those present); raises CustomerError with every problem."""
+def customer_contacts_clean(
+    *, operator: Any, values: dict[str, Any], district_ids: Collection[int] | None = None
+) -> dict[str, Any]:
+    """Check and normalise contact fields given (only those present); raises CustomerError with every problem.
+    `district_ids`: the districts' ids when the caller has read them already (a bulk import), else one query."""
     cleaned: dict[str, Any] = {}
     problems: dict[str, list[str]] = {}
     for field, value in values.items():
@@ -148,7 +152,11 @@ def _contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[str, Any]:
                         code="bank_account_invalid",
                     )
             elif field == "district" and value is not None:
-                if not isinstance(value, Boundary) or not Boundary.objects.districts().filter(pk=value.pk).exists():
+                if not isinstance(value, Boundary) or not (
+                    value.pk in district_ids
+                    if district_ids is not None
+                    else Boundary.objects.districts().filter(pk=value.pk).exists()
+                ):
                     raise CustomerError(_("Choose a district."), code="district_invalid")
             elif isinstance(value, str):
                 value = value.strip()
@@ -164,7 +172,7 @@ def _contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _bank_check(*, bank_name: str, bank_account: str) -> None:
+def bank_check(*, bank_name: str, bank_account: str) -> None:
     """An account number is useless without its bank, and a bank without an account says nothing: both or none."""
     if bank_account and not bank_name:
         raise CustomerError(
@@ -190,8 +198,8 @@ def _search_terms_write(customer: Customer) -> None:
 @transaction.atomic
 def customer_create(*, operator: Any, acting_user: Any, name: str, phone: str, **contacts: Any) -> Customer:
     """A new customer, numbered <prefix>-C-000001 onwards without gaps at its operator."""
-    cleaned = _contacts_clean(operator=operator, values={"name": name, "phone": phone, **contacts})
-    _bank_check(bank_name=cleaned.get("bank_name", ""), bank_account=cleaned.get("bank_account", ""))
+    cleaned = customer_contacts_clean(operator=operator, values={"name": name, "phone": phone, **contacts})
+    bank_check(bank_name=cleaned.get("bank_name", ""), bank_account=cleaned.get("bank_account", ""))
     sequence_number = sequence_next(operator_id=operator.pk, name=CUSTOMER_SEQUENCE)
     customer = Customer.objects.create(
         operator=operator,
@@ -224,7 +232,7 @@ def customer_update(*, customer: Customer, acting_user: Any, **changes: Any) -> 
             fields={"number": [_("Not editable.")]},
         )
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    cleaned = _contacts_clean(operator=customer.operator, values=changes)
+    cleaned = customer_contacts_clean(operator=customer.operator, values=changes)
     guarded = [
         field for field in CODE_GUARDED_FIELDS if field in cleaned and getattr(customer, field) != cleaned[field]
     ]
@@ -246,7 +254,7 @@ def contacts_apply(
     changed = [field for field, value in cleaned.items() if getattr(customer, field) != value]
     if not changed:
         return customer
-    _bank_check(
+    bank_check(
         bank_name=cleaned.get("bank_name", customer.bank_name),
         bank_account=cleaned.get("bank_account", customer.bank_account),
     )
@@ -269,7 +277,7 @@ def contacts_apply(
 
 def contacts_clean(*, operator: Any, values: dict[str, Any]) -> dict[str, Any]:
     """Check and normalise contact fields (the contact-change flow uses it for phones and e-mail)."""
-    return _contacts_clean(operator=operator, values=values)
+    return customer_contacts_clean(operator=operator, values=values)
 
 
 @transaction.atomic
@@ -314,7 +322,9 @@ def customer_status_change(*, customer: Customer, status: str, reason: str, acti
     return customer
 
 
-def _supply_clean(*, operator: Any, supply_system: SupplySystem | None, cluster: Cluster | None) -> Cluster | None:
+def connection_supply_clean(
+    *, operator: Any, supply_system: SupplySystem | None, cluster: Cluster | None
+) -> Cluster | None:
     """The connection's cluster: the supply system's, which must be one ever assigned to the operator."""
     if supply_system is not None:
         if cluster is not None and cluster.pk != supply_system.cluster_id:
@@ -332,6 +342,39 @@ def _supply_clean(*, operator: Any, supply_system: SupplySystem | None, cluster:
             fields={field: [_("Choose one of your operator's.")]},
         )
     return cluster
+
+
+def connection_fields_problems(
+    *,
+    operator: Any,
+    utility: str,
+    property_type: str,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    opening_arrears: Decimal | None = None,
+    arrears_as_of: datetime.date | None = None,
+) -> dict[str, list[str]]:
+    """What is wrong with a connection's description, by field (empty: nothing); the bulk import's preview asks too."""
+    problems: dict[str, list[str]] = {}
+    if utility not in Connection.Utility.values:
+        problems["utility"] = [_("Choose water or electricity.")]
+    if property_type not in Connection.PropertyType.values:
+        problems["property_type"] = [_("Choose a property type.")]
+    if latitude is not None and not -90 <= latitude <= 90:
+        problems["latitude"] = [_("Between -90 and 90.")]
+    if longitude is not None and not -180 <= longitude <= 180:
+        problems["longitude"] = [_("Between -180 and 180.")]
+    if opening_arrears is not None and opening_arrears != 0:
+        if opening_arrears < 0:
+            problems["opening_arrears"] = [_("More than zero, or leave it empty.")]
+        elif quantize(opening_arrears, operator.currency) != opening_arrears:
+            problems["opening_arrears"] = [
+                _("%(currency)s amounts have no smaller units than this: write %(rounded)s.")
+                % {"currency": operator.currency, "rounded": quantize(opening_arrears, operator.currency)}
+            ]
+        if arrears_as_of is None:
+            problems["arrears_as_of"] = [_("The date the arrears were owed at.")]
+    return problems
 
 
 @transaction.atomic
@@ -366,25 +409,15 @@ def connection_create(
     number = connection_number_clean(number)
     if customer.operator_id != operator.pk:
         raise CustomerError(_("Choose one of your customers."), code="customer_invalid")
-    problems: dict[str, list[str]] = {}
-    if utility not in Connection.Utility.values:
-        problems["utility"] = [_("Choose water or electricity.")]
-    if property_type not in Connection.PropertyType.values:
-        problems["property_type"] = [_("Choose a property type.")]
-    if latitude is not None and not -90 <= latitude <= 90:
-        problems["latitude"] = [_("Between -90 and 90.")]
-    if longitude is not None and not -180 <= longitude <= 180:
-        problems["longitude"] = [_("Between -180 and 180.")]
-    if opening_arrears is not None and opening_arrears != 0:
-        if opening_arrears < 0:
-            problems["opening_arrears"] = [_("More than zero, or leave it empty.")]
-        elif quantize(opening_arrears, operator.currency) != opening_arrears:
-            problems["opening_arrears"] = [
-                _("%(currency)s amounts have no smaller units than this: write %(rounded)s.")
-                % {"currency": operator.currency, "rounded": quantize(opening_arrears, operator.currency)}
-            ]
-        if arrears_as_of is None:
-            problems["arrears_as_of"] = [_("The date the arrears were owed at.")]
+    problems = connection_fields_problems(
+        operator=operator,
+        utility=utility,
+        property_type=property_type,
+        latitude=latitude,
+        longitude=longitude,
+        opening_arrears=opening_arrears,
+        arrears_as_of=arrears_as_of,
+    )
     problems.update(
         _details_problems(
             operator=operator,
@@ -397,7 +430,7 @@ def connection_create(
     if problems:
         raise CustomerError(_("Please correct the connection's details."), code="connection_invalid", fields=problems)
     latitude, longitude = degrees(latitude), degrees(longitude)
-    cluster = _supply_clean(operator=operator, supply_system=supply_system, cluster=cluster)
+    cluster = connection_supply_clean(operator=operator, supply_system=supply_system, cluster=cluster)
     if Connection.objects.filter(operator=operator, number__iexact=number).exists():
         raise _number_taken(number)
     try:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mita.customers import views, views_contacts, views_details
+from mita.customers import views, views_contacts, views_details, views_imports
 
 app_name = "customers"
 urlpatterns = [
@@ -25,4 +25,11 @@ urlpatterns = [
     path("chambers/", views_details.chamber_list, name="chamber_list"),
     path("chambers/new/", views_details.chamber_form_view, name="chamber_create"),
     path("chambers/<int:chamber_id>/edit/", views_details.chamber_form_view, name="chamber_edit"),
+    path("imports/", views_imports.import_list, name="import_list"),
+    path("imports/new/", views_imports.import_upload, name="import_upload"),
+    path("imports/template.csv", views_imports.import_template, {"file_format": "csv"}, name="import_template_csv"),
+    path("imports/template.xlsx", views_imports.import_template, {"file_format": "xlsx"}, name="import_template_xlsx"),
+    path("imports/<int:import_id>/", views_imports.import_detail, name="import_detail"),
+    path("imports/<int:import_id>/run/", views_imports.import_run, name="import_run"),
+    path("imports/<int:import_id>/errors.csv", views_imports.import_errors, name="import_errors"),
 ]

@@ -79,6 +79,7 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "attachment_id": lambda: _service_request_of(operator_a).attachments.get().pk,
         "work_order_id": lambda: _service_request_of(operator_a).work_orders.get().pk,
         "material_id": lambda: _material_of(operator_a).pk,
+        "import_id": lambda: _import_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -124,6 +125,7 @@ MISSING: dict[str, Callable[[], Any]] = {
     "attachment_id": lambda: 999999,
     "work_order_id": lambda: 999999,
     "material_id": lambda: 999999,
+    "import_id": lambda: 999999,
 }
 
 
@@ -203,6 +205,16 @@ def _material_of(operator: Any) -> Any:
         unit="m",
         unit_price=Decimal("100"),
     )
+
+
+def _import_of(operator: Any) -> Any:
+    """A previewed customer import of operator A, its file named after A (so that A_MARKERS catch a leak)."""
+    from mita.customers.imports import import_preview
+
+    content = (
+        b"connection_number,name,phone,utility,property_type\nAAL-SECRET-I1,Imported,+250788000333,water,residential\n"
+    )
+    return import_preview(operator=operator, acting_user=None, file_name="Amazi Alpha Ltd.csv", content=content)
 
 
 def _connection_of(operator: Any) -> Any:
