@@ -55,7 +55,7 @@ def test_a_clerk_uploads_previews_and_imports_customers(page: Page, live_server,
 
     # and Jeanne is a customer with her two connections
     page.goto("/customers/?q=Jeanne")
-    page.get_by_role("link", name="AAL-C-000001").click()
+    page.locator('[data-testid="search-card"][data-customer="AAL-C-000001"] a').first.click()
     expect(page.get_by_test_id("customer-phone")).to_have_text("+250788123456")
     expect(page.get_by_test_id("connection-row-AAL-0001")).to_be_visible()
     expect(page.get_by_test_id("connection-row-AAL-0002")).to_be_visible()

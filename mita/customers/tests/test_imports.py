@@ -18,6 +18,7 @@ from mita.customers.imports import (
     import_preview,
 )
 from mita.customers.models import Connection, Customer, ImportBatch, ImportRow
+from mita.customers.search import matches
 from mita.customers.tests.world import clerk_of, connection_of, customer_of
 from mita.ledger.models import Charge
 from mita.ledger.selectors import holder_balance
@@ -158,6 +159,24 @@ def test_the_import_makes_customers_and_connections_and_a_second_run_makes_nothi
     assert holder_balance(operator=operator_a, holder="AAL-0001", purpose="receivable") == Decimal("2500")
 
 
+def test_imported_customers_and_connections_are_found_by_the_search(operator_a):
+    import_batch_run(batch_id=preview(operator_a, csv_bytes(*GOOD)).pk)
+    jeanne = Customer.objects.get(name="Jeanne Uwase")
+    eric = Customer.objects.get(name="Eric Habimana")
+    assert {match.customer_id for match in matches(operator=operator_a, query="Uwase")} == {jeanne.pk}
+    assert {match.customer_id for match in matches(operator=operator_a, query="0722000111")} == {eric.pk}
+    found = matches(operator=operator_a, query="AAL-0002")
+    assert [(match.customer_id, match.connection_id) for match in found] == [
+        (jeanne.pk, Connection.objects.get(number="AAL-0002").pk)
+    ]
+
+
+def test_a_bank_account_without_its_bank_is_a_row_error(operator_a):
+    header = HEADER + ",bank_name,bank_account"
+    batch = preview(operator_a, csv_bytes(GOOD[2] + ",,12345678", header=header))
+    assert [column for column, _message in problems(batch)[2]] == ["bank_name"]
+
+
 def test_a_batch_already_imported_is_not_run_twice(operator_a):
     batch = import_batch_run(batch_id=preview(operator_a, csv_bytes(*GOOD)).pk)
     from mita.customers.services import CustomerError
@@ -238,6 +257,8 @@ def test_every_column_of_the_template_is_read(operator_a, district_a):
             "village": "Nyamata",
             "street": "KK 12 St",
             "house": "7",
+            "bank_name": "Bank of Kigali",
+            "bank_account": "000-4500-1234",
             "connection_number": "AAL-0900",
             "utility": "electricity",
             "property_type": "institutional",
@@ -261,6 +282,7 @@ def test_every_column_of_the_template_is_read(operator_a, district_a):
         "+250722000333",
     )
     assert (connection.utility, connection.metered, connection.latitude) == ("electricity", False, Decimal("-2.1531"))
+    assert (customer.bank_name, customer.bank_account) == ("Bank of Kigali", "000-4500-1234")
     # and the same file again is unchanged, the GPS and the district compared as saved
     assert preview(operator_a, csv_bytes(row, header=header)).rows_unchanged == 1
 
