@@ -49,13 +49,10 @@ def connection_in(connection: Connection | None, statuses: tuple[str, ...], mess
             code="connection_required",
             fields={"connection_number": [_("Required.")]},
         )
+    connection.refresh_from_db(fields=["status"])  # its status now, not as the caller last read it
     if connection.status not in statuses:
-        raise ServicingError(
-            message % {"number": connection.number, "status": connection.get_status_display().lower()},
-            code="connection_status",
-            fields={"connection_number": [message % {"number": connection.number,
-                                                     "status": connection.get_status_display().lower()}]},
-        )
+        text = message % {"number": connection.number, "status": connection.get_status_display().lower()}
+        raise ServicingError(text, code="connection_status", fields={"connection_number": [text]})
     return connection
 
 
