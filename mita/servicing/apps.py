@@ -7,7 +7,7 @@ class ServicingConfig(AppConfig):
     verbose_name = "Service requests"
 
     def ready(self) -> None:
-        from mita.servicing import demo, navigation, receivers, tasks  # noqa: F401  (registrations)
+        from mita.servicing import demo, navigation, panels, receivers, tasks  # noqa: F401  (registrations)
         from mita.servicing.types import (  # noqa: F401  (the request types)
             complaint,
             disconnection,
@@ -18,3 +18,5 @@ class ServicingConfig(AppConfig):
             reconnection,
             termination,
         )
+
+        panels.register()  # the servicing panels of the customer 360 page
