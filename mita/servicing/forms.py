@@ -11,8 +11,8 @@ from mita.customers.models import Connection
 from mita.servicing.models import RequestAttachment, ServiceFee, ServiceRequest
 from mita.servicing.types.complaint import CATEGORIES
 from mita.servicing.types.disconnection import REASONS as DISCONNECTION_REASONS
-from mita.servicing.types.package_change import EFFECTIVE as PACKAGE_EFFECTIVE
 from mita.servicing.types.new_connection import CROSSINGS
+from mita.servicing.types.package_change import EFFECTIVE as PACKAGE_EFFECTIVE
 from mita.servicing.workflow import type_choices, types
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -131,7 +131,15 @@ class TypedRequestForm(forms.Form):
     effective = forms.ChoiceField(label=_("Takes effect"), choices=list(PACKAGE_EFFECTIVE.items()))
     details = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-    TYPE_FIELDS = ("reason", "assignee", "to_connection_number", "to_customer_number", "on_date", "package", "effective")
+    TYPE_FIELDS = (
+        "reason",
+        "assignee",
+        "to_connection_number",
+        "to_customer_number",
+        "on_date",
+        "package",
+        "effective",
+    )
 
     def __init__(self, *args: Any, fields: tuple[str, ...], technicians: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -239,7 +239,10 @@ def test_another_operator_s_users_get_404_on_the_new_types(client_for, world, ad
     )
     outsider = client_for(admin_b)
     assert outsider.get(reverse("servicing:request_detail", args=[request.pk])).status_code == 404
-    assert outsider.post(reverse("servicing:request_transition", args=[request.pk]), {"transition": "review"}).status_code == 404
+    assert (
+        outsider.post(reverse("servicing:request_transition", args=[request.pk]), {"transition": "review"}).status_code
+        == 404
+    )
     assert outsider.get(f"/api/v1/service-requests/{request.pk}").status_code == 404
     # naming operator A's customer and connection on B's page finds nothing and opens nothing
     response = outsider.post(

@@ -87,13 +87,20 @@ def test_credit_on_the_account_pays_the_fee_at_once(world):
     request.refresh_from_db()
     assert request.state == "work"
     assert [event.transition for event in request.events.order_by("pk")] == [
-        "created", "accept", "fee_charged", "fee_paid", "work_order_opened"
+        "created",
+        "accept",
+        "fee_charged",
+        "fee_paid",
+        "work_order_opened",
     ]
 
 
 def test_a_free_reconnection_charges_nothing_and_goes_to_the_work_order(world):
     service_fee_set(
-        operator=world.operator, kind=ServiceFee.Kind.RECONNECTION, utility="water", amount=Decimal("0"),
+        operator=world.operator,
+        kind=ServiceFee.Kind.RECONNECTION,
+        utility="water",
+        amount=Decimal("0"),
         acting_user=world.admin,
     )
     request = accept(world, ask(world))
@@ -108,7 +115,11 @@ def test_refusals(world):
     # an active connection is not reconnected
     with pytest.raises(ServicingError) as error:
         reconnection_open(
-            operator=world.operator, customer=world.eric, connection=world.shop, channel="office", acting_user=world.care
+            operator=world.operator,
+            customer=world.eric,
+            connection=world.shop,
+            channel="office",
+            acting_user=world.care,
         )
     assert error.value.code == "connection_status"
     request = ask(world)
@@ -118,7 +129,9 @@ def test_refusals(world):
     assert error.value.code == "request_open"
     # the technician does not accept it, nor may a payment be faked by a user
     with pytest.raises(TransitionNotAllowed):
-        request_transition(request=request, transition="accept", acting_user=world.technician, assignee=world.technician)
+        request_transition(
+            request=request, transition="accept", acting_user=world.technician, assignee=world.technician
+        )
     with pytest.raises(TransitionNotAllowed):
         request_transition(request=request, transition="fee_paid", acting_user=world.admin)
 

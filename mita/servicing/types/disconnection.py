@@ -17,7 +17,13 @@ from mita.accounts.roles import Role
 from mita.customers.lifecycle import connection_status_change
 from mita.customers.models import Connection
 from mita.servicing.models import ServiceRequest, WorkOrder
-from mita.servicing.services import ServicingError, _roles_of, request_create, request_transition, work_orders_cancel_open
+from mita.servicing.services import (
+    ServicingError,
+    _roles_of,
+    request_create,
+    request_transition,
+    work_orders_cancel_open,
+)
 from mita.servicing.types import Opener, register_facts, register_opener
 from mita.servicing.types._common import BILLING, CARE, DAY, connection_in, note_check, work_order_opener
 from mita.servicing.workflow import RequestType, State, Transition, register_type
@@ -113,7 +119,9 @@ def disconnection_open(
             fields={"reason": [_("Unknown reason.")]},
         )
     connection_in(
-        connection, (Connection.Status.ACTIVE,), _("Connection %(number)s is %(status)s: only an active one is disconnected.")
+        connection,
+        (Connection.Status.ACTIVE,),
+        _("Connection %(number)s is %(status)s: only an active one is disconnected."),
     )
     by_operator = reason != "customer"
     if by_operator and not _roles_of(operator=operator, user=acting_user) & BILLING:

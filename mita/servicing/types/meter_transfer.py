@@ -52,8 +52,14 @@ METER_TRANSFER = RequestType(
         State("rejected", gettext_lazy("Rejected"), final=True),
     ),
     transitions=(
-        Transition("approve", gettext_lazy("Approve: move the meter and its arrears"), ("received",), "done", ADMIN,
-                   hook=_transfer),
+        Transition(
+            "approve",
+            gettext_lazy("Approve: move the meter and its arrears"),
+            ("received",),
+            "done",
+            ADMIN,
+            hook=_transfer,
+        ),
         Transition(
             "reject", gettext_lazy("Reject"), ("received",), "rejected", ADMIN | CARE, required=("note",), waits=False
         ),

@@ -51,10 +51,8 @@ OWNERSHIP_CHANGE = RequestType(
         State("rejected", gettext_lazy("Rejected"), final=True),
     ),
     transitions=(
-        Transition("approve", gettext_lazy("Approve the change of owner"), ("received",), "done", CARE,
-                   hook=_transfer),
-        Transition("reject", gettext_lazy("Reject"), ("received",), "rejected", CARE, required=("note",),
-                   waits=False),
+        Transition("approve", gettext_lazy("Approve the change of owner"), ("received",), "done", CARE, hook=_transfer),
+        Transition("reject", gettext_lazy("Reject"), ("received",), "rejected", CARE, required=("note",), waits=False),
     ),
 )
 register_type(OWNERSHIP_CHANGE)
@@ -119,6 +117,4 @@ def _facts(request: ServiceRequest) -> list[tuple[Any, Any]]:
 
 
 register_facts(KEY, _facts)
-register_opener(
-    Opener(key=KEY, roles=CARE, fields=("to_customer_number", "on_date"), open=ownership_change_open)
-)
+register_opener(Opener(key=KEY, roles=CARE, fields=("to_customer_number", "on_date"), open=ownership_change_open))

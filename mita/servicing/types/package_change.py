@@ -50,7 +50,9 @@ def _apply(request: ServiceRequest, acting_user: Any, data: dict[str, Any]) -> N
         connection=connection, new_package=request.data["package"], acting_user=acting_user, key=request.number
     )
     connection = package_set(
-        connection=connection, package=request.data["package"], effective=request.data["effective"],
+        connection=connection,
+        package=request.data["package"],
+        effective=request.data["effective"],
         acting_user=acting_user,
     )
     charged = change.charged.total if change.charged is not None else Decimal("0")
@@ -75,7 +77,12 @@ PACKAGE_CHANGE = RequestType(
     transitions=(
         Transition("approve", gettext_lazy("Approve the new package"), ("received",), "done", BILLING, hook=_apply),
         Transition(
-            "reject", gettext_lazy("Reject"), ("received",), "rejected", CARE | BILLING, required=("note",),
+            "reject",
+            gettext_lazy("Reject"),
+            ("received",),
+            "rejected",
+            CARE | BILLING,
+            required=("note",),
             waits=False,
         ),
     ),
@@ -151,6 +158,4 @@ def _facts(request: ServiceRequest) -> list[tuple[Any, Any]]:
 
 
 register_facts(KEY, _facts)
-register_opener(
-    Opener(key=KEY, roles=CARE | BILLING, fields=("package", "effective"), open=package_change_open)
-)
+register_opener(Opener(key=KEY, roles=CARE | BILLING, fields=("package", "effective"), open=package_change_open))

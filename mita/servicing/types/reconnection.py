@@ -105,14 +105,16 @@ RECONNECTION = RequestType(
     ),
     transitions=(
         Transition(
-            "accept", gettext_lazy("Accept, charge the fee, name the technician"), ("received",), "fee_due", CARE,
+            "accept",
+            gettext_lazy("Accept, charge the fee, name the technician"),
+            ("received",),
+            "fee_due",
+            CARE,
             assigns=True,
         ),
         Transition("fee_paid", gettext_lazy("Reconnection fee paid"), ("fee_due",), "work", system=True),
         Transition("reconnected", gettext_lazy("Reconnected"), ("work",), "active", system=True),
-        Transition(
-            "reject", gettext_lazy("Reject"), ("received",), "rejected", CARE, required=("note",), waits=False
-        ),
+        Transition("reject", gettext_lazy("Reject"), ("received",), "rejected", CARE, required=("note",), waits=False),
     ),
     work_order_done={WorkOrder.Kind.RECONNECTION: note_check},
     after_work_order={WorkOrder.Kind.RECONNECTION: _reconnected},

@@ -60,7 +60,9 @@ def final_reading_check(work_order: WorkOrder, acting_user: Any, result: dict[st
 
 def _settle(request: ServiceRequest, acting_user: Any, data: dict[str, Any]) -> None:
     reading = (
-        request.work_orders.filter(kind=WorkOrder.Kind.FINAL_READING, state=WorkOrder.State.DONE).order_by("-pk").first()
+        request.work_orders.filter(kind=WorkOrder.Kind.FINAL_READING, state=WorkOrder.State.DONE)
+        .order_by("-pk")
+        .first()
     )
     assert reading is not None and request.connection is not None
     note = _("Final index %(index)s (work order %(work_order)s)") % {
@@ -108,17 +110,31 @@ TERMINATION = RequestType(
     ),
     transitions=(
         Transition(
-            "assign_reading", gettext_lazy("Send a technician for the final reading"), ("received",), "final_reading",
-            CARE, assigns=True,
+            "assign_reading",
+            gettext_lazy("Send a technician for the final reading"),
+            ("received",),
+            "final_reading",
+            CARE,
+            assigns=True,
         ),
         Transition("read", gettext_lazy("Final reading recorded"), ("final_reading",), "settlement", system=True),
         Transition(
-            "settle", gettext_lazy("Final bill, deposit, refund: terminate"), ("settlement",), "terminated",
-            REFUNDERS, hook=_settle,
+            "settle",
+            gettext_lazy("Final bill, deposit, refund: terminate"),
+            ("settlement",),
+            "terminated",
+            REFUNDERS,
+            hook=_settle,
         ),
         Transition(
-            "reject", gettext_lazy("Reject"), ("received", "final_reading"), "rejected", CARE, required=("note",),
-            waits=False, hook=_rejected,
+            "reject",
+            gettext_lazy("Reject"),
+            ("received", "final_reading"),
+            "rejected",
+            CARE,
+            required=("note",),
+            waits=False,
+            hook=_rejected,
         ),
     ),
     work_order_done={WorkOrder.Kind.FINAL_READING: final_reading_check},
