@@ -9,11 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from mita.core.access import Access
 from mita.customers.models import Customer
 from mita.customers.panels import Panel, register_panel, register_panel_data
+from mita.customers.selectors import CUSTOMER_READ_ROLES
 from mita.servicing.models import ServiceRequest
 from mita.servicing.selectors import REQUEST_READ_ROLES, requests_visible_to
 from mita.servicing.workflow import type_get, types
 
-READ = frozenset(REQUEST_READ_ROLES)
+# Those who read requests among those who open the customer's page (technicians work from their work orders).
+READ = frozenset(REQUEST_READ_ROLES) & frozenset(CUSTOMER_READ_ROLES)
 SHOWN = 50
 
 
