@@ -316,7 +316,8 @@ class _Maker:
         return connection
 
 
-def _steps(request: ServiceRequest, steps: list[tuple[str, Any, dict[str, Any]]]) -> None:
+def _steps(request: ServiceRequest, steps: Any) -> None:
+    """Take these (transition, actor, data) steps in order."""
     for transition, actor, data in steps:
         request_transition(request=request, transition=transition, acting_user=actor, **data)
 
