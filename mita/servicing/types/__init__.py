@@ -35,7 +35,6 @@ class Opener:
     roles: frozenset[str]
     fields: tuple[str, ...]
     open: Callable[..., Any]
-    connection_required: bool = True
 
 
 def register_facts(key: str, facts: Facts) -> None:

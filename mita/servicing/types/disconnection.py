@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mita.accounts.roles import Role
 from mita.customers.lifecycle import connection_status_change
 from mita.customers.models import Connection
 from mita.servicing.models import ServiceRequest, WorkOrder
@@ -160,7 +159,7 @@ register_facts(KEY, _facts)
 register_opener(
     Opener(
         key=KEY,
-        roles=CARE | BILLING | frozenset({Role.BILLING_OFFICER}),
+        roles=CARE | BILLING,
         fields=("reason", "assignee"),
         open=disconnection_open,
     )
