@@ -40,6 +40,7 @@ from mita.servicing.services import (
     transitions_for,
     work_order_complete,
 )
+from mita.servicing.types import opener_get, openers, transition_fields
 from mita.servicing.types.complaint import KEY as COMPLAINT
 from mita.servicing.types.complaint import complaint_open
 from mita.servicing.types.new_connection import KEY as NEW_CONNECTION
@@ -78,6 +79,15 @@ class ServiceRequestIn(Schema):
     property_type: str = ""
     number: str = ""  # the connection number; empty: the operator's next <prefix>-N-number
     terms_accepted: bool = False
+    # The connection types (disconnection, reconnection, meter_transfer, ownership_change, package_change,
+    # termination) take customer_id and connection_id, and:
+    reason: str = "customer"  # disconnection: customer, non_payment, fraud, other (not customer: billing officers)
+    assignee_id: int | None = None  # disconnection started by the operator: the technician
+    to_connection_id: int | None = None  # meter transfer: the connection the meter moves to
+    to_customer_id: int | None = None  # ownership change: the new owner
+    on_date: datetime.date | None = None  # ownership change: from (default today)
+    package: str = ""  # package change: the new package's code
+    effective: str = "now"  # package change: now or next_period
 
 
 class EventOut(Schema):
@@ -154,6 +164,7 @@ class TransitionIn(Schema):
     transition: str
     note: str = ""
     assignee_id: int | None = None
+    arrears_acknowledged: bool = False  # ownership change approval: the new owner takes the arrears on
 
 
 class CommentIn(Schema):
@@ -231,7 +242,8 @@ def request_list(
 
 @router.post("/service-requests", response={201: ServiceRequestDetailOut}, summary="Open a service request")
 def request_create_endpoint(request: HttpRequest, payload: ServiceRequestIn) -> Status[Any]:
-    _require(request, *REQUEST_WRITE_ROLES)
+    opener = opener_get(payload.type)
+    _require(request, *(opener.roles if opener else REQUEST_WRITE_ROLES))
     access = _access(request)
     customer = None
     if payload.customer_id is not None:
@@ -249,7 +261,17 @@ def request_create_endpoint(request: HttpRequest, payload: ServiceRequestIn) -> 
                 code="connection_invalid",
                 fields={"connection_id": [_("Unknown.")]},
             )
-    if payload.type == COMPLAINT:
+    if opener is not None:
+        created = opener.open(
+            operator=access.operator,
+            customer=customer,
+            connection=connection,
+            channel=payload.channel,
+            details=payload.details,
+            acting_user=request.user,
+            **_opener_fields(access, opener.fields, payload),
+        )
+    elif payload.type == COMPLAINT:
         if customer is None:
             raise ServicingError(
                 _("Say whose complaint it is."), code="customer_required", fields={"customer_id": [_("Required.")]}
@@ -285,11 +307,44 @@ def request_create_endpoint(request: HttpRequest, payload: ServiceRequestIn) -> 
         )
     else:
         raise ServicingError(
-            _("Choose the type: %(types)s.") % {"types": ", ".join([COMPLAINT, NEW_CONNECTION])},
+            _("Choose the type: %(types)s.")
+            % {"types": ", ".join([COMPLAINT, NEW_CONNECTION, *[opener.key for opener in openers()]])},
             code="type_invalid",
             fields={"type": [_("Unknown type.")]},
         )
     return Status(201, _detail(request, created))
+
+
+def _opener_fields(access: Any, fields: tuple[str, ...], payload: ServiceRequestIn) -> dict[str, Any]:
+    """The type's own fields from the payload, objects looked up at the caller's operator (unknown: a clear 400)."""
+    extra: dict[str, Any] = {}
+    for name in fields:
+        if name == "assignee":
+            assignee = None
+            if payload.assignee_id is not None:
+                assignee = technicians_of(operator=access.operator).filter(pk=payload.assignee_id).first()
+                if assignee is None:
+                    raise ServicingError(
+                        _("Choose one of your operator's technicians."),
+                        code="assignee_invalid",
+                        fields={"assignee_id": [_("Not a technician of your operator.")]},
+                    )
+            extra["assignee"] = assignee
+        elif name == "to_connection_number":
+            extra["to_connection"] = (
+                connections_visible_to(access=access).filter(pk=payload.to_connection_id).first()
+                if payload.to_connection_id is not None
+                else None
+            )
+        elif name == "to_customer_number":
+            extra["to_customer"] = (
+                customers_visible_to(access=access).filter(pk=payload.to_customer_id).first()
+                if payload.to_customer_id is not None
+                else None
+            )
+        else:
+            extra[name] = getattr(payload, name)
+    return extra
 
 
 @router.get("/service-requests/{request_id}", response=ServiceRequestDetailOut, summary="One request and its history")
@@ -317,6 +372,8 @@ def request_transition_endpoint(request: HttpRequest, request_id: int, payload: 
                 fields={"assignee_id": [_("Not a technician of your operator.")]},
             )
         data["assignee"] = assignee
+    for name in transition_fields(service_request.type, payload.transition):
+        data[name] = getattr(payload, name)
     request_transition(
         request=service_request, transition=payload.transition, acting_user=request.user, note=payload.note, **data
     )

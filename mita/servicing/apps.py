@@ -7,5 +7,16 @@ class ServicingConfig(AppConfig):
     verbose_name = "Service requests"
 
     def ready(self) -> None:
-        from mita.servicing import demo, navigation, receivers, tasks  # noqa: F401  (registrations)
-        from mita.servicing.types import complaint, new_connection  # noqa: F401  (the request types)
+        from mita.servicing import demo, navigation, panels, receivers, tasks  # noqa: F401  (registrations)
+        from mita.servicing.types import (  # noqa: F401  (the request types)
+            complaint,
+            disconnection,
+            meter_transfer,
+            new_connection,
+            ownership_change,
+            package_change,
+            reconnection,
+            termination,
+        )
+
+        panels.register()  # the servicing panels of the customer 360 page

@@ -1,5 +1,7 @@
 """The demo's servicing at each operator: a materials catalogue, a fee schedule, terms and conditions, new-connection
-requests in every state (from just received to connected, and one rejected) and complaints in every state."""
+requests in every state (from just received to connected, and one rejected), complaints in every state, and
+disconnection, reconnection, meter transfer, ownership change, package change and termination requests in every
+state of their own."""
 
 import datetime
 import uuid
@@ -251,3 +253,213 @@ def build_servicing(ctx: DemoContext) -> None:
 
 
 register_demo_step(62, "servicing.requests", build_servicing)
+
+
+# The connection types: a request of each in each of its states --------------------------------------------------
+
+CONNECTION_TYPE_STATES: dict[str, tuple[str, ...]] = {
+    "disconnection": ("received", "review", "approved", "disconnected", "rejected"),
+    "reconnection": ("received", "fee_due", "work", "active", "rejected"),
+    "meter_transfer": ("received", "done", "rejected"),
+    "ownership_change": ("received", "done", "rejected"),
+    "package_change": ("received", "done", "rejected"),
+    "termination": ("received", "final_reading", "settlement", "terminated", "rejected"),
+}
+PACKAGES = (("DOMESTIC", "Domestic", "5000"), ("DOMESTIC-PLUS", "Domestic plus", "8000"))
+
+
+class _Maker:
+    """Customers with active connections of their own, numbered <prefix>-SV-0001 onwards, for the demo's requests."""
+
+    def __init__(self, operator: Any, utility: str, stem: str, people: dict[str, Any]) -> None:
+        self.operator, self.utility, self.stem, self.people = operator, utility, stem, people
+        self.count = 0
+
+    def connection(self, *, status: str = Connection.Status.ACTIVE, owes: Decimal = Decimal("0")) -> Connection:
+        from mita.customers.lifecycle import connection_status_change
+        from mita.customers.services import connection_create
+        from mita.ledger.services import charge_post
+
+        self.count += 1
+        customer = customer_create(
+            operator=self.operator,
+            acting_user=self.people["care"],
+            name=f"Servicing customer {self.count}",
+            phone=f"{self.stem}{200 + self.count:0{13 - len(self.stem)}d}",
+        )
+        connection = connection_create(
+            operator=self.operator,
+            customer=customer,
+            number=f"{self.operator.prefix}-SV-{self.count:04d}",
+            utility=self.utility,
+            property_type=Connection.PropertyType.RESIDENTIAL,
+            acting_user=self.people["care"],
+        )
+        connection = connection_status_change(
+            connection=connection, status=Connection.Status.ACTIVE, reason="Demo", acting_user=None
+        )
+        if owes > 0:
+            charge_post(
+                operator=self.operator,
+                holder=connection.number,
+                head=f"{self.utility}_sales",
+                amount=owes,
+                vat_rule="exempt",
+                reference=f"demo-bill:{connection.number}",
+                due_date=timezone.localdate() - datetime.timedelta(days=20),
+                acting_user=None,
+            )
+        if status != Connection.Status.ACTIVE:
+            connection = connection_status_change(
+                connection=connection, status=status, reason="Demo: unpaid bills", acting_user=None
+            )
+        return connection
+
+
+def _steps(request: ServiceRequest, steps: Any) -> None:
+    """Take these (transition, actor, data) steps in order."""
+    for transition, actor, data in steps:
+        request_transition(request=request, transition=transition, acting_user=actor, **data)
+
+
+def _work_done(request: ServiceRequest, kind: str, technician: Any, result: dict[str, Any]) -> None:
+    work_order = WorkOrder.objects.get(request=request, kind=kind, state=WorkOrder.State.OPEN)
+    work_order_complete(work_order=work_order, result=result, acting_user=technician)
+
+
+def _connection_request_to(key: str, state: str, maker: _Maker) -> ServiceRequest:
+    from mita.servicing.types.disconnection import disconnection_open
+    from mita.servicing.types.meter_transfer import meter_transfer_open
+    from mita.servicing.types.ownership_change import ownership_change_open
+    from mita.servicing.types.package_change import package_change_open
+    from mita.servicing.types.reconnection import reconnection_open
+    from mita.servicing.types.termination import termination_open
+
+    people, operator = maker.people, maker.operator
+    care, technician, billing, cashier = people["care"], people["technician"], people["billing"], people["cashier"]
+    reject = [("reject", care, {"note": "The customer withdrew the request."})]
+    if key == "disconnection":
+        connection = maker.connection()
+        common = {"operator": operator, "customer": connection.customer, "connection": connection, "channel": "office"}
+        if state in ("approved", "disconnected"):  # started by the billing officer for non-payment
+            request = disconnection_open(**common, acting_user=billing, reason="non_payment", assignee=technician)
+            if state == "disconnected":
+                _work_done(request, WorkOrder.Kind.DISCONNECTION, technician, {"note": "Valve closed and sealed."})
+            return request
+        request = disconnection_open(**common, acting_user=care, details="Moving away for six months.")
+        _steps(request, {"review": [("review", care, {})], "rejected": reject}.get(state, []))
+        return request
+    if key == "reconnection":
+        connection = maker.connection(status=Connection.Status.DISCONNECTED)
+        request = reconnection_open(
+            operator=operator, customer=connection.customer, connection=connection, channel="office", acting_user=care
+        )
+        if state == "rejected":
+            _steps(request, reject)
+            return request
+        if state == "received":
+            return request
+        _steps(request, [("accept", care, {"assignee": technician})])
+        if state == "fee_due":
+            return request
+        fee = RequestFee.objects.get(request=request)
+        _pay(operator, connection.number, fee.amount, cashier)
+        request_advance(request=request, acting_user=cashier)  # what the payment's task does once it commits
+        if state == "active":
+            _work_done(request, WorkOrder.Kind.RECONNECTION, technician, {"note": "Valve opened, supply checked."})
+        return request
+    if key == "meter_transfer":
+        connection = maker.connection(owes=Decimal("3500") if operator.currency == "RWF" else Decimal("350"))
+        target = maker.connection()
+        request = meter_transfer_open(
+            operator=operator,
+            customer=connection.customer,
+            connection=connection,
+            to_connection=target,
+            channel="office",
+            acting_user=care,
+        )
+        _steps(request, {"done": [("approve", people["admin"], {})], "rejected": reject}.get(state, []))
+        return request
+    if key == "ownership_change":
+        connection = maker.connection(owes=Decimal("1200") if operator.currency == "RWF" else Decimal("120"))
+        buyer = maker.connection().customer
+        request = ownership_change_open(
+            operator=operator,
+            customer=connection.customer,
+            connection=connection,
+            to_customer=buyer,
+            channel="office",
+            acting_user=care,
+            details="The house was sold.",
+        )
+        done = [("approve", care, {"arrears_acknowledged": True})]
+        _steps(request, {"done": done, "rejected": reject}.get(state, []))
+        return request
+    if key == "package_change":
+        connection = maker.connection()
+        request = package_change_open(
+            operator=operator,
+            customer=connection.customer,
+            connection=connection,
+            channel="office",
+            acting_user=care,
+            package="DOMESTIC-PLUS",
+            effective="next_period" if state == "done" else "now",
+        )
+        _steps(request, {"done": [("approve", billing, {})], "rejected": reject}.get(state, []))
+        return request
+    connection = maker.connection()
+    request = termination_open(
+        operator=operator, customer=connection.customer, connection=connection, channel="office", acting_user=care
+    )
+    if state == "received":
+        return request
+    if state == "rejected":
+        _steps(request, reject)
+        return request
+    _steps(request, [("assign_reading", care, {"assignee": technician})])
+    if state == "final_reading":
+        return request
+    final = "1500" if operator.currency == "RWF" else "150"
+    _work_done(request, WorkOrder.Kind.FINAL_READING, technician, {"final_index": "812", "final_amount": final})
+    if state == "terminated":
+        _steps(request, [("settle", cashier, {})])
+    return request
+
+
+def build_connection_requests(ctx: DemoContext) -> None:
+    from mita.payments.deposits import deposit_rate_save
+
+    made = 0
+    for key, stem in OPERATOR_KEYS.items():
+        operator: Any = ctx.objects.get(f"operator:{key}")
+        if operator is None:
+            continue
+        users = ctx.objects["users"]
+        people = {
+            role: users[f"{value}@{operator}"]
+            for role, value in (
+                ("admin", Role.OPERATOR_ADMIN),
+                ("care", Role.CUSTOMER_CARE),
+                ("technician", Role.TECHNICIAN),
+                ("cashier", Role.CASHIER),
+                ("billing", Role.BILLING_OFFICER),
+                ("treasurer", Role.TREASURER),
+            )
+        }
+        for code, label, amount in PACKAGES:
+            value = Decimal(amount) if operator.currency == "RWF" else Decimal(amount) / 10
+            deposit_rate_save(operator=operator, key=code, label=label, amount=value, acting_user=people["treasurer"])
+        utility = Connection.Utility.ELECTRICITY if key == "izuba" else Connection.Utility.WATER
+        maker = _Maker(operator, utility, stem, people)
+        for type_key, states in CONNECTION_TYPE_STATES.items():
+            for state in states:
+                _connection_request_to(type_key, state, maker)
+                made += 1
+    ctx.log(
+        f"{made} disconnection, reconnection, meter transfer, ownership change, package change and termination requests"
+    )
+
+
+register_demo_step(63, "servicing.connection_requests", build_connection_requests)

@@ -10,7 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from mita.customers.models import Connection
 from mita.servicing.models import RequestAttachment, ServiceFee, ServiceRequest
 from mita.servicing.types.complaint import CATEGORIES
+from mita.servicing.types.disconnection import REASONS as DISCONNECTION_REASONS
 from mita.servicing.types.new_connection import CROSSINGS
+from mita.servicing.types.package_change import EFFECTIVE as PACKAGE_EFFECTIVE
 from mita.servicing.workflow import type_choices, types
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -92,6 +94,12 @@ class TransitionForm(forms.Form):
     transition = forms.CharField(widget=forms.HiddenInput, max_length=40)
     assignee = forms.TypedChoiceField(label=_("Technician"), required=False, coerce=int, empty_value=None)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # A type's own transition fields (mita.servicing.types.register_transition_fields), shown where it asks for them.
+    arrears_acknowledged = forms.BooleanField(
+        label=_("The new owner takes the arrears on"),
+        required=False,
+        help_text=_("Needed while the account owes anything; the amount is on the request."),
+    )
 
     def __init__(self, *args: Any, technicians: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -99,6 +107,74 @@ class TransitionForm(forms.Form):
             ("", "—"),
             *[(user.pk, user.name or user.phone) for user in technicians],
         ]
+
+
+class TypedRequestForm(forms.Form):
+    """A request of one of the connection types (disconnection, reconnection, meter transfer, ownership change,
+    package change, termination): the customer and connection, plus the fields the type asks for."""
+
+    customer_number = forms.CharField(label=_("Customer number"), max_length=32)
+    connection_number = forms.CharField(label=_("Connection number"), max_length=64)
+    channel = forms.ChoiceField(label=_("Received"), choices=ServiceRequest.Channel.choices)
+    reason = forms.ChoiceField(label=_("Why"), choices=list(DISCONNECTION_REASONS.items()))
+    assignee = forms.TypedChoiceField(
+        label=_("Technician"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text=_("Started by the operator: the technician who disconnects."),
+    )
+    to_connection_number = forms.CharField(label=_("Move the meter to connection"), max_length=64)
+    to_customer_number = forms.CharField(label=_("New owner's customer number"), max_length=32)
+    on_date = forms.DateField(label=_("Owner from"), required=False, widget=DATE, help_text=_("Empty: today."))
+    package = forms.CharField(label=_("New package"), max_length=40)
+    effective = forms.ChoiceField(label=_("Takes effect"), choices=list(PACKAGE_EFFECTIVE.items()))
+    details = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    TYPE_FIELDS = (
+        "reason",
+        "assignee",
+        "to_connection_number",
+        "to_customer_number",
+        "on_date",
+        "package",
+        "effective",
+    )
+
+    def __init__(self, *args: Any, fields: tuple[str, ...], technicians: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.TYPE_FIELDS:
+            if name not in fields:
+                del self.fields[name]
+        if "assignee" in self.fields:
+            self.fields["assignee"].choices = [  # type: ignore[attr-defined]
+                ("", "—"),
+                *[(user.pk, user.name or user.phone) for user in technicians],
+            ]
+
+
+class WorkDoneForm(forms.Form):
+    """A disconnection or reconnection work order: what the technician did."""
+
+    note = forms.CharField(label=_("What was done"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def result(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class FinalReadingForm(forms.Form):
+    final_index = forms.DecimalField(label=_("Final index"), min_value=0, max_digits=14, decimal_places=3)
+    final_amount = forms.DecimalField(
+        label=_("Final bill before VAT"),
+        min_value=0,
+        max_digits=16,
+        decimal_places=2,
+        help_text=_("What was used since the last bill, priced by the tariff; 0 if nothing."),
+    )
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def result(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
 
 
 class AssignForm(forms.Form):

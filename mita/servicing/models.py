@@ -196,6 +196,7 @@ class RequestFee(models.Model):
     class Kind(models.TextChoices):
         CONNECTION = "connection", _("Connection fee")
         MATERIAL = "material", _("Material fee")
+        RECONNECTION = "reconnection", _("Reconnection fee")
 
     operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
     request = models.ForeignKey(ServiceRequest, on_delete=models.PROTECT, related_name="fees")
@@ -222,6 +223,7 @@ class WorkOrder(models.Model):
         REPAIR = "repair", _("Repair")
         DISCONNECTION = "disconnection", _("Disconnection")
         RECONNECTION = "reconnection", _("Reconnection")
+        FINAL_READING = "final_reading", _("Final reading")
 
     class State(models.TextChoices):
         OPEN = "open", _("Open")

@@ -35,7 +35,8 @@ REQUEST_WRITE_ROLES = (Role.OPERATOR_ADMIN, Role.CUSTOMER_CARE)
 WORK_ORDER_ROLES = (Role.OPERATOR_ADMIN, Role.CUSTOMER_CARE, Role.TECHNICIAN)
 FEE_READ_ROLES = (Role.OPERATOR_ADMIN, Role.CUSTOMER_CARE, Role.BILLING_OFFICER, Role.CASHIER)
 ADMIN_ROLES = (Role.OPERATOR_ADMIN,)
-TASK_ROLES = (Role.OPERATOR_ADMIN, Role.CUSTOMER_CARE, Role.TECHNICIAN)
+# Billing officers approve disconnections and package changes; cashiers settle terminations: they have tasks too.
+TASK_ROLES = (Role.OPERATOR_ADMIN, Role.CUSTOMER_CARE, Role.TECHNICIAN, Role.BILLING_OFFICER, Role.CASHIER)
 
 
 def _operator_of(access: Access) -> Any:

@@ -8,6 +8,18 @@ urlpatterns = [
     path("tasks/", views.my_tasks, name="my_tasks"),
     path("new/connection/", views.new_connection_create, name="new_connection"),
     path("new/complaint/", views.complaint_create, name="complaint_create"),
+    # The connection types share one page; each has its own address (no type parameter to walk across tenants).
+    *[
+        path(f"new/{key.replace('_', '-')}/", views.typed_request_create, {"type_key": key}, name=f"new_{key}")
+        for key in (
+            "disconnection",
+            "reconnection",
+            "meter_transfer",
+            "ownership_change",
+            "package_change",
+            "termination",
+        )
+    ],
     path("<int:request_id>/", views.request_detail, name="request_detail"),
     path("<int:request_id>/transition/", views.request_transition_view, name="request_transition"),
     path("<int:request_id>/assign/", views.request_assign_view, name="request_assign"),

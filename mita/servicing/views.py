@@ -6,7 +6,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -26,12 +27,15 @@ from mita.servicing.forms import (
     CommentForm,
     ComplaintForm,
     FeeForm,
+    FinalReadingForm,
     InstallationForm,
     NewConnectionForm,
     RequestFilterForm,
     SurveyForm,
     TermsForm,
     TransitionForm,
+    TypedRequestForm,
+    WorkDoneForm,
 )
 from mita.servicing.models import ServiceRequest, WorkOrder
 from mita.servicing.selectors import (
@@ -68,6 +72,7 @@ from mita.servicing.services import (
     work_order_complete,
     work_order_start,
 )
+from mita.servicing.types import facts_of, opener_get, openers, transition_fields
 from mita.servicing.types.complaint import CATEGORIES, complaint_open
 from mita.servicing.types.new_connection import new_connection_apply
 from mita.servicing.workflow import type_get
@@ -112,7 +117,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "servicing/request_list.html",
-        {"form": form, "requests": _labelled(requests), "can_write": access.has_role(*REQUEST_WRITE_ROLES)},
+        {
+            "form": form,
+            "requests": _labelled(requests),
+            "can_write": access.has_role(*REQUEST_WRITE_ROLES),
+            "new_links": [
+                (opener.key, type_get(opener.key).label) for opener in openers() if access.has_role(*opener.roles)
+            ],
+        },
     )
 
 
@@ -230,6 +242,75 @@ def complaint_create(request: HttpRequest) -> HttpResponse:
     return render(request, "servicing/complaint_form.html", {"form": form}, status=_status(request))
 
 
+@login_required
+@require_roles(*REQUEST_READ_ROLES)
+def typed_request_create(request: HttpRequest, type_key: str) -> HttpResponse:
+    """A disconnection, reconnection, meter transfer, ownership change, package change or termination: the customer
+    and connection, and the fields the type asks for (mita.servicing.types.Opener)."""
+    access = _access(request)
+    opener = opener_get(type_key)
+    if opener is None:
+        raise Http404
+    if not access.has_role(*opener.roles):
+        raise PermissionDenied
+    technicians = technicians_of(operator=access.operator)
+    form = TypedRequestForm(request.POST or None, fields=opener.fields, technicians=technicians)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        customer = customers_visible_to(access=access).filter(number__iexact=data["customer_number"].strip()).first()
+        connection = None
+        extra: dict[str, Any] = {}
+        if customer is None:
+            form.add_error("customer_number", _("No customer with this number at your operator."))
+        else:
+            connection = (
+                connections_visible_to(access=access, customer=customer)
+                .filter(number__iexact=data["connection_number"].strip())
+                .first()
+            )
+            if connection is None:
+                form.add_error("connection_number", _("This customer has no connection with this number."))
+        for name in opener.fields:
+            if name == "assignee":
+                extra["assignee"] = technicians.filter(pk=data["assignee"]).first() if data.get("assignee") else None
+            elif name == "to_connection_number":
+                extra["to_connection"] = (
+                    connections_visible_to(access=access).filter(number__iexact=data[name].strip()).first()
+                )
+                if extra["to_connection"] is None:
+                    form.add_error(name, _("No connection with this number at your operator."))
+            elif name == "to_customer_number":
+                extra["to_customer"] = (
+                    customers_visible_to(access=access).filter(number__iexact=data[name].strip()).first()
+                )
+                if extra["to_customer"] is None:
+                    form.add_error(name, _("No customer with this number at your operator."))
+            else:
+                extra[name] = data.get(name)
+        if not form.errors:
+            try:
+                service_request = opener.open(
+                    operator=access.operator,
+                    customer=customer,
+                    connection=connection,
+                    channel=data["channel"],
+                    details=data["details"],
+                    acting_user=request.user,
+                    **extra,
+                )
+            except DomainError as error:
+                form_add_domain_error(form, error)
+            else:
+                messages.success(request, _("Request %(number)s is received.") % {"number": service_request.number})
+                return redirect("servicing:request_detail", request_id=service_request.pk)
+    return render(
+        request,
+        "servicing/typed_request_form.html",
+        {"form": form, "type": type_get(type_key)},
+        status=_status(request),
+    )
+
+
 def _detail(request: HttpRequest, service_request: ServiceRequest, **forms: Any) -> dict[str, Any]:
     access = _access(request)
     request_type = type_get(service_request.type)
@@ -256,9 +337,11 @@ def _detail(request: HttpRequest, service_request: ServiceRequest, **forms: Any)
                 step,
                 forms.get(f"transition_{step.name}")
                 or TransitionForm(initial={"transition": step.name}, technicians=technicians),
+                transition_fields(service_request.type, step.name),
             )
             for step in allowed
         ],
+        "facts": facts_of(service_request),
         "comment_form": forms.get("comment_form") or CommentForm(),
         "attachment_form": forms.get("attachment_form") or AttachmentForm(),
         "assign_form": forms.get("assign_form") or AssignForm(technicians=technicians),
@@ -300,6 +383,8 @@ def request_transition_view(request: HttpRequest, request_id: int) -> HttpRespon
         data: dict[str, Any] = {}
         if form.cleaned_data.get("assignee"):
             data["assignee"] = technicians_of(operator=access.operator).filter(pk=form.cleaned_data["assignee"]).first()
+        for name in transition_fields(service_request.type, form.cleaned_data["transition"]):
+            data[name] = form.cleaned_data.get(name)
         try:
             request_transition(
                 request=service_request,
@@ -428,6 +513,10 @@ def work_order_list(request: HttpRequest) -> HttpResponse:
 def _work_order_form(work_order: WorkOrder, access: Any, data: Any = None) -> Any:
     if work_order.kind == WorkOrder.Kind.SURVEY:
         return SurveyForm(data, materials=materials_visible_to(access=access, active=True))
+    if work_order.kind == WorkOrder.Kind.FINAL_READING:
+        return FinalReadingForm(data)
+    if work_order.kind in (WorkOrder.Kind.DISCONNECTION, WorkOrder.Kind.RECONNECTION):
+        return WorkDoneForm(data)
     return InstallationForm(data)
 
 

@@ -101,7 +101,7 @@ def test_another_customers_accounts_are_not_in_the_debt_or_the_payments(operator
     debt = overview["panels"]["payments.debt"]
     assert debt["owed"] == "4500" and [a["connection"] for a in debt["accounts"]] == ["AAL-0001", "AAL-0002"]
     assert [p["amount"] for p in overview["panels"]["payments.recent"]["payments"]] == ["2000"]
-    assert overview["counts"] == {"unpaid_charges": 2}
+    assert overview["counts"] == {"unpaid_charges": 2, "open_requests": 0}  # open requests: servicing's count
 
 
 def test_credit_shows_apart_from_the_debt(operator_a, jeanne):
