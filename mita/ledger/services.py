@@ -4,6 +4,7 @@ Every money-moving write takes an optional idempotency key: the same key again r
 the same key with another body is a 409, and concurrent duplicates produce exactly one effect.
 """
 
+import copy
 import datetime
 import hashlib
 import json
@@ -92,13 +93,39 @@ def chart_ensure(*, operator: Any) -> list[Account]:
     ]
 
 
+# The operator-wide accounts of each chart, kept per process: a ledger account never changes once made (its code,
+# kind, category, holder and currency are fixed; it is never deleted), so nothing ever makes an entry stale. Keyed on
+# the operator's id and creation time (a test database may give a new operator an old id). Only an account known to
+# be committed is remembered (read outside any transaction, or handed to account_remember() by a caller whose
+# transaction has committed), so an account whose creation rolled back is never used again.
+_CHART_CACHE: dict[tuple[Any, Any, str], Account] = {}
+
+
+def _detached(account: Account) -> Account:
+    """A copy of the account carrying no related objects, so that no caller shares state with another."""
+    clone = copy.copy(account)
+    clone._state.fields_cache = {}
+    return clone
+
+
+def account_remember(*, operator: Any, account: Account) -> None:
+    """Keep an operator-wide account for the next account_get(); call only once the transaction that read it has
+    committed (outside any transaction this does nothing but remember it)."""
+    if account.holder or transaction.get_connection().in_atomic_block:
+        return  # a customer's own accounts are many and read through holder_lock anyway
+    _CHART_CACHE[(operator.pk, getattr(operator, "created_at", None), account.code)] = _detached(account)
+
+
 def account_get(*, operator: Any, code: str) -> Account:
+    if (cached := _CHART_CACHE.get((operator.pk, getattr(operator, "created_at", None), code))) is not None:
+        return _detached(cached)
     account = Account.objects.filter(operator=operator, code=code).first()
     if account is None:
         chart_ensure(operator=operator)
         account = Account.objects.filter(operator=operator, code=code).first()
     if account is None:
         raise LedgerError(_("There is no ledger account %(code)s.") % {"code": code}, code="account_unknown")
+    account_remember(operator=operator, account=account)
     return account
 
 
