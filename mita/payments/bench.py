@@ -38,6 +38,11 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4).")
     parser.add_argument("--threads", type=int, default=1, help="Threads per worker (default 1).")
     parser.add_argument(
+        "--no-health-checks",
+        action="store_true",
+        help="Serve without the database connection health check (a SELECT 1 before each request's first query).",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="No web server: post the payments one by one in this process (Django's test client, the whole "
@@ -186,7 +191,14 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     with scratch_database(keep=options["keep"]) as database_url:
         operator, holders, token = _seed(max(1, options["accounts"]))
         workspace = f"operator:{operator.pk}"
-        with web_server(database_url=database_url, workers=options["workers"], threads=options["threads"]) as url:
+        health_checks = not options.get("no_health_checks")
+        server = web_server(
+            database_url=database_url,
+            workers=options["workers"],
+            threads=options["threads"],
+            health_checks=health_checks,
+        )
+        with server as url:
             _send(url, token, workspace, holders, list(range(WARM_UP)), clients)
             started = time.perf_counter()
             latencies, problems = _send(url, token, workspace, holders, list(range(WARM_UP, WARM_UP + count)), clients)
@@ -202,6 +214,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             "concurrency": clients,
             "workers": options["workers"],
             "threads": options["threads"],
+            "health_checks": health_checks,
             "accounts": len(holders),
             "seconds": round(seconds, 3),
             "payments_per_second": round(count / seconds, 1),
