@@ -68,7 +68,11 @@ def open_charges(*, operator: Any, holder: str, rules: PaymentSettings | None = 
 
 
 def _remember_allocations(payment: Payment, allocations: list[Allocation]) -> None:
-    """Keep a new payment's allocations on it as if prefetched, so that answering with them reads nothing again."""
+    """Keep a new payment's allocations on it as if prefetched, so that answering with them reads nothing again.
+    Their amounts are written as the database gives them back (to the column's places: 1500 reads as 1500.00)."""
+    places = Decimal(1).scaleb(-Allocation._meta.get_field("amount").decimal_places)
+    for allocation in allocations:
+        allocation.amount = allocation.amount.quantize(places)
     queryset = payment.allocations.all()
     queryset._result_cache = allocations
     queryset._prefetch_done = True  # type: ignore[attr-defined]
