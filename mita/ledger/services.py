@@ -175,13 +175,21 @@ def idempotent(
     return write()
 
 
+# Operator-wide accounts seen with their shard rows (shards are never deleted): only those take the one-round-trip path,
+# so an account's first transfers make its shards before locking anything else, as they always did.
+_SHARDS_SEEN: set[int] = set()
+
+
 def _add_to_balances_in_one_round_trip(transfer: Transfer, accounts: dict[int, Account]) -> bool:
     """PostgreSQL with client-side binding (Django's default): the two updates sent as one query string, one round
     trip instead of two, run in the order written (so the rows are still locked in primary-key order). Each
-    statement's row count is checked: a shard missing (an account's first transfers) is made and updated then.
-    False, having done nothing, where this cannot be done (SQLite; server-side binding)."""
+    statement's row count is checked: a shard found missing after all is made and updated then (the total stays
+    right). False, having done nothing, where this is not done (SQLite; server-side binding; an account whose shards
+    this process has not seen yet)."""
     connection = transaction.get_connection()
     if connection.vendor != "postgresql" or connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+        return False
+    if any(not account.holder and account_id not in _SHARDS_SEEN for account_id, account in accounts.items()):
         return False
     shard = transfer.pk % BalanceShard.SHARDS
     statements: list[str] = []
@@ -229,7 +237,9 @@ def _add_to_balances(transfer: Transfer) -> None:
             Balance.objects.filter(account_id=account_id).update(**change)
             continue
         shard = transfer.pk % BalanceShard.SHARDS
-        if not BalanceShard.objects.filter(account_id=account_id, shard=shard).update(**change):
+        if BalanceShard.objects.filter(account_id=account_id, shard=shard).update(**change):
+            _SHARDS_SEEN.add(account_id)
+        else:
             BalanceShard.objects.bulk_create(
                 [BalanceShard(account_id=account_id, shard=number) for number in range(BalanceShard.SHARDS)],
                 ignore_conflicts=True,
