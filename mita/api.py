@@ -9,7 +9,6 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from mita.accounts.api import router as accounts_router
-from mita.accounts.services import api_token_authenticate
 from mita.core.api import router as core_router
 from mita.core.errors import DomainError
 from mita.notifications.api import router as notifications_router
@@ -17,16 +16,15 @@ from mita.payments.api import router as payments_router
 from mita.payments.api_cashier import router as cashier_router
 from mita.payments.api_mpesa import router as mpesa_router
 from mita.registry.api import router as registry_router
+from mita.registry.api_access import bearer_authenticate
 
 
 class BearerToken(HttpBearer):
     """`Authorization: Bearer mita_...` from POST /api/v1/auth/token."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = api_token_authenticate(raw=token)
-        if user is not None:
-            request.user = user
-        return user
+        # The token and its workspaces, kept a few seconds per process (mita/registry/api_access.py).
+        return bearer_authenticate(request, token)
 
 
 api = NinjaAPI(

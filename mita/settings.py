@@ -121,7 +121,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'mita.sqlite3'}",
         conn_max_age=int(os.environ.get("MITA_DB_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        # A health check costs a `SELECT 1` round trip on every request's first query; off, the first request after
+        # a database restart fails once and its connection is replaced (docs/payments.md, "What limits it").
+        conn_health_checks=env_bool("MITA_DB_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

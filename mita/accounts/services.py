@@ -315,6 +315,12 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
 
 
 def api_token_authenticate(*, raw: str) -> User | None:
+    found = api_token_user(raw=raw)
+    return found[0] if found else None
+
+
+def api_token_user(*, raw: str) -> tuple[User, datetime.datetime | None] | None:
+    """The active user a live API token belongs to, and when the token expires (None: never)."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
     token = ApiToken.objects.select_related("user").filter(digest=token_digest(raw), revoked_at__isnull=True).first()
@@ -325,7 +331,7 @@ def api_token_authenticate(*, raw: str) -> User | None:
         return None
     if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # coarse, to keep reads cheap
-    return token.user
+    return token.user, token.expires_at
 
 
 @transaction.atomic

@@ -87,13 +87,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def web_server(*, database_url: str, workers: int, threads: int) -> Iterator[str]:
+def web_server(*, database_url: str, workers: int, threads: int, health_checks: bool = True) -> Iterator[str]:
     """Serve Mita with gunicorn on a free loopback port against the scratch database; yields its base URL."""
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "MITA_DB_CONN_MAX_AGE": "600",
+        "MITA_DB_CONN_HEALTH_CHECKS": "true" if health_checks else "false",
         "DEBUG": "false",
         "MITA_TASKS_IMMEDIATE": "",
     }

@@ -4,6 +4,7 @@ Every money-moving write takes an optional idempotency key: the same key again r
 the same key with another body is a 409, and concurrent duplicates produce exactly one effect.
 """
 
+import copy
 import datetime
 import hashlib
 import json
@@ -95,13 +96,39 @@ def chart_ensure(*, operator: Any) -> list[Account]:
     ]
 
 
+# The operator-wide accounts of each chart, kept per process: a ledger account never changes once made (its code,
+# kind, category, holder and currency are fixed; it is never deleted), so nothing ever makes an entry stale. Keyed on
+# the operator's id and creation time (a test database may give a new operator an old id). Only an account known to
+# be committed is remembered (read outside any transaction, or handed to account_remember() by a caller whose
+# transaction has committed), so an account whose creation rolled back is never used again.
+_CHART_CACHE: dict[tuple[Any, Any, str], Account] = {}
+
+
+def _detached(account: Account) -> Account:
+    """A copy of the account carrying no related objects, so that no caller shares state with another."""
+    clone = copy.copy(account)
+    clone._state.fields_cache = {}
+    return clone
+
+
+def account_remember(*, operator: Any, account: Account) -> None:
+    """Keep an operator-wide account for the next account_get(); call only once the transaction that read it has
+    committed (outside any transaction this does nothing but remember it)."""
+    if account.holder or transaction.get_connection().in_atomic_block:
+        return  # a customer's own accounts are many and read through holder_lock anyway
+    _CHART_CACHE[(operator.pk, getattr(operator, "created_at", None), account.code)] = _detached(account)
+
+
 def account_get(*, operator: Any, code: str) -> Account:
+    if (cached := _CHART_CACHE.get((operator.pk, getattr(operator, "created_at", None), code))) is not None:
+        return _detached(cached)
     account = Account.objects.filter(operator=operator, code=code).first()
     if account is None:
         chart_ensure(operator=operator)
         account = Account.objects.filter(operator=operator, code=code).first()
     if account is None:
         raise LedgerError(_("There is no ledger account %(code)s.") % {"code": code}, code="account_unknown")
+    account_remember(operator=operator, account=account)
     return account
 
 
@@ -151,10 +178,61 @@ def idempotent(
     return write()
 
 
+# Operator-wide accounts seen with their shard rows (shards are never deleted): only those take the one-round-trip path,
+# so an account's first transfers make its shards before locking anything else, as they always did.
+_SHARDS_SEEN: set[int] = set()
+
+
+def _add_to_balances_in_one_round_trip(transfer: Transfer, accounts: dict[int, Account]) -> bool:
+    """PostgreSQL with client-side binding (Django's default): the two updates sent as one query string, one round
+    trip instead of two, run in the order written (so the rows are still locked in primary-key order). Each
+    statement's row count is checked: a shard found missing after all is made and updated then (the total stays
+    right). False, having done nothing, where this is not done (SQLite; server-side binding; an account whose shards
+    this process has not seen yet)."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql" or connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+        return False
+    if any(not account.holder and account_id not in _SHARDS_SEEN for account_id, account in accounts.items()):
+        return False
+    shard = transfer.pk % BalanceShard.SHARDS
+    statements: list[str] = []
+    params: list[Any] = []
+    order = sorted(accounts)
+    for account_id in order:
+        side = "debits" if account_id == transfer.debit_id else "credits"
+        if accounts[account_id].holder:
+            table, where, extra = Balance._meta.db_table, "account_id = %s", []
+        else:
+            table, where, extra = BalanceShard._meta.db_table, "account_id = %s AND shard = %s", [shard]
+        statements.append(f"UPDATE {table} SET {side} = {side} + %s WHERE {where}")  # noqa: S608 (our names)
+        params += [transfer.amount, account_id, *extra]
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(statements), params)
+        counts = [cursor.rowcount]
+        while cursor.nextset():
+            counts.append(cursor.rowcount)
+    if len(counts) != len(order):
+        raise RuntimeError("The balance updates did not all run")  # never expected: fail the transfer loudly
+    for account_id, count in zip(order, counts, strict=True):
+        if count == 1:
+            continue
+        if accounts[account_id].holder:
+            raise RuntimeError(f"No balance row for account {account_id}")  # made with the account; never expected
+        side = "debits" if account_id == transfer.debit_id else "credits"
+        BalanceShard.objects.bulk_create(
+            [BalanceShard(account_id=account_id, shard=number) for number in range(BalanceShard.SHARDS)],
+            ignore_conflicts=True,
+        )
+        BalanceShard.objects.filter(account_id=account_id, shard=shard).update(**{side: F(side) + transfer.amount})
+    return True
+
+
 def _add_to_balances(transfer: Transfer) -> None:
     # Lock the two balance rows in primary-key order, so that concurrent transfers never deadlock. A customer's
     # own account has one row; an operator-wide account one of its shards (BalanceShard), chosen by the transfer.
     accounts = {transfer.debit_id: transfer.debit, transfer.credit_id: transfer.credit}
+    if _add_to_balances_in_one_round_trip(transfer, accounts):
+        return
     for account_id in sorted(accounts):
         side = "debits" if account_id == transfer.debit_id else "credits"
         change = {side: F(side) + transfer.amount}
@@ -162,7 +240,9 @@ def _add_to_balances(transfer: Transfer) -> None:
             Balance.objects.filter(account_id=account_id).update(**change)
             continue
         shard = transfer.pk % BalanceShard.SHARDS
-        if not BalanceShard.objects.filter(account_id=account_id, shard=shard).update(**change):
+        if BalanceShard.objects.filter(account_id=account_id, shard=shard).update(**change):
+            _SHARDS_SEEN.add(account_id)
+        else:
             BalanceShard.objects.bulk_create(
                 [BalanceShard(account_id=account_id, shard=number) for number in range(BalanceShard.SHARDS)],
                 ignore_conflicts=True,

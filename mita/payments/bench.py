@@ -5,7 +5,9 @@ The figures count only the measured payments (after a short warm-up); the run fa
 refused, and checks afterwards that the ledger verifies and the receipts run without a gap.
 """
 
+import cProfile
 import datetime
+import pstats
 import threading
 import time
 import uuid
@@ -13,7 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from django.db import transaction
+from django.db import connection, reset_queries, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from mita.accounts.roles import Role
 from mita.accounts.services import api_token_create, membership_grant, user_create
@@ -33,6 +37,20 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--accounts", type=int, default=500, help="Customer accounts paid into (default 500).")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4).")
     parser.add_argument("--threads", type=int, default=1, help="Threads per worker (default 1).")
+    parser.add_argument(
+        "--no-health-checks",
+        action="store_true",
+        help="Serve without the database connection health check (a SELECT 1 before each request's first query).",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="No web server: post the payments one by one in this process (Django's test client, the whole "
+        "middleware and API stack) and print the queries and CPU milliseconds per payment.",
+    )
+    parser.add_argument(
+        "--profile-out", default="", help="With --profile: write the cProfile statistics to this file (pstats)."
+    )
 
 
 def _seed(accounts: int) -> tuple[Operator, list[str], str]:
@@ -106,14 +124,81 @@ def _send(
     return latencies, problems
 
 
+def _profile(holders: list[str], token: str, workspace: str, count: int, out: str) -> dict[str, Any]:
+    """Post payments in-process, one at a time: queries per payment (a counted pass), then CPU and wall time per
+    payment (a second pass, uncounted, under cProfile when `out` is given). Deterministic enough to compare
+    changes on a busy machine, unlike the HTTP figures."""
+    http = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_MITA_WORKSPACE=workspace, SERVER_NAME="localhost")
+
+    def post(job: int) -> None:
+        body = {
+            "account_reference": holders[job % len(holders)],
+            "amount": "1500",
+            "channel": "cash_office",
+            "idempotency_key": str(uuid.uuid4()),
+        }
+        response = http.post("/api/v1/payments", body, content_type="application/json")
+        if response.status_code != 201:
+            raise SystemExit(f"A payment was refused: {response.status_code} {response.content[:200]!r}")
+
+    for job in range(WARM_UP):
+        post(job)
+    counted = min(count, 100)
+    queries: list[str] = []
+    with CaptureQueriesContext(connection) as captured:
+        for job in range(WARM_UP, WARM_UP + counted):
+            before = len(captured.captured_queries)
+            post(job)
+            if job == WARM_UP:
+                queries = [q["sql"] for q in captured.captured_queries[before:]]
+    total_queries = len(captured)
+    reset_queries()
+    profiler = cProfile.Profile() if out else None
+    cpu_started, wall_started = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for job in range(WARM_UP + counted, WARM_UP + counted + count):
+        post(job)
+    if profiler:
+        profiler.disable()
+        pstats.Stats(profiler).dump_stats(out)
+    cpu, wall = time.process_time() - cpu_started, time.perf_counter() - wall_started
+    return {
+        "queries_per_payment": round(total_queries / counted, 2),
+        "cpu_ms_per_payment": round(cpu / count * 1000, 2),
+        "wall_ms_per_payment": round(wall / count * 1000, 2),
+        "one_payment_queries": queries,
+    }
+
+
 def run(options: dict[str, Any]) -> dict[str, Any]:
     count, clients = options["payments"], options["concurrency"]
     if count < 1 or clients < 1:
         raise SystemExit("--payments and --concurrency must be at least 1.")
+    if options.get("profile"):
+        with scratch_database(keep=options["keep"]) as _url:
+            operator, holders, token = _seed(max(1, options["accounts"]))
+            figures = _profile(holders, token, f"operator:{operator.pk}", count, options.get("profile_out") or "")
+            numbers = sorted(Receipt.objects.filter(operator=operator).values_list("sequence_number", flat=True))
+            return {
+                "bench": "payments-profile",
+                "database": database_vendor(),
+                "payments": count,
+                **figures,
+                "receipts_gapless": numbers == list(range(1, len(numbers) + 1)),
+                "ledger_verified": ledger_verify(operator=operator) == [],
+            }
     with scratch_database(keep=options["keep"]) as database_url:
         operator, holders, token = _seed(max(1, options["accounts"]))
         workspace = f"operator:{operator.pk}"
-        with web_server(database_url=database_url, workers=options["workers"], threads=options["threads"]) as url:
+        health_checks = not options.get("no_health_checks")
+        server = web_server(
+            database_url=database_url,
+            workers=options["workers"],
+            threads=options["threads"],
+            health_checks=health_checks,
+        )
+        with server as url:
             _send(url, token, workspace, holders, list(range(WARM_UP)), clients)
             started = time.perf_counter()
             latencies, problems = _send(url, token, workspace, holders, list(range(WARM_UP, WARM_UP + count)), clients)
@@ -129,6 +214,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             "concurrency": clients,
             "workers": options["workers"],
             "threads": options["threads"],
+            "health_checks": health_checks,
             "accounts": len(holders),
             "seconds": round(seconds, 3),
             "payments_per_second": round(count / seconds, 1),

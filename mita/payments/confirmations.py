@@ -24,7 +24,10 @@ def payment_confirmation_queue(*, payment: Payment) -> OutboxMessage | None:
     contact = contact_for_payment(payment=payment)
     if contact is None:
         return None
-    receipt = Receipt.objects.filter(payment=payment).only("number").first()
+    # A payment just taken carries its receipt, numbered (payments.numbering): no need to read it again.
+    receipt = payment.receipt if Payment.receipt.is_cached(payment) else None
+    if receipt is None or not receipt.number:
+        receipt = Receipt.objects.filter(payment=payment).only("number").first()
     balance = balance_after_payment(payment=payment)
     if balance is None:
         return None

@@ -14,11 +14,12 @@ from django.utils.translation import gettext as _
 from mita.core.audit import audit_record
 from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.core.money import quantize
-from mita.ledger.models import Account, Charge, Transfer
+from mita.ledger.models import Account, Balance, Charge, Transfer
 from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_from, holder_known
 from mita.ledger.services import (
     DEPOSIT_HEAD,
     account_get,
+    account_remember,
     deposit_hold,
     holder_account,
     holder_lock,
@@ -62,7 +63,46 @@ def open_charges(*, operator: Any, holder: str, rules: PaymentSettings | None = 
     for charge in charges:
         charge.open_amount = charge.total - charge.allocated  # type: ignore[attr-defined]
         open_list.append(charge)
+    if len(open_list) < 2:  # nothing to order: the operator's settings are not even read
+        return open_list
     return sorted(open_list, key=allocation_key(rules or payment_settings_for(operator=operator)))
+
+
+def _remember_allocations(payment: Payment, allocations: list[Allocation]) -> None:
+    """Keep a new payment's allocations on it as if prefetched, so that answering with them reads nothing again.
+    Their amounts are written as the database gives them back (to the column's places: 1500 reads as 1500.00)."""
+    places = Decimal(1).scaleb(-Allocation._meta.get_field("amount").decimal_places)
+    for allocation in allocations:
+        allocation.amount = allocation.amount.quantize(places)
+    queryset = payment.allocations.all()
+    queryset._result_cache = allocations
+    queryset._prefetch_done = True  # type: ignore[attr-defined]
+    payment._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        **getattr(payment, "_prefetched_objects_cache", {}),
+        "allocations": queryset,
+    }
+
+
+def _receivable_lock(*, operator: Any, reference: str) -> Account | None:
+    """The customer account an account reference names, its receivable locked as holder_lock() locks it, or None.
+
+    One query in the usual case (the reference is the holder, as written); else the case-blind match, then the lock.
+    """
+    reference = reference.strip()
+    locked = (
+        Balance.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .filter(
+            account__operator=operator,
+            account__category=Account.Category.RECEIVABLE,
+            account__code=f"receivable:{reference}",
+        )
+        .first()
+    )
+    if locked is not None:
+        return locked.account
+    holder = holder_known(operator=operator, reference=reference)
+    return holder_lock(operator=operator, holder=holder) if holder else None
 
 
 def _settle(
@@ -75,25 +115,32 @@ def _settle(
     value_date: datetime.date,
     acting_user: Any,
     payment: Payment | None,
-    rules: PaymentSettings,
+    rules: PaymentSettings | None,
+    receivable: Account | None = None,
 ) -> Decimal:
     """Clear open charges in the operator's order from `source` (a clearing, suspense or credit account); returns
-    the rest."""
-    receivable = holder_lock(operator=operator, holder=holder)
+    the rest. `receivable`: the account's receivable when the caller has already locked it (holder_lock)."""
+    if receivable is None:
+        receivable = holder_lock(operator=operator, holder=holder)
     remaining = amount
     deposit_paid = Decimal("0")
     settled: list[int] = []
+    allocations: list[Allocation] = []
     for charge in open_charges(operator=operator, holder=holder, rules=rules):
         if remaining <= 0:
             break
         take = min(charge.open_amount, remaining)  # type: ignore[attr-defined]
         settled.append(charge.pk)
-        Allocation.objects.create(
-            operator=operator, payment=payment, charge=charge, amount=take, from_credit=payment is None
+        allocations.append(
+            Allocation(operator=operator, payment=payment, charge=charge, amount=take, from_credit=payment is None)
         )
         remaining -= take
         if charge.head == DEPOSIT_HEAD:
             deposit_paid += take
+    if allocations:  # one statement however many charges the payment clears
+        Allocation.objects.bulk_create(allocations)
+    if payment is not None:
+        _remember_allocations(payment, allocations)
     applied = amount - remaining
     if settled:
         charges_settled.send(sender=Allocation, operator=operator, holder=holder, charge_ids=settled)
@@ -121,10 +168,12 @@ def _settle(
     return remaining
 
 
-def _take(*, payment: Payment, holder: str, source: Account, acting_user: Any) -> None:
-    """Apply a payment to the account: charges first, the rest as the customer's credit."""
+def _take(
+    *, payment: Payment, holder: str, source: Account, acting_user: Any, receivable: Account | None = None
+) -> None:
+    """Apply a payment to the account: charges first, the rest as the customer's credit. `receivable`: the account's
+    receivable, when the caller has locked it already."""
     operator = payment.operator
-    rules = payment_settings_for(operator=operator)
     rest = _settle(
         operator=operator,
         holder=holder,
@@ -134,10 +183,12 @@ def _take(*, payment: Payment, holder: str, source: Account, acting_user: Any) -
         value_date=payment.value_date,
         acting_user=acting_user,
         payment=payment,
-        rules=rules,
+        rules=None,  # read only when there is something to order
+        receivable=receivable,
     )
     if rest <= 0:
         return
+    rules = payment_settings_for(operator=operator)
     # An advance: held as credit; where the operator holds advances excluding VAT, the VAT part is held apart
     # until the bill that consumes the advance is issued (that bill's charge recognises its own VAT).
     held_vat = vat_included(operator=operator, gross=rest) if rules.advance_ex_vat else Decimal("0")
@@ -232,10 +283,11 @@ def payment_receive(
 
     if first := Payment.objects.filter(operator=operator, idempotency_key=key).first():
         return replay(first)
-    holder = holder_known(operator=operator, reference=account_reference) or ""
     try:
         with transaction.atomic():
-            till = till_for_payment(operator=operator, channel=channel, received_by=received_by)
+            till = till_for_payment(operator=operator, channel=channel, received_by=received_by)  # locks: the till,
+            receivable = _receivable_lock(operator=operator, reference=account_reference)  # then the account
+            holder = receivable.holder if receivable is not None else ""
             payment = Payment.objects.create(
                 operator=operator,
                 channel=channel,
@@ -255,8 +307,9 @@ def payment_receive(
             )
             clearing = _clearing(operator, channel)
             if holder:
-                _take(payment=payment, holder=holder, source=clearing, acting_user=received_by)
+                _take(payment=payment, holder=holder, source=clearing, acting_user=received_by, receivable=receivable)
             else:
+                _remember_allocations(payment, [])
                 transfer_post(
                     operator=operator,
                     debit=clearing,
@@ -281,6 +334,7 @@ def payment_receive(
         if first is None:
             raise
         return replay(first)
+    account_remember(operator=operator, account=clearing)  # committed: the next payment need not read it again
     receipt_number_give(payment.receipt)
     payment_confirmation_queue(payment=payment)  # with its receipt number, once the payment has committed
     payment.is_replay = False

@@ -81,8 +81,11 @@ class WorkspaceAccess:
 
 def access_for(request: HttpRequest) -> WorkspaceAccess:
     """Choose the active workspace: the API header, else the session's choice, else the first one."""
-    user = request.user
-    workspaces = workspaces_of(user)
+    return access_choose(request, request.user, workspaces_of(request.user))
+
+
+def access_choose(request: HttpRequest, user: Any, workspaces: list[Workspace]) -> WorkspaceAccess:
+    """The access of a request among the user's workspaces: the API header, else the session's, else the first."""
     wanted = request.headers.get(HEADER) or (request.session.get(SESSION_KEY) if hasattr(request, "session") else None)
     active = next((w for w in workspaces if w.key == wanted), workspaces[0] if workspaces else None)
     return WorkspaceAccess(user, workspaces, active)
