@@ -125,12 +125,14 @@ def _settle(
     remaining = amount
     deposit_paid = Decimal("0")
     settled: list[int] = []
+    heads: set[str] = set()
     allocations: list[Allocation] = []
     for charge in open_charges(operator=operator, holder=holder, rules=rules):
         if remaining <= 0:
             break
         take = min(charge.open_amount, remaining)  # type: ignore[attr-defined]
         settled.append(charge.pk)
+        heads.add(charge.head)
         allocations.append(
             Allocation(operator=operator, payment=payment, charge=charge, amount=take, from_credit=payment is None)
         )
@@ -143,7 +145,7 @@ def _settle(
         _remember_allocations(payment, allocations)
     applied = amount - remaining
     if settled:
-        charges_settled.send(sender=Allocation, operator=operator, holder=holder, charge_ids=settled)
+        charges_settled.send(sender=Allocation, operator=operator, holder=holder, charge_ids=settled, heads=heads)
     kind = Transfer.Kind.PAYMENT if payment is not None else Transfer.Kind.ALLOCATION
     if applied > 0:
         transfer_post(

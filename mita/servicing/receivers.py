@@ -7,11 +7,18 @@ from django.dispatch import receiver
 
 from mita.payments.models import Allocation
 from mita.payments.signals import charges_settled
+from mita.payments.termination import RECONNECTION_HEAD
 from mita.servicing.models import RequestFee
+from mita.servicing.services import FEE_HEADS
+
+# The heads of the fees requests wait for (new connection, reconnection).
+SERVICING_FEE_HEADS = frozenset(FEE_HEADS.values()) | {RECONNECTION_HEAD}
 
 
 @receiver(charges_settled, sender=Allocation, dispatch_uid="servicing.fees_settled")
-def fees_settled(*, operator: Any, charge_ids: list[int], **_kwargs: Any) -> None:
+def fees_settled(*, operator: Any, charge_ids: list[int], heads: set[str], **_kwargs: Any) -> None:
+    if not heads & SERVICING_FEE_HEADS:  # most payments clear bills: no question to the database for them
+        return
     request_ids = sorted(
         set(RequestFee.objects.filter(operator=operator, charge_id__in=charge_ids).values_list("request_id", flat=True))
     )
