@@ -8,6 +8,20 @@ from django.utils.translation import gettext_lazy as _
 from mita.core.tenancy import OperatorManager
 
 
+def gps_constraints(prefix: str) -> list[models.CheckConstraint]:
+    """A place's latitude and longitude, when given, are on the globe (the database refuses anything else)."""
+    return [
+        models.CheckConstraint(
+            condition=models.Q(latitude__isnull=True) | models.Q(latitude__gte=-90, latitude__lte=90),
+            name=f"{prefix}_latitude_valid",
+        ),
+        models.CheckConstraint(
+            condition=models.Q(longitude__isnull=True) | models.Q(longitude__gte=-180, longitude__lte=180),
+            name=f"{prefix}_longitude_valid",
+        ),
+    ]
+
+
 class Customer(models.Model):
     class Kind(models.TextChoices):
         PERSON = "person", _("Person")
@@ -137,14 +151,7 @@ class MeterChamber(models.Model):
         ordering = ["operator", "code"]
         constraints = [
             models.UniqueConstraint(Upper("code"), "operator", name="chamber_unique_code_any_case"),
-            models.CheckConstraint(
-                condition=models.Q(latitude__isnull=True) | models.Q(latitude__gte=-90, latitude__lte=90),
-                name="chamber_latitude_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(longitude__isnull=True) | models.Q(longitude__gte=-180, longitude__lte=180),
-                name="chamber_longitude_valid",
-            ),
+            *gps_constraints("chamber"),
         ]
 
     def __str__(self) -> str:
@@ -247,14 +254,7 @@ class Connection(models.Model):
         constraints = [
             # Unique whatever the case: the ledger and the payment channels match account numbers case-blind.
             models.UniqueConstraint(Upper("number"), "operator", name="connection_unique_number_any_case"),
-            models.CheckConstraint(
-                condition=models.Q(latitude__isnull=True) | models.Q(latitude__gte=-90, latitude__lte=90),
-                name="connection_latitude_valid",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(longitude__isnull=True) | models.Q(longitude__gte=-180, longitude__lte=180),
-                name="connection_longitude_valid",
-            ),
+            *gps_constraints("connection"),
             # A reader walks a route in one order: among live connections, a place in it is taken once.
             models.UniqueConstraint(
                 fields=["route", "reading_sequence"],

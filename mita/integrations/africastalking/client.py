@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from mita.integrations.responses import excerpt
+
 SEND_PATH = "/version1/messaging"
 
 # Recipient status codes: the message is on its way.
@@ -149,16 +151,11 @@ class AfricasTalkingClient:
             ) from error
         if not response.is_success:
             raise AfricasTalkingError(
-                f"Africa's Talking answered HTTP {response.status_code}: {_excerpt(response.text)}",
+                f"Africa's Talking answered HTTP {response.status_code}: {excerpt(response.text)}",
                 kind="http",
                 status_code=response.status_code,
             )
         return _send_report(response)
-
-
-def _excerpt(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _send_report(response: httpx.Response) -> SendReport:
@@ -166,7 +163,7 @@ def _send_report(response: httpx.Response) -> SendReport:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise AfricasTalkingError(
-            f"Africa's Talking answered something that is not JSON: {_excerpt(response.text)}",
+            f"Africa's Talking answered something that is not JSON: {excerpt(response.text)}",
             kind="bad_response",
             status_code=response.status_code,
         ) from error
@@ -176,7 +173,7 @@ def _send_report(response: httpx.Response) -> SendReport:
         recipients = tuple(_recipient(entry) for entry in data["Recipients"])
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise AfricasTalkingError(
-            f"Africa's Talking answered JSON of an unexpected shape: {_excerpt(json.dumps(body))}",
+            f"Africa's Talking answered JSON of an unexpected shape: {excerpt(json.dumps(body))}",
             kind="bad_response",
             status_code=response.status_code,
         ) from error

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 import httpx
 
+from mita.integrations.responses import excerpt
+
 LICENCE_PATH = "/api/v1/licences/"
 STATUSES = frozenset({"valid", "expired", "revoked", "suspended"})
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -92,7 +94,7 @@ class ClmsClient:
             licence = _licence(body)
         except (KeyError, TypeError, ValueError) as error:
             raise ClmsError(
-                f"CLMS answered JSON of an unexpected shape ({error}): {_excerpt(json.dumps(body))}",
+                f"CLMS answered JSON of an unexpected shape ({error}): {excerpt(json.dumps(body))}",
                 kind="invalid_response",
                 status_code=response.status_code,
             ) from error
@@ -104,11 +106,6 @@ class ClmsClient:
                 status_code=response.status_code,
             )
         return licence
-
-
-def _excerpt(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _raise_for_status(response: httpx.Response, number: str) -> None:
@@ -125,7 +122,7 @@ def _raise_for_status(response: httpx.Response, number: str) -> None:
             raise ClmsError(f"CLMS has no licence {number}", kind="not_found", status_code=status)
         raise ClmsError(
             f"CLMS answered HTTP 404 without saying the licence is unknown (is the base URL right?): "
-            f"{_excerpt(response.text)}",
+            f"{excerpt(response.text)}",
             kind="invalid_response",
             status_code=status,
         )
@@ -133,10 +130,10 @@ def _raise_for_status(response: httpx.Response, number: str) -> None:
         raise ClmsError(f"CLMS refused the token (HTTP {status})", kind="refused", status_code=status)
     if status >= 500 or status == 429:
         raise ClmsError(
-            f"CLMS is not available (HTTP {status}): {_excerpt(response.text)}", kind="unreachable", status_code=status
+            f"CLMS is not available (HTTP {status}): {excerpt(response.text)}", kind="unreachable", status_code=status
         )
     raise ClmsError(
-        f"CLMS answered HTTP {status}: {_excerpt(response.text)}", kind="invalid_response", status_code=status
+        f"CLMS answered HTTP {status}: {excerpt(response.text)}", kind="invalid_response", status_code=status
     )
 
 
@@ -145,7 +142,7 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except (ValueError, RecursionError) as error:  # not JSON, not UTF-8, or nested past what Python parses
         raise ClmsError(
-            f"CLMS answered something that is not JSON: {_excerpt(response.text)}",
+            f"CLMS answered something that is not JSON: {excerpt(response.text)}",
             kind="invalid_response",
             status_code=response.status_code,
         ) from error

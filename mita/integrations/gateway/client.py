@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from mita.integrations.responses import excerpt
+
 PAYMENTS_PATH = "/v3/payments"
 VERIFY_PATH = "/v3/transactions/{id}/verify"
 VERIFY_BY_REFERENCE_PATH = "/v3/transactions/verify_by_reference"
@@ -208,7 +210,7 @@ class FlutterwaveClient:
         link = data.get("link") if isinstance(data, dict) else None
         if not isinstance(link, str) or not link.startswith(("http://", "https://")):
             raise GatewayError(
-                f"the gateway answered the checkout without a link: {_excerpt(response.text)}",
+                f"the gateway answered the checkout without a link: {excerpt(response.text)}",
                 kind="invalid_response",
                 status_code=response.status_code,
             )
@@ -254,7 +256,7 @@ class FlutterwaveClient:
             return parse_transaction(data)
         except (KeyError, TypeError, ValueError) as error:
             raise GatewayError(
-                f"the gateway answered JSON of an unexpected shape {doing} ({error}): {_excerpt(response.text)}",
+                f"the gateway answered JSON of an unexpected shape {doing} ({error}): {excerpt(response.text)}",
                 kind="invalid_response",
                 status_code=response.status_code,
             ) from error
@@ -392,17 +394,12 @@ def _text(value: Any, field: str, *, required: bool = False) -> str:
     return value
 
 
-def _excerpt(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 def _json(response: httpx.Response) -> Any:
     try:
         return loads(response.content)
     except ValueError as error:
         raise GatewayError(
-            f"the payment gateway answered something that is not JSON: {_excerpt(response.text)}",
+            f"the payment gateway answered something that is not JSON: {excerpt(response.text)}",
             kind="invalid_response",
             status_code=response.status_code,
         ) from error
@@ -413,7 +410,7 @@ def _success_data(response: httpx.Response, doing: str) -> Any:
     if not isinstance(body, dict) or body.get("status") != "success":
         message = body.get("message") if isinstance(body, dict) else None
         raise GatewayError(
-            f"the payment gateway did not say success {doing}: {message or _excerpt(response.text)}",
+            f"the payment gateway did not say success {doing}: {message or excerpt(response.text)}",
             kind="invalid_response",
             status_code=response.status_code,
         )
@@ -432,7 +429,7 @@ def _message(response: httpx.Response) -> str:
 def _status_error(response: httpx.Response, doing: str) -> GatewayError:
     status = response.status_code
     message = _message(response)
-    detail = message or _excerpt(response.text)
+    detail = message or excerpt(response.text)
     if status in (400, 404) and NOT_FOUND_MESSAGE.search(message):
         return GatewayError(
             f"the payment gateway has no such transaction: {message}", kind="not_found", status_code=status

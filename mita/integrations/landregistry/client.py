@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import httpx
 
+from mita.integrations.responses import excerpt
+
 PARCEL_PATH = "/api/v1/parcels/"
 API_KEY_HEADER = "X-Api-Key"
 
@@ -86,7 +88,7 @@ class LandRegistryClient:
             parcel = _parcel(body)
         except (KeyError, TypeError, ValueError, decimal.InvalidOperation) as error:
             raise LandRegistryError(
-                f"the land registry answered JSON of an unexpected shape ({error!r}): {_excerpt(json.dumps(body))}",
+                f"the land registry answered JSON of an unexpected shape ({error!r}): {excerpt(json.dumps(body))}",
                 kind="invalid_response",
                 status_code=response.status_code,
             ) from error
@@ -97,11 +99,6 @@ class LandRegistryClient:
                 status_code=response.status_code,
             )
         return parcel
-
-
-def _excerpt(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _raise_for_status(response: httpx.Response, upi: str) -> None:
@@ -118,7 +115,7 @@ def _raise_for_status(response: httpx.Response, upi: str) -> None:
             raise LandRegistryError(f"the land registry has no parcel {upi}", kind="not_found", status_code=status)
         raise LandRegistryError(
             "the land registry answered HTTP 404 without saying the parcel is unknown (is the base URL right?): "
-            f"{_excerpt(response.text)}",
+            f"{excerpt(response.text)}",
             kind="invalid_response",
             status_code=status,
         )
@@ -128,12 +125,12 @@ def _raise_for_status(response: httpx.Response, upi: str) -> None:
         )
     if status >= 500 or status == 429:
         raise LandRegistryError(
-            f"the land registry is not available (HTTP {status}): {_excerpt(response.text)}",
+            f"the land registry is not available (HTTP {status}): {excerpt(response.text)}",
             kind="unreachable",
             status_code=status,
         )
     raise LandRegistryError(
-        f"the land registry answered HTTP {status}: {_excerpt(response.text)}",
+        f"the land registry answered HTTP {status}: {excerpt(response.text)}",
         kind="invalid_response",
         status_code=status,
     )
@@ -144,7 +141,7 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except (ValueError, RecursionError) as error:
         raise LandRegistryError(
-            f"the land registry answered something that is not JSON: {_excerpt(response.text)}",
+            f"the land registry answered something that is not JSON: {excerpt(response.text)}",
             kind="invalid_response",
             status_code=response.status_code,
         ) from error

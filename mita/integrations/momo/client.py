@@ -29,6 +29,8 @@ from typing import Any
 
 import httpx
 
+from mita.integrations.responses import excerpt
+
 TOKEN_PATH = "/collection/token/"  # noqa: S105 - a path, not a password
 REQUEST_TO_PAY_PATH = "/collection/v1_0/requesttopay"
 
@@ -151,7 +153,7 @@ class MomoClient:
         expires_in = body.get("expires_in", 3600) if isinstance(body, dict) else None
         if not isinstance(token, str) or not token or not isinstance(expires_in, int) or isinstance(expires_in, bool):
             raise MomoError(
-                f"MoMo answered the token request with JSON of an unexpected shape: {_excerpt(response.text)}",
+                f"MoMo answered the token request with JSON of an unexpected shape: {excerpt(response.text)}",
                 kind="invalid_response",
                 status_code=response.status_code,
             )
@@ -216,7 +218,7 @@ class MomoClient:
                 )
             raise MomoError(
                 f"MoMo answered HTTP 404 without saying the request is unknown (is the base URL right?): "
-                f"{_excerpt(response.text)}",
+                f"{excerpt(response.text)}",
                 kind="invalid_response",
                 status_code=404,
             )
@@ -227,7 +229,7 @@ class MomoClient:
             return parse_status(body)
         except (KeyError, TypeError, ValueError) as error:
             raise MomoError(
-                f"MoMo answered JSON of an unexpected shape ({error}): {_excerpt(response.text)}",
+                f"MoMo answered JSON of an unexpected shape ({error}): {excerpt(response.text)}",
                 kind="invalid_response",
                 status_code=response.status_code,
             ) from error
@@ -354,17 +356,12 @@ def _reason(value: Any) -> tuple[str, str]:
     raise TypeError("reason is neither an object nor a string")
 
 
-def _excerpt(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 def _json(response: httpx.Response) -> Any:
     try:
         return response.json()
     except (ValueError, RecursionError) as error:
         raise MomoError(
-            f"MoMo answered something that is not JSON: {_excerpt(response.text)}",
+            f"MoMo answered something that is not JSON: {excerpt(response.text)}",
             kind="invalid_response",
             status_code=response.status_code,
         ) from error
@@ -382,7 +379,7 @@ def _error_code(response: httpx.Response) -> str:
 def _status_error(response: httpx.Response, doing: str) -> MomoError:
     status = response.status_code
     code = _error_code(response)
-    detail = _excerpt(response.text)
+    detail = excerpt(response.text)
     if status in (401, 403):
         return MomoError(
             f"MoMo refused our credentials {doing} (HTTP {status}): {detail}", kind="refused", status_code=status

@@ -43,6 +43,7 @@ from mita.integrations.mpesa.protocol import (
     stk_query_processing,
     timestamp,
 )
+from mita.integrations.responses import excerpt
 
 # Tokens live an hour; one is shared by the threads of a process and renewed a minute before it expires.
 _tokens: dict[tuple[str, str], tuple[str, float]] = {}
@@ -100,7 +101,7 @@ class DarajaClient:
         response = self._send("GET", OAUTH_PATH, params={"grant_type": "client_credentials"}, auth=True)
         if response.status_code in (400, 401, 403):
             raise MpesaError(
-                f"Daraja refused the consumer key and secret (HTTP {response.status_code}): {_excerpt(response.text)}",
+                f"Daraja refused the consumer key and secret (HTTP {response.status_code}): {excerpt(response.text)}",
                 kind="refused",
                 status_code=response.status_code,
                 error_code=_error_code(response),
@@ -114,7 +115,7 @@ class DarajaClient:
             expires_in = -1.0
         if not isinstance(token, str) or not token or expires_in <= 0:
             raise MpesaError(
-                f"Daraja answered the token request with an unexpected shape: {_excerpt(response.text)}",
+                f"Daraja answered the token request with an unexpected shape: {excerpt(response.text)}",
                 kind="invalid_response",
                 status_code=response.status_code,
             )
@@ -188,7 +189,7 @@ class DarajaClient:
         checkout_id = body.get("CheckoutRequestID")
         if not isinstance(checkout_id, str) or not checkout_id.strip():
             raise MpesaError(
-                f"Daraja accepted the STK push without a CheckoutRequestID: {_excerpt(str(body))}",
+                f"Daraja accepted the STK push without a CheckoutRequestID: {excerpt(str(body))}",
                 kind="invalid_response",
             )
         return StkPushAccepted(
@@ -238,7 +239,7 @@ class DarajaClient:
             answer = parse_stk_query(body)
         except PayloadError as error:
             raise MpesaError(
-                f"Daraja answered the STK query with an unexpected shape ({error}): {_excerpt(response.text)}",
+                f"Daraja answered the STK query with an unexpected shape ({error}): {excerpt(response.text)}",
                 kind="invalid_response",
                 status_code=response.status_code,
             ) from error
@@ -266,7 +267,7 @@ class DarajaClient:
             response = self._send("POST", path, json=payload, token=self.access_token(renew=True))
             if response.status_code == 401:
                 raise MpesaError(
-                    f"Daraja refused a fresh token: {_excerpt(response.text)}",
+                    f"Daraja refused a fresh token: {excerpt(response.text)}",
                     kind="refused",
                     status_code=401,
                     error_code=_error_code(response),
@@ -297,11 +298,6 @@ class DarajaClient:
             ) from error
 
 
-def _excerpt(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 def _error_code(response: httpx.Response) -> str:
     try:
         body = response.json()
@@ -316,24 +312,24 @@ def _raise_for_status(response: httpx.Response) -> None:
         return
     if status >= 500 or status == 429:
         raise MpesaError(
-            f"Daraja is not available (HTTP {status}): {_excerpt(response.text)}",
+            f"Daraja is not available (HTTP {status}): {excerpt(response.text)}",
             kind="unreachable",
             status_code=status,
             error_code=_error_code(response),
         )
     if status == 403:
         raise MpesaError(
-            f"Daraja refused the request (HTTP 403): {_excerpt(response.text)}", kind="refused", status_code=403
+            f"Daraja refused the request (HTTP 403): {excerpt(response.text)}", kind="refused", status_code=403
         )
     if code := _error_code(response):
         raise MpesaError(
-            f"Daraja said no (HTTP {status}, {code}): {_excerpt(response.text)}",
+            f"Daraja said no (HTTP {status}, {code}): {excerpt(response.text)}",
             kind="rejected",
             status_code=status,
             error_code=code,
         )
     raise MpesaError(
-        f"Daraja answered HTTP {status}: {_excerpt(response.text)}", kind="invalid_response", status_code=status
+        f"Daraja answered HTTP {status}: {excerpt(response.text)}", kind="invalid_response", status_code=status
     )
 
 
@@ -342,13 +338,13 @@ def _object(response: httpx.Response) -> dict[str, Any]:
         body = response.json()
     except (ValueError, RecursionError) as error:
         raise MpesaError(
-            f"Daraja answered something that is not JSON: {_excerpt(response.text)}",
+            f"Daraja answered something that is not JSON: {excerpt(response.text)}",
             kind="invalid_response",
             status_code=response.status_code,
         ) from error
     if not isinstance(body, dict):
         raise MpesaError(
-            f"Daraja answered JSON that is not an object: {_excerpt(response.text)}",
+            f"Daraja answered JSON that is not an object: {excerpt(response.text)}",
             kind="invalid_response",
             status_code=response.status_code,
         )
