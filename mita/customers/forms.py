@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from mita.customers.models import Connection, Customer, MeterChamber, Route
+from mita.customers.services import CODE_GUARDED_FIELDS
 from mita.registry.models import Boundary, Cluster, SupplySystem
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -54,6 +55,16 @@ class CustomerForm(forms.Form):
     def __init__(self, *args: Any, districts: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["district"].queryset = districts  # type: ignore[attr-defined]
+
+
+class CustomerEditForm(CustomerForm):
+    """What a clerk corrects directly: everything but the phones and the e-mail, which change only with the code
+    sent to the customer's phone (the contact change)."""
+
+    def __init__(self, *args: Any, districts: Any, **kwargs: Any) -> None:
+        super().__init__(*args, districts=districts, **kwargs)
+        for field in CODE_GUARDED_FIELDS:
+            del self.fields[field]
 
 
 class CustomerStatusForm(forms.Form):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:customer_id>/", views.customer_detail, name="customer_detail"),
     path("<int:customer_id>/panels/<str:panel_key>/", views.customer_panel, name="customer_panel"),
     path("<int:customer_id>/notes/", views.customer_note_add, name="customer_note_add"),
+    path("<int:customer_id>/edit/", views.customer_edit_view, name="customer_edit"),
     path("<int:customer_id>/status/", views.customer_status_view, name="customer_status"),
     path("<int:customer_id>/connections/new/", views.connection_create_view, name="connection_create"),
     path("<int:customer_id>/contacts/", views_contacts.contact_change_view, name="contact_change"),

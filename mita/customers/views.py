@@ -13,7 +13,14 @@ from mita.core.errors import DomainError
 from mita.core.forms import form_add_domain_error
 from mita.core.permissions import require_roles
 from mita.customers.customer_panels import NOTE_ROLES, notes_context
-from mita.customers.forms import ConnectionForm, CustomerForm, CustomerSearchForm, CustomerStatusForm, ServiceNoteForm
+from mita.customers.forms import (
+    ConnectionForm,
+    CustomerEditForm,
+    CustomerForm,
+    CustomerSearchForm,
+    CustomerStatusForm,
+    ServiceNoteForm,
+)
 from mita.customers.notes import service_note_add
 from mita.customers.panels import headline_counts, panel_get, panel_render, panel_response, panels_for
 from mita.customers.search import customer_search
@@ -30,6 +37,7 @@ from mita.customers.services import (
     connection_parcel_resolve,
     customer_create,
     customer_status_change,
+    customer_update,
 )
 from mita.registry.selectors import districts
 from mita.registry.selectors_clusters import clusters_visible_to, supply_systems_visible_to
@@ -159,6 +167,28 @@ def customer_note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
     # htmx swaps only a 2xx answer: the form with its errors comes back as a 200 there, as a 400 to a plain form.
     status = 200 if getattr(request, "htmx", False) else 400
     return panel_response(request, customer, panel, notes_context(access, customer, form), status=status)
+
+
+@login_required
+@require_roles(*CUSTOMER_WRITE_ROLES)
+def customer_edit_view(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Correct a customer's name, ID, language, address or bank account; phones and e-mail change with the code
+    sent to the customer's phone (the contact change page)."""
+    access = request.access  # type: ignore[attr-defined]
+    customer = customer_get_for_access(access=access, customer_id=customer_id)
+    initial = {field: getattr(customer, field) for field in CustomerEditForm.base_fields if hasattr(customer, field)}
+    form = CustomerEditForm(request.POST or None, initial=initial, districts=districts())
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer_update(customer=customer, acting_user=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            messages.success(request, _("The customer's details are saved."))
+            return redirect("customers:customer_detail", customer_id=customer.pk)
+    return render(
+        request, "customers/customer_edit.html", {"form": form, "customer": customer}, status=_status(request)
+    )
 
 
 @login_required

@@ -87,6 +87,30 @@ def test_a_status_change_with_its_reason_shows_in_the_history(operator_a, client
     assert "Illegal connection" in page and "Banned" in page
 
 
+def test_a_clerk_corrects_the_name_and_address_but_not_the_phone_on_the_edit_page(operator_a, client_for):
+    customer = customer_of(operator_a, name="Jeane Uwase")
+    client = client_for(clerk_of(operator_a))
+    form = client.get(f"/customers/{customer.pk}/edit/").content.decode()
+    assert 'value="Jeane Uwase"' in form and 'name="phone"' not in form and 'name="email"' not in form
+    # a bad bank account is shown on its field and nothing changes
+    refused = client.post(
+        f"/customers/{customer.pk}/edit/",
+        {"kind": "person", "name": "Jeanne Uwase", "bank_name": "", "bank_account": "12345678"},
+    )
+    assert refused.status_code == 400
+    customer.refresh_from_db()
+    assert customer.name == "Jeane Uwase"
+    # a phone sent anyway is not a field of the form: it changes nothing
+    saved = client.post(
+        f"/customers/{customer.pk}/edit/",
+        {"kind": "person", "name": "Jeanne Uwase", "village": "Gashora", "phone": "+250722999999"},
+    )
+    assert saved.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.name, customer.village, customer.phone) == ("Jeanne Uwase", "Gashora", "+250788123456")
+    assert "Jeanne Uwase" in client.get("/customers/", {"q": "Jeanne"}).content.decode()
+
+
 def test_the_list_searches_by_prefix_and_shows_only_matches(operator_a, client_for):
     customer_of(operator_a, name="Jeanne Uwase")
     eric = customer_of(operator_a, name="Eric Habimana", phone="+250722000111")
@@ -106,6 +130,7 @@ def test_read_roles_see_customers_but_may_not_change_them(operator_a, client_for
     assert client.get(f"/customers/{customer.pk}/").status_code == 200
     assert client.get("/customers/new/").status_code == 403
     assert client.post(f"/customers/{customer.pk}/status/", {"status": "banned", "reason": "x"}).status_code == 403
+    assert client.post(f"/customers/{customer.pk}/edit/", {"kind": "person", "name": "X"}).status_code == 403
     assert client.post(f"/customers/{customer.pk}/connections/new/", CONNECTION).status_code == 403
     assert Connection.objects.count() == 0 and Customer.objects.get().status == "active"
 
@@ -122,7 +147,7 @@ def test_home_cards_show_for_customer_roles(operator_a, client_for):
 
 @pytest.mark.parametrize(
     "url",
-    ["/customers/{pk}/", "/customers/{pk}/status/", "/customers/{pk}/connections/new/"],
+    ["/customers/{pk}/", "/customers/{pk}/edit/", "/customers/{pk}/status/", "/customers/{pk}/connections/new/"],
 )
 def test_another_operators_customer_pages_are_404(operator_a, admin_b, client_for, url):
     customer = customer_of(operator_a)
@@ -131,7 +156,8 @@ def test_another_operators_customer_pages_are_404(operator_a, admin_b, client_fo
     assert (
         outsider.post(url.format(pk=customer.pk), CONNECTION | {"status": "banned", "reason": "x"}).status_code == 404
     )
-    assert Customer.objects.get().status == "active" and not Connection.objects.exists()
+    customer.refresh_from_db()
+    assert customer.status == "active" and customer.name != "X" and not Connection.objects.exists()
 
 
 def test_another_operators_customers_are_not_in_the_list(operator_a, admin_b, client_for):
