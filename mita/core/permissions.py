@@ -19,3 +19,16 @@ def require_roles(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callab
         return wrapper
 
     return decorator
+
+
+def request_access(request: HttpRequest) -> Any:
+    """The request's workspace (mita.core.access.Access), set by the middleware or the API's authentication."""
+    return request.access  # type: ignore[attr-defined]
+
+
+def require_api_roles(request: HttpRequest, *roles: str) -> Any:
+    """For API endpoints: the request's workspace if its user holds one of `roles` there, else a 403."""
+    access = request_access(request)
+    if not access.has_role(*roles):
+        raise PermissionDenied
+    return access

@@ -7,13 +7,13 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from mita.core.permissions import request_access, require_api_roles
 from mita.customers.customer_panels import NOTE_ROLES
 from mita.customers.models import Connection, Customer, ServiceNote
 from mita.customers.notes import service_note_add
@@ -43,15 +43,6 @@ from mita.registry.selectors_clusters import clusters_visible_to, supply_systems
 
 router = Router(tags=["customers"])
 DECIMAL = re.compile(r"^-?\d{1,14}(\.\d{1,6})?$")
-
-
-def _access(request: HttpRequest) -> Any:
-    return request.access  # type: ignore[attr-defined]
-
-
-def _require(request: HttpRequest, *roles: str) -> None:
-    if not _access(request).has_role(*roles):
-        raise PermissionDenied
 
 
 def _decimal(text: str | None, field: str) -> Decimal | None:
@@ -169,24 +160,24 @@ class SearchOut(Schema):
 
 @router.get("/customers/search", response=SearchOut, summary="Search: cards of connections, grouped by phone")
 def customer_search_endpoint(request: HttpRequest, q: str = "") -> SearchResults:
-    _require(request, *CUSTOMER_READ_ROLES)
-    return customer_search(access=_access(request), query=q)
+    require_api_roles(request, *CUSTOMER_READ_ROLES)
+    return customer_search(access=request_access(request), query=q)
 
 
 @router.get("/customers", response=list[CustomerOut], summary="Customers found by the search's words")
 @paginate(LimitOffsetPagination)
 def customer_list(request: HttpRequest, q: str = "", status: str = "") -> QuerySet[Customer]:
-    _require(request, *CUSTOMER_READ_ROLES)
-    return customers_visible_to(access=_access(request), search=q, status=status).order_by("sequence_number")
+    require_api_roles(request, *CUSTOMER_READ_ROLES)
+    return customers_visible_to(access=request_access(request), search=q, status=status).order_by("sequence_number")
 
 
 @router.post("/customers", response={201: CustomerOut}, summary="Register a customer")
 def customer_create_endpoint(request: HttpRequest, payload: CustomerIn) -> Status[Any]:
-    _require(request, *CUSTOMER_WRITE_ROLES)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
     data = payload.dict()
     district = _district(data.pop("district_id"))
     customer = customer_create(
-        operator=_access(request).operator,
+        operator=request_access(request).operator,
         acting_user=request.user,
         district=district,
         **data,
@@ -196,14 +187,14 @@ def customer_create_endpoint(request: HttpRequest, payload: CustomerIn) -> Statu
 
 @router.get("/customers/{customer_id}", response=CustomerOut, summary="One customer")
 def customer_get(request: HttpRequest, customer_id: int) -> Customer:
-    _require(request, *CUSTOMER_READ_ROLES)
-    return customer_get_for_access(access=_access(request), customer_id=customer_id)
+    require_api_roles(request, *CUSTOMER_READ_ROLES)
+    return customer_get_for_access(access=request_access(request), customer_id=customer_id)
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut, summary="Change a customer's contact data")
 def customer_patch(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Customer:
-    _require(request, *CUSTOMER_WRITE_ROLES)
-    customer = customer_get_for_access(access=_access(request), customer_id=customer_id)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
+    customer = customer_get_for_access(access=request_access(request), customer_id=customer_id)
     changes = payload.dict(exclude_unset=True)
     if "number" in changes:
         raise CustomerError(
@@ -312,16 +303,16 @@ class ConnectionOut(Schema):
 @router.get("/connections", response=list[ConnectionOut], summary="Connections, by prefix of their number")
 @paginate(LimitOffsetPagination)
 def connection_list(request: HttpRequest, q: str = "", customer_id: int | None = None) -> QuerySet[Connection]:
-    _require(request, *CUSTOMER_READ_ROLES)
-    access = _access(request)
+    require_api_roles(request, *CUSTOMER_READ_ROLES)
+    access = request_access(request)
     customer = customer_get_for_access(access=access, customer_id=customer_id) if customer_id else None
     return connections_visible_to(access=access, customer=customer, search=q).order_by("number")
 
 
 @router.post("/connections", response={201: ConnectionOut}, summary="Add a connection to a customer")
 def connection_create_endpoint(request: HttpRequest, payload: ConnectionIn) -> Status[Any]:
-    _require(request, *CUSTOMER_WRITE_ROLES)
-    access = _access(request)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
+    access = request_access(request)
     customer = _pick(
         customers_visible_to(access=access), payload.customer_id, "customer_id", _("Choose one of your customers.")
     )
@@ -363,14 +354,14 @@ def connection_create_endpoint(request: HttpRequest, payload: ConnectionIn) -> S
 
 @router.get("/connections/{connection_id}", response=ConnectionOut, summary="One connection")
 def connection_get(request: HttpRequest, connection_id: int) -> Connection:
-    _require(request, *CUSTOMER_READ_ROLES)
-    return connection_get_for_access(access=_access(request), connection_id=connection_id)
+    require_api_roles(request, *CUSTOMER_READ_ROLES)
+    return connection_get_for_access(access=request_access(request), connection_id=connection_id)
 
 
 @router.patch("/connections/{connection_id}", response=ConnectionOut, summary="Change a connection's description")
 def connection_patch(request: HttpRequest, connection_id: int, payload: ConnectionPatch) -> Connection:
-    _require(request, *CUSTOMER_WRITE_ROLES)
-    connection = connection_get_for_access(access=_access(request), connection_id=connection_id)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
+    connection = connection_get_for_access(access=request_access(request), connection_id=connection_id)
     changes = payload.dict(exclude_unset=True)
     if "number" in changes:
         raise ConnectionNumberImmutable(
@@ -381,7 +372,7 @@ def connection_patch(request: HttpRequest, connection_id: int, payload: Connecti
     for field in ("latitude", "longitude"):
         if field in changes:
             changes[field] = _decimal(changes[field], field)
-    access = _access(request)
+    access = request_access(request)
     if "route_id" in changes:
         changes["route"] = _pick(
             routes_visible_to(access=access), changes.pop("route_id"), "route_id", _("Choose one of your routes.")
@@ -415,8 +406,8 @@ class OverviewOut(Schema):
     summary="The customer 360 view: headline counts and each panel's data the user's roles see",
 )
 def customer_overview(request: HttpRequest, customer_id: int) -> dict[str, Any]:
-    _require(request, *CUSTOMER_READ_ROLES)
-    access = _access(request)
+    require_api_roles(request, *CUSTOMER_READ_ROLES)
+    access = request_access(request)
     customer = customer_get_for_access(access=access, customer_id=customer_id)
     return {"customer": customer, **overview_for(access, customer)}
 
@@ -444,8 +435,8 @@ class NoteOut(Schema):
 
 @router.post("/customers/{customer_id}/notes", response={201: NoteOut}, summary="Add a service note")
 def customer_note_add(request: HttpRequest, customer_id: int, payload: NoteIn) -> Status[Any]:
-    _require(request, *NOTE_ROLES)
-    access = _access(request)
+    require_api_roles(request, *NOTE_ROLES)
+    access = request_access(request)
     customer = customer_get_for_access(access=access, customer_id=customer_id)
     connection = _pick(
         connections_visible_to(access=access, customer=customer),

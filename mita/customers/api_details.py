@@ -12,7 +12,8 @@ from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from mita.accounts.roles import Role
-from mita.customers.api import _access, _decimal, _pick, _require
+from mita.core.permissions import request_access, require_api_roles
+from mita.customers.api import _decimal, _pick
 from mita.customers.models import ContactChange, MeterChamber, Route
 from mita.customers.parcels import parcel_lookup
 from mita.customers.selectors import CUSTOMER_READ_ROLES, CUSTOMER_WRITE_ROLES, customer_get_for_access
@@ -55,26 +56,29 @@ class RouteOut(Schema):
 
 def _supply_system(request: HttpRequest, pk: int | None) -> Any:
     return _pick(
-        supply_systems_visible_to(_access(request)), pk, "supply_system_id", _("Choose one of your supply systems.")
+        supply_systems_visible_to(request_access(request)),
+        pk,
+        "supply_system_id",
+        _("Choose one of your supply systems."),
     )
 
 
 def _route_out(request: HttpRequest, route: Route) -> Route:
-    return route_get_for_access(access=_access(request), route_id=route.pk)  # with its connection count
+    return route_get_for_access(access=request_access(request), route_id=route.pk)  # with its connection count
 
 
 @router.get("/routes", response=list[RouteOut], summary="Meter-reading routes")
 @paginate(LimitOffsetPagination)
 def route_list(request: HttpRequest) -> QuerySet[Route]:
-    _require(request, *CUSTOMER_READ_ROLES)
-    return routes_visible_to(access=_access(request))
+    require_api_roles(request, *CUSTOMER_READ_ROLES)
+    return routes_visible_to(access=request_access(request))
 
 
 @router.post("/routes", response={201: RouteOut}, summary="Add a meter-reading route")
 def route_create_endpoint(request: HttpRequest, payload: RouteIn) -> Status[Any]:
-    _require(request, *CUSTOMER_WRITE_ROLES)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
     route = route_create(
-        operator=_access(request).operator,
+        operator=request_access(request).operator,
         code=payload.code,
         name=payload.name,
         supply_system=_supply_system(request, payload.supply_system_id),
@@ -85,14 +89,14 @@ def route_create_endpoint(request: HttpRequest, payload: RouteIn) -> Status[Any]
 
 @router.get("/routes/{route_id}", response=RouteOut, summary="One meter-reading route")
 def route_get(request: HttpRequest, route_id: int) -> Route:
-    _require(request, *CUSTOMER_READ_ROLES)
-    return route_get_for_access(access=_access(request), route_id=route_id)
+    require_api_roles(request, *CUSTOMER_READ_ROLES)
+    return route_get_for_access(access=request_access(request), route_id=route_id)
 
 
 @router.patch("/routes/{route_id}", response=RouteOut, summary="Change a route's code, name or supply system")
 def route_patch(request: HttpRequest, route_id: int, payload: RoutePatch) -> Route:
-    _require(request, *CUSTOMER_WRITE_ROLES)
-    route = route_get_for_access(access=_access(request), route_id=route_id)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
+    route = route_get_for_access(access=request_access(request), route_id=route_id)
     changes = payload.dict(exclude_unset=True)
     if "supply_system_id" in changes:
         changes["supply_system"] = _supply_system(request, changes.pop("supply_system_id"))
@@ -129,34 +133,34 @@ class ChamberOut(Schema):
 @router.get("/chambers", response=list[ChamberOut], summary="Meter chambers")
 @paginate(LimitOffsetPagination)
 def chamber_list(request: HttpRequest) -> QuerySet[MeterChamber]:
-    _require(request, *CUSTOMER_READ_ROLES)
-    return chambers_visible_to(access=_access(request))
+    require_api_roles(request, *CUSTOMER_READ_ROLES)
+    return chambers_visible_to(access=request_access(request))
 
 
 @router.post("/chambers", response={201: ChamberOut}, summary="Add a meter chamber")
 def chamber_create_endpoint(request: HttpRequest, payload: ChamberIn) -> Status[Any]:
-    _require(request, *CUSTOMER_WRITE_ROLES)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
     chamber = chamber_create(
-        operator=_access(request).operator,
+        operator=request_access(request).operator,
         code=payload.code,
         description=payload.description,
         latitude=_decimal(payload.latitude, "latitude"),
         longitude=_decimal(payload.longitude, "longitude"),
         acting_user=request.user,
     )
-    return Status(201, chamber_get_for_access(access=_access(request), chamber_id=chamber.pk))
+    return Status(201, chamber_get_for_access(access=request_access(request), chamber_id=chamber.pk))
 
 
 @router.get("/chambers/{chamber_id}", response=ChamberOut, summary="One meter chamber")
 def chamber_get(request: HttpRequest, chamber_id: int) -> MeterChamber:
-    _require(request, *CUSTOMER_READ_ROLES)
-    return chamber_get_for_access(access=_access(request), chamber_id=chamber_id)
+    require_api_roles(request, *CUSTOMER_READ_ROLES)
+    return chamber_get_for_access(access=request_access(request), chamber_id=chamber_id)
 
 
 @router.patch("/chambers/{chamber_id}", response=ChamberOut, summary="Change a meter chamber")
 def chamber_patch(request: HttpRequest, chamber_id: int, payload: ChamberPatch) -> MeterChamber:
-    _require(request, *CUSTOMER_WRITE_ROLES)
-    chamber = chamber_get_for_access(access=_access(request), chamber_id=chamber_id)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
+    chamber = chamber_get_for_access(access=request_access(request), chamber_id=chamber_id)
     changes = payload.dict(exclude_unset=True)
     for field in ("latitude", "longitude"):
         if field in changes:
@@ -164,7 +168,7 @@ def chamber_patch(request: HttpRequest, chamber_id: int, payload: ChamberPatch) 
     if changes.get("description", "") is None:
         changes["description"] = ""
     chamber = chamber_update(chamber=chamber, acting_user=request.user, **changes)
-    return chamber_get_for_access(access=_access(request), chamber_id=chamber.pk)
+    return chamber_get_for_access(access=request_access(request), chamber_id=chamber.pk)
 
 
 # Land parcels ------------------------------------------------------------------------------------------------
@@ -185,7 +189,7 @@ class LandParcelOut(Schema):
 @router.get("/land-parcels", response=LandParcelOut, summary="Look a land parcel up in the land registry by UPI")
 def land_parcel_get(request: HttpRequest, upi: str) -> Any:
     """`?upi=1/02/03/04/1234`. 400 upi_invalid or parcel_not_found; 503 when the land registry cannot answer."""
-    _require(request, *CUSTOMER_WRITE_ROLES)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
     return parcel_lookup(upi)
 
 
@@ -226,13 +230,13 @@ class ContactChangeOut(Schema):
     summary="Start a change of a customer's phones or e-mail (a code goes to their current phone)",
 )
 def contact_change_create(request: HttpRequest, customer_id: int, payload: ContactChangeIn) -> Status[Any]:
-    _require(request, *CUSTOMER_WRITE_ROLES)
-    access = _access(request)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
+    access = request_access(request)
     customer = customer_get_for_access(access=access, customer_id=customer_id)
     changes = payload.dict(include={"phone", "phone_2", "email"}, exclude_unset=True)
     changes = {field: value or "" for field, value in changes.items()}
     if payload.without_code:
-        _require(request, Role.OPERATOR_ADMIN)
+        require_api_roles(request, Role.OPERATOR_ADMIN)
         change = contact_change_without_code(
             customer=customer, changes=changes, reason=payload.reason, acting_user=request.user
         )
@@ -245,8 +249,8 @@ def contact_change_create(request: HttpRequest, customer_id: int, payload: Conta
     "/customers/{customer_id}/contact-changes/{change_id}", response=ContactChangeOut, summary="One contact change"
 )
 def contact_change_get(request: HttpRequest, customer_id: int, change_id: int) -> ContactChange:
-    _require(request, *CUSTOMER_WRITE_ROLES)
-    access = _access(request)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
+    access = request_access(request)
     customer = customer_get_for_access(access=access, customer_id=customer_id)
     return contact_change_get_for_access(access=access, customer=customer, change_id=change_id)
 
@@ -259,8 +263,8 @@ def contact_change_get(request: HttpRequest, customer_id: int, change_id: int) -
 def contact_change_confirm_endpoint(
     request: HttpRequest, customer_id: int, change_id: int, payload: ContactCodeIn
 ) -> ContactChange:
-    _require(request, *CUSTOMER_WRITE_ROLES)
-    access = _access(request)
+    require_api_roles(request, *CUSTOMER_WRITE_ROLES)
+    access = request_access(request)
     customer = customer_get_for_access(access=access, customer_id=customer_id)
     change = contact_change_get_for_access(access=access, customer=customer, change_id=change_id)
     return contact_change_confirm(change=change, code=payload.code, acting_user=request.user)

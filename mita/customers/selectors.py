@@ -84,12 +84,15 @@ class HolderContact:
 
 def contact_for_holder(*, operator: Any, holder: str) -> HolderContact | None:
     """Who holds a customer account (a connection number, whatever its case): their phone, language and name."""
-    connection = (
+    # Runs after every payment (its SMS): the three values only, and no ordering by the operator's name (a join)
+    # for what the unique number gives as one row.
+    found = (
         Connection.objects.filter(operator=operator, number__iexact=(holder or "").strip())
-        .select_related("customer")
+        .order_by("pk")
+        .values_list("customer__phone", "customer__language", "customer__name")
         .first()
     )
-    if connection is None:
+    if found is None:
         return None
-    customer = connection.customer
-    return HolderContact(phone=customer.phone, language=customer.language, name=customer.name)
+    phone, language, name = found
+    return HolderContact(phone=phone, language=language, name=name)

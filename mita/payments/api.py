@@ -4,7 +4,7 @@ import datetime
 import re
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from mita.accounts.roles import Role
 from mita.core.errors import DomainError
 from mita.core.errors import PermissionDenied as RoleRefused
 from mita.core.money import quantize
+from mita.core.permissions import require_api_roles
 from mita.payments.models import Allocation, Payment, PaymentSettings
 from mita.payments.preferences import payment_settings_for, payment_settings_update
 from mita.payments.selectors import (
@@ -120,11 +121,6 @@ def _payment(request: HttpRequest, payment_id: int) -> Payment:
     return payment
 
 
-def _require(request: HttpRequest, *roles: str) -> None:
-    if not request.access.has_role(*roles):  # type: ignore[attr-defined]
-        raise PermissionDenied
-
-
 def _amount(text: str, currency: str) -> Decimal:
     """A positive decimal string in the currency's minor units: never rounded behind the payer's back."""
     text = text.strip()
@@ -157,7 +153,7 @@ def _payer_phone(text: str) -> str:
 )
 def payment_create(request: HttpRequest, payload: PaymentIn) -> Status[Payment]:
     """Matched on the account reference, or held in suspense. The same key with another body is a 409."""
-    _require(request, *PAYMENT_ROLES)
+    require_api_roles(request, *PAYMENT_ROLES)
     access = request.access  # type: ignore[attr-defined]
     if payload.channel not in channels_for(access):
         message = _("Your role does not record payments of this channel.")
@@ -190,7 +186,7 @@ def payment_list(
     date_to: datetime.date | None = None,
     reference: str = "",
 ) -> QuerySet[Payment]:
-    _require(request, *PAYMENT_ROLES)
+    require_api_roles(request, *PAYMENT_ROLES)
     payments = payments_visible_to(
         access=request.access,  # type: ignore[attr-defined]
         status=status,
@@ -205,20 +201,20 @@ def payment_list(
 @router.get("/payments/suspense", response=list[PaymentOut], summary="Payments in suspense, oldest first")
 @paginate(LimitOffsetPagination)
 def suspense_list(request: HttpRequest) -> QuerySet[Payment]:
-    _require(request, *SUSPENSE_ROLES)
+    require_api_roles(request, *SUSPENSE_ROLES)
     payments = payments_in_suspense(access=request.access)  # type: ignore[attr-defined]
     return _with_allocations(payments).order_by("received_at", "pk")
 
 
 @router.get("/payments/{payment_id}", response=PaymentOut, summary="One payment with its receipt and allocations")
 def payment_get(request: HttpRequest, payment_id: int) -> Payment:
-    _require(request, *PAYMENT_ROLES)
+    require_api_roles(request, *PAYMENT_ROLES)
     return _payment(request, payment_id)
 
 
 @router.post("/payments/{payment_id}/assign", response=PaymentOut, summary="Assign a payment in suspense to an account")
 def payment_assign_endpoint(request: HttpRequest, payment_id: int, payload: AssignIn) -> Payment:
-    _require(request, *SUSPENSE_ROLES)
+    require_api_roles(request, *SUSPENSE_ROLES)
     access = request.access  # type: ignore[attr-defined]
     payment = payment_get_for_access(access=access, payment_id=payment_id)
     payment = payment_assign(payment=payment, holder_reference=payload.holder, acting_user=request.user)
@@ -227,7 +223,7 @@ def payment_assign_endpoint(request: HttpRequest, payment_id: int, payload: Assi
 
 @router.get("/accounts/{holder}/balance", response=BalanceOut, summary="What a customer account owes, and its credit")
 def account_balance(request: HttpRequest, holder: str) -> object:
-    _require(request, *PAYMENT_ROLES)
+    require_api_roles(request, *PAYMENT_ROLES)
     access = request.access  # type: ignore[attr-defined]
     return account_summary(operator=access.operator, holder=holder_get_for_access(access=access, holder=holder))
 
@@ -240,13 +236,13 @@ class PaymentSettingsIO(Schema):
 
 @router.get("/payment-settings", response=PaymentSettingsIO, summary="The operator's payment rules")
 def payment_settings_get(request: HttpRequest) -> PaymentSettings:
-    _require(request, *PAYMENT_ROLES)
+    require_api_roles(request, *PAYMENT_ROLES)
     return payment_settings_for(operator=request.access.operator)  # type: ignore[attr-defined]
 
 
 @router.put("/payment-settings", response=PaymentSettingsIO, summary="Change the operator's payment rules")
 def payment_settings_put(request: HttpRequest, payload: PaymentSettingsIO) -> PaymentSettings:
-    _require(request, Role.OPERATOR_ADMIN)
+    require_api_roles(request, Role.OPERATOR_ADMIN)
     return payment_settings_update(
         operator=request.access.operator,  # type: ignore[attr-defined]
         allocation_order=payload.allocation_order,

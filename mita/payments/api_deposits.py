@@ -5,12 +5,12 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from mita.core.permissions import request_access, require_api_roles
 from mita.payments.api import AMOUNT, PaymentOut, _amount, _payment
 from mita.payments.corrections import charge_cancel, payment_reverse
 from mita.payments.deposits import deposit_adjust, deposit_apply_to_final_bill, deposit_charge, deposit_rate_save
@@ -34,15 +34,6 @@ from mita.payments.selectors_deposits import (
 from mita.payments.services import SUPERVISOR_ROLES
 
 router = Router(tags=["deposits and refunds"])
-
-
-def _access(request: HttpRequest) -> Any:
-    return request.access  # type: ignore[attr-defined]
-
-
-def _require(request: HttpRequest, *roles: str) -> None:
-    if not _access(request).has_role(*roles):
-        raise PermissionDenied
 
 
 def _amount_or_zero(text: str, currency: str) -> Decimal:
@@ -76,14 +67,14 @@ class DepositRateOut(Schema):
 
 @router.get("/deposits/rates", response=list[DepositRateOut], summary="The deposit schedule")
 def deposit_rate_list(request: HttpRequest) -> QuerySet[Any]:
-    _require(request, *DEPOSIT_VIEW_ROLES)
-    return deposit_rates(access=_access(request))
+    require_api_roles(request, *DEPOSIT_VIEW_ROLES)
+    return deposit_rates(access=request_access(request))
 
 
 @router.post("/deposits/rates", response={201: DepositRateOut}, summary="Add a line to the deposit schedule")
 def deposit_rate_create(request: HttpRequest, payload: DepositRateIn) -> Status[Any]:
-    _require(request, *DEPOSIT_SCHEDULE_ROLES)
-    operator = _access(request).operator
+    require_api_roles(request, *DEPOSIT_SCHEDULE_ROLES)
+    operator = request_access(request).operator
     rate = deposit_rate_save(
         operator=operator,
         key=payload.key,
@@ -96,8 +87,8 @@ def deposit_rate_create(request: HttpRequest, payload: DepositRateIn) -> Status[
 
 @router.put("/deposits/rates/{rate_id}", response=DepositRateOut, summary="Change a line of the deposit schedule")
 def deposit_rate_update(request: HttpRequest, rate_id: int, payload: DepositRateIn) -> Any:
-    _require(request, *DEPOSIT_SCHEDULE_ROLES)
-    access = _access(request)
+    require_api_roles(request, *DEPOSIT_SCHEDULE_ROLES)
+    access = request_access(request)
     rate = deposit_rate_get_for_access(access=access, rate_id=rate_id)
     return deposit_rate_save(
         operator=access.operator,
@@ -195,13 +186,13 @@ class DepositApplicationOut(Schema):
 
 
 def _deposit(request: HttpRequest, holder: str) -> Any:
-    return deposit_summary(operator=_access(request).operator, holder=holder)
+    return deposit_summary(operator=request_access(request).operator, holder=holder)
 
 
 @router.get("/accounts/{holder}/deposit", response=DepositOut, summary="A customer account's deposit")
 def holder_deposit_get(request: HttpRequest, holder: str) -> Any:
-    _require(request, *DEPOSIT_VIEW_ROLES)
-    return _deposit(request, holder_get_for_access(access=_access(request), holder=holder))
+    require_api_roles(request, *DEPOSIT_VIEW_ROLES)
+    return _deposit(request, holder_get_for_access(access=request_access(request), holder=holder))
 
 
 @router.post(
@@ -210,8 +201,8 @@ def holder_deposit_get(request: HttpRequest, holder: str) -> Any:
     summary="Charge a security deposit (by the schedule's key or an amount; idempotent by key)",
 )
 def holder_deposit_charge(request: HttpRequest, holder: str, payload: DepositChargeIn) -> Status[Any]:
-    _require(request, *DEPOSIT_ACTION_ROLES)
-    access = _access(request)
+    require_api_roles(request, *DEPOSIT_ACTION_ROLES)
+    access = request_access(request)
     holder = holder_get_for_access(access=access, holder=holder)
     deposit_charge(
         operator=access.operator,
@@ -232,8 +223,8 @@ def holder_deposit_charge(request: HttpRequest, holder: str, payload: DepositCha
     summary="Bring the deposit to a new level on a package change (top-up charge, or the difference to credit)",
 )
 def holder_deposit_adjust(request: HttpRequest, holder: str, payload: DepositAdjustIn) -> dict[str, Any]:
-    _require(request, *DEPOSIT_ACTION_ROLES)
-    access = _access(request)
+    require_api_roles(request, *DEPOSIT_ACTION_ROLES)
+    access = request_access(request)
     holder = holder_get_for_access(access=access, holder=holder)
     change = deposit_adjust(
         operator=access.operator,
@@ -260,8 +251,8 @@ def holder_deposit_adjust(request: HttpRequest, holder: str, payload: DepositAdj
     summary="On termination: the held deposit pays the open charges, the rest becomes credit to refund",
 )
 def holder_deposit_apply(request: HttpRequest, holder: str) -> dict[str, Any]:
-    _require(request, *DEPOSIT_ACTION_ROLES)
-    access = _access(request)
+    require_api_roles(request, *DEPOSIT_ACTION_ROLES)
+    access = request_access(request)
     holder = holder_get_for_access(access=access, holder=holder)
     application = deposit_apply_to_final_bill(operator=access.operator, holder=holder, acting_user=request.user)
     return {
@@ -302,8 +293,10 @@ class PayoutIn(Schema):
 @router.get("/refunds", response=list[RefundOut], summary="Refunds, newest first")
 @paginate(LimitOffsetPagination)
 def refund_list(request: HttpRequest, status: str = "", holder: str = "") -> QuerySet[Refund]:
-    _require(request, *REFUND_VIEW_ROLES)
-    return refunds_visible_to(access=_access(request), status=status, holder=holder).order_by("-requested_at", "-pk")
+    require_api_roles(request, *REFUND_VIEW_ROLES)
+    return refunds_visible_to(access=request_access(request), status=status, holder=holder).order_by(
+        "-requested_at", "-pk"
+    )
 
 
 @router.post(
@@ -312,8 +305,8 @@ def refund_list(request: HttpRequest, status: str = "", holder: str = "") -> Que
     summary="Request a refund; the amount is reserved at once (the same idempotency key again: 200, the first)",
 )
 def refund_create(request: HttpRequest, payload: RefundIn) -> Status[Refund]:
-    _require(request, *REFUND_VIEW_ROLES)
-    operator = _access(request).operator
+    require_api_roles(request, *REFUND_VIEW_ROLES)
+    operator = request_access(request).operator
     key = payload.idempotency_key.strip()
     replay = bool(key) and Refund.objects.filter(operator=operator, idempotency_key=key).exists()
     refund = refund_request(
@@ -336,30 +329,30 @@ def refund_create(request: HttpRequest, payload: RefundIn) -> Status[Refund]:
 
 @router.get("/refunds/{refund_id}", response=RefundOut, summary="One refund")
 def refund_get(request: HttpRequest, refund_id: int) -> Refund:
-    _require(request, *REFUND_VIEW_ROLES)
-    return refund_get_for_access(access=_access(request), refund_id=refund_id)
+    require_api_roles(request, *REFUND_VIEW_ROLES)
+    return refund_get_for_access(access=request_access(request), refund_id=refund_id)
 
 
 @router.post(
     "/refunds/{refund_id}/approve", response=RefundOut, summary="Approve (a supervisor other than the requester)"
 )
 def refund_approve_endpoint(request: HttpRequest, refund_id: int) -> Refund:
-    _require(request, *REFUND_DECISION_ROLES)
-    refund = refund_get_for_access(access=_access(request), refund_id=refund_id)
+    require_api_roles(request, *REFUND_DECISION_ROLES)
+    refund = refund_get_for_access(access=request_access(request), refund_id=refund_id)
     return refund_approve(refund=refund, acting_user=request.user)
 
 
 @router.post("/refunds/{refund_id}/reject", response=RefundOut, summary="Reject with a reason (before payout)")
 def refund_reject_endpoint(request: HttpRequest, refund_id: int, payload: RejectIn) -> Refund:
-    _require(request, *REFUND_DECISION_ROLES)
-    refund = refund_get_for_access(access=_access(request), refund_id=refund_id)
+    require_api_roles(request, *REFUND_DECISION_ROLES)
+    refund = refund_get_for_access(access=request_access(request), refund_id=refund_id)
     return refund_reject(refund=refund, reason=payload.reason, acting_user=request.user)
 
 
 @router.post("/refunds/{refund_id}/payout", response=RefundOut, summary="Record the payout of an approved refund")
 def refund_payout_endpoint(request: HttpRequest, refund_id: int, payload: PayoutIn) -> Refund:
-    _require(request, *REFUND_DECISION_ROLES)
-    refund = refund_get_for_access(access=_access(request), refund_id=refund_id)
+    require_api_roles(request, *REFUND_DECISION_ROLES)
+    refund = refund_get_for_access(access=request_access(request), refund_id=refund_id)
     return refund_pay_out(
         refund=refund,
         payout_reference=payload.payout_reference,
@@ -400,8 +393,8 @@ class ChargeCancellationOut(Schema):
     summary="Record a provider's charge-back or reversal of a MoMo, M-Pesa or online payment (idempotent by its id)",
 )
 def payment_chargeback(request: HttpRequest, payment_id: int, payload: ChargebackIn) -> Any:
-    _require(request, *CHARGEBACK_ROLES)
-    payment = payment_get_for_access(access=_access(request), payment_id=payment_id)
+    require_api_roles(request, *CHARGEBACK_ROLES)
+    payment = payment_get_for_access(access=request_access(request), payment_id=payment_id)
     payment_reverse(
         payment=payment, reason=payload.reason, provider_reference=payload.provider_reference, acting_user=request.user
     )
@@ -416,8 +409,8 @@ def payment_chargeback(request: HttpRequest, payment_id: int, payload: Chargebac
 def charge_cancel_endpoint(request: HttpRequest, charge_id: int, payload: ChargeCancelIn) -> Status[Any]:
     # Over the API a supervisor cancels on their own authority; a cashier's cancellation needs a supervisor's
     # password on the cashier's device, which only the page offers.
-    _require(request, *SUPERVISOR_ROLES)
-    charge = charge_get_for_access(access=_access(request), charge_id=charge_id)
+    require_api_roles(request, *SUPERVISOR_ROLES)
+    charge = charge_get_for_access(access=request_access(request), charge_id=charge_id)
     cancellation = charge_cancel(
         charge=charge, reason=payload.reason, acting_user=request.user, approved_by=request.user
     )

@@ -5,13 +5,13 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from mita.core.permissions import request_access, require_api_roles
 from mita.core.tenancy import get_for_access_or_404
 from mita.payments.api import _amount
 from mita.payments.models_online import OnlineCheckout
@@ -21,15 +21,6 @@ from mita.payments.selectors import PAYMENT_ROLES, holder_get_for_access
 from mita.payments.services import PaymentError
 
 router = Router(tags=["online payments"])
-
-
-def _access(request: HttpRequest) -> Any:
-    return request.access  # type: ignore[attr-defined]
-
-
-def _require(request: HttpRequest, *roles: str) -> None:
-    if not _access(request).has_role(*roles):
-        raise PermissionDenied
 
 
 class PaymentLinkIn(Schema):
@@ -55,8 +46,8 @@ def account_payment_link(request: HttpRequest, holder: str, payload: PaymentLink
     """Without an amount the account's open link is given again while it has at least half its life left. With
     `send_sms` the link goes to `phone` by SMS at once. 409 `online_disabled` when the operator takes no online
     payments."""
-    _require(request, *PAYMENT_ROLES)
-    access = _access(request)
+    require_api_roles(request, *PAYMENT_ROLES)
+    access = request_access(request)
     operator = access.operator
     holder = holder_get_for_access(access=access, holder=holder)
     amount = _amount(payload.amount, operator.currency) if payload.amount not in (None, "") else None
@@ -105,8 +96,8 @@ class CheckoutOut(Schema):
 @paginate(LimitOffsetPagination)
 def checkout_list(request: HttpRequest, status: str = "") -> QuerySet[OnlineCheckout]:
     """`status` filters: pending, successful, failed, cancelled, expired, review, resolved."""
-    _require(request, *PAYMENT_ROLES)
-    checkouts = OnlineCheckout.objects.for_operator(_access(request).operator)
+    require_api_roles(request, *PAYMENT_ROLES)
+    checkouts = OnlineCheckout.objects.for_operator(request_access(request).operator)
     return checkouts.filter(status=status) if status else checkouts
 
 
@@ -123,8 +114,8 @@ class ReviewIn(Schema):
     summary="Resolve a checkout in review: record it as a payment, or close it as settled outside Mita",
 )
 def checkout_review(request: HttpRequest, checkout_id: int, payload: ReviewIn) -> OnlineCheckout:
-    _require(request, *REVIEW_ROLES)
-    access = _access(request)
+    require_api_roles(request, *REVIEW_ROLES)
+    access = request_access(request)
     checkout = get_for_access_or_404(
         OnlineCheckout.objects.select_related("operator"), access, pk=checkout_id, operator=access.operator
     )

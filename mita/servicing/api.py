@@ -8,13 +8,13 @@ import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from mita.core.permissions import request_access, require_api_roles
 from mita.customers.selectors import connections_visible_to, customers_visible_to
 from mita.servicing.models import ServiceFee, ServiceRequest, WorkOrder
 from mita.servicing.selectors import (
@@ -47,15 +47,6 @@ from mita.servicing.types.new_connection import KEY as NEW_CONNECTION
 from mita.servicing.types.new_connection import new_connection_apply
 
 router = Router(tags=["servicing"])
-
-
-def _access(request: HttpRequest) -> Any:
-    return request.access  # type: ignore[attr-defined]
-
-
-def _require(request: HttpRequest, *roles: str) -> None:
-    if not _access(request).has_role(*roles):
-        raise PermissionDenied
 
 
 class NewCustomerIn(Schema):
@@ -222,7 +213,9 @@ class ServiceFeeOut(Schema):
 def _detail(request: HttpRequest, service_request: ServiceRequest) -> ServiceRequest:
     """The request, refreshed, with the transitions the caller may take now."""
     service_request = ServiceRequest.objects.select_related("connection", "terms").get(pk=service_request.pk)
-    allowed = transitions_for(request=service_request, roles=frozenset(_access(request).roles), user=request.user)
+    allowed = transitions_for(
+        request=service_request, roles=frozenset(request_access(request).roles), user=request.user
+    )
     service_request.allowed_transitions = [step.name for step in allowed]  # type: ignore[attr-defined]
     return service_request
 
@@ -236,15 +229,15 @@ def request_list(
     assignee_id: int | None = None,
     q: str = "",
 ) -> QuerySet[ServiceRequest]:
-    _require(request, *REQUEST_READ_ROLES)
-    return requests_visible_to(access=_access(request), type=type, state=state, assignee=assignee_id, search=q)
+    require_api_roles(request, *REQUEST_READ_ROLES)
+    return requests_visible_to(access=request_access(request), type=type, state=state, assignee=assignee_id, search=q)
 
 
 @router.post("/service-requests", response={201: ServiceRequestDetailOut}, summary="Open a service request")
 def request_create_endpoint(request: HttpRequest, payload: ServiceRequestIn) -> Status[Any]:
     opener = opener_get(payload.type)
-    _require(request, *(opener.roles if opener else REQUEST_WRITE_ROLES))
-    access = _access(request)
+    require_api_roles(request, *(opener.roles if opener else REQUEST_WRITE_ROLES))
+    access = request_access(request)
     customer = None
     if payload.customer_id is not None:
         customer = customers_visible_to(access=access).filter(pk=payload.customer_id).first()
@@ -349,8 +342,8 @@ def _opener_fields(access: Any, fields: tuple[str, ...], payload: ServiceRequest
 
 @router.get("/service-requests/{request_id}", response=ServiceRequestDetailOut, summary="One request and its history")
 def request_get(request: HttpRequest, request_id: int) -> ServiceRequest:
-    _require(request, *REQUEST_READ_ROLES)
-    return _detail(request, request_get_for_access(access=_access(request), request_id=request_id))
+    require_api_roles(request, *REQUEST_READ_ROLES)
+    return _detail(request, request_get_for_access(access=request_access(request), request_id=request_id))
 
 
 @router.post(
@@ -359,8 +352,8 @@ def request_get(request: HttpRequest, request_id: int) -> ServiceRequest:
     summary="Take a transition (allowed_transitions lists those you may take now)",
 )
 def request_transition_endpoint(request: HttpRequest, request_id: int, payload: TransitionIn) -> ServiceRequest:
-    _require(request, *REQUEST_READ_ROLES)
-    access = _access(request)
+    require_api_roles(request, *REQUEST_READ_ROLES)
+    access = request_access(request)
     service_request = request_get_for_access(access=access, request_id=request_id)
     data: dict[str, Any] = {}
     if payload.assignee_id is not None:
@@ -382,40 +375,40 @@ def request_transition_endpoint(request: HttpRequest, request_id: int, payload: 
 
 @router.post("/service-requests/{request_id}/comments", response={201: CommentOut}, summary="Comment on a request")
 def comment_endpoint(request: HttpRequest, request_id: int, payload: CommentIn) -> Status[Any]:
-    _require(request, *REQUEST_READ_ROLES)
-    service_request = request_get_for_access(access=_access(request), request_id=request_id)
+    require_api_roles(request, *REQUEST_READ_ROLES)
+    service_request = request_get_for_access(access=request_access(request), request_id=request_id)
     return Status(201, comment_add(request=service_request, text=payload.text, acting_user=request.user))
 
 
 @router.get("/work-orders", response=list[WorkOrderOut], summary="Work orders (a technician's own)")
 @paginate(LimitOffsetPagination)
 def work_order_list(request: HttpRequest, state: str = "", kind: str = "", mine: bool = False) -> QuerySet[WorkOrder]:
-    _require(request, *WORK_ORDER_ROLES)
-    return work_orders_visible_to(access=_access(request), mine=mine, state=state, kind=kind)
+    require_api_roles(request, *WORK_ORDER_ROLES)
+    return work_orders_visible_to(access=request_access(request), mine=mine, state=state, kind=kind)
 
 
 @router.get("/work-orders/{work_order_id}", response=WorkOrderOut, summary="One work order")
 def work_order_get(request: HttpRequest, work_order_id: int) -> WorkOrder:
-    _require(request, *WORK_ORDER_ROLES)
-    return work_order_get_for_access(access=_access(request), work_order_id=work_order_id)
+    require_api_roles(request, *WORK_ORDER_ROLES)
+    return work_order_get_for_access(access=request_access(request), work_order_id=work_order_id)
 
 
 @router.post("/work-orders/{work_order_id}/complete", response=WorkOrderOut, summary="Record a work order's result")
 def work_order_complete_endpoint(request: HttpRequest, work_order_id: int, payload: WorkOrderResultIn) -> WorkOrder:
-    _require(request, *WORK_ORDER_ROLES)
-    work_order = work_order_get_for_access(access=_access(request), work_order_id=work_order_id)
+    require_api_roles(request, *WORK_ORDER_ROLES)
+    work_order = work_order_get_for_access(access=request_access(request), work_order_id=work_order_id)
     return work_order_complete(work_order=work_order, result=payload.result, acting_user=request.user)
 
 
 @router.get("/service-fees", response=list[ServiceFeeOut], summary="The fee schedule in force")
 def fee_list(request: HttpRequest) -> QuerySet[ServiceFee]:
-    _require(request, *FEE_READ_ROLES)
-    return fees_visible_to(access=_access(request))
+    require_api_roles(request, *FEE_READ_ROLES)
+    return fees_visible_to(access=request_access(request))
 
 
 @router.post("/service-fees", response={201: ServiceFeeOut}, summary="Set a fee (replaces the line it matches)")
 def fee_set_endpoint(request: HttpRequest, payload: ServiceFeeIn) -> Status[Any]:
-    _require(request, *ADMIN_ROLES)
+    require_api_roles(request, *ADMIN_ROLES)
     try:
         amount = Decimal(payload.amount.strip())
     except (InvalidOperation, ValueError):
@@ -425,7 +418,7 @@ def fee_set_endpoint(request: HttpRequest, payload: ServiceFeeIn) -> Status[Any]
             fields={"amount": [_("Not a number.")]},
         ) from None
     fee = service_fee_set(
-        operator=_access(request).operator,
+        operator=request_access(request).operator,
         kind=payload.kind,
         utility=payload.utility,
         property_type=payload.property_type,

@@ -4,12 +4,12 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from mita.core.permissions import request_access, require_api_roles
 from mita.stock.models import Material
 from mita.stock.selectors import (
     MATERIAL_READ_ROLES,
@@ -20,15 +20,6 @@ from mita.stock.selectors import (
 from mita.stock.services import material_create, material_update
 
 router = Router(tags=["stock"])
-
-
-def _access(request: HttpRequest) -> Any:
-    return request.access  # type: ignore[attr-defined]
-
-
-def _require(request: HttpRequest, *roles: str) -> None:
-    if not _access(request).has_role(*roles):
-        raise PermissionDenied
 
 
 class MaterialIn(Schema):
@@ -63,25 +54,25 @@ class MaterialOut(Schema):
 @router.get("/materials", response=list[MaterialOut], summary="The materials catalogue")
 @paginate(LimitOffsetPagination)
 def material_list(request: HttpRequest, q: str = "", active: bool | None = None) -> QuerySet[Material]:
-    _require(request, *MATERIAL_READ_ROLES)
-    return materials_visible_to(access=_access(request), search=q, active=active)
+    require_api_roles(request, *MATERIAL_READ_ROLES)
+    return materials_visible_to(access=request_access(request), search=q, active=active)
 
 
 @router.post("/materials", response={201: MaterialOut}, summary="Add a catalogue item")
 def material_create_endpoint(request: HttpRequest, payload: MaterialIn) -> Status[Any]:
-    _require(request, *MATERIAL_WRITE_ROLES)
-    material = material_create(operator=_access(request).operator, acting_user=request.user, **payload.dict())
+    require_api_roles(request, *MATERIAL_WRITE_ROLES)
+    material = material_create(operator=request_access(request).operator, acting_user=request.user, **payload.dict())
     return Status(201, material)
 
 
 @router.get("/materials/{material_id}", response=MaterialOut, summary="One catalogue item")
 def material_get(request: HttpRequest, material_id: int) -> Material:
-    _require(request, *MATERIAL_READ_ROLES)
-    return material_get_for_access(access=_access(request), material_id=material_id)
+    require_api_roles(request, *MATERIAL_READ_ROLES)
+    return material_get_for_access(access=request_access(request), material_id=material_id)
 
 
 @router.patch("/materials/{material_id}", response=MaterialOut, summary="Change a catalogue item")
 def material_patch(request: HttpRequest, material_id: int, payload: MaterialPatch) -> Material:
-    _require(request, *MATERIAL_WRITE_ROLES)
-    material = material_get_for_access(access=_access(request), material_id=material_id)
+    require_api_roles(request, *MATERIAL_WRITE_ROLES)
+    material = material_get_for_access(access=request_access(request), material_id=material_id)
     return material_update(material=material, acting_user=request.user, **payload.dict(exclude_unset=True))

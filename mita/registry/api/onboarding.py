@@ -2,7 +2,6 @@
 
 import datetime
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -11,6 +10,7 @@ from ninja import Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from mita.accounts.roles import Role
+from mita.core.permissions import require_api_roles
 from mita.registry.models import Boundary, GracePeriod, Licence, Operator
 from mita.registry.selectors import operator_billing_permission, operators_visible_to
 from mita.registry.services.onboarding import grace_period_grant, operator_onboard
@@ -76,14 +76,9 @@ class BillingPermissionOut(Schema):
     grace_period_id: int | None
 
 
-def _require(request: HttpRequest, *roles: str) -> None:
-    if not request.access.has_role(*roles):  # type: ignore[attr-defined]
-        raise PermissionDenied
-
-
 @router.post("/onboarding", response={201: OnboardOut}, summary="Onboard an operator from its licence")
 def onboard(request: HttpRequest, payload: OnboardIn) -> Status[Operator]:
-    _require(request, Role.REGULATOR_ADMIN)
+    require_api_roles(request, Role.REGULATOR_ADMIN)
     districts = None
     if payload.district_ids:
         districts = list(Boundary.objects.districts().filter(pk__in=payload.district_ids))
@@ -104,20 +99,20 @@ def onboard(request: HttpRequest, payload: OnboardIn) -> Status[Operator]:
 @router.get("/licences", response=list[LicenceOut], summary="Licences (the regulator)")
 @paginate(LimitOffsetPagination)
 def licence_list(request: HttpRequest, status: str = "") -> QuerySet[Licence]:
-    _require(request, Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER)
+    require_api_roles(request, Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER)
     licences = Licence.objects.prefetch_related("grace_periods").order_by("number")
     return licences.filter(status=status) if status else licences
 
 
 @router.get("/licences/{licence_id}", response=LicenceOut, summary="One licence (the regulator)")
 def licence_get(request: HttpRequest, licence_id: int) -> Licence:
-    _require(request, Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER)
+    require_api_roles(request, Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER)
     return get_object_or_404(Licence, pk=licence_id)
 
 
 @router.post("/licences/{licence_id}/grace-periods", response={201: GracePeriodOut}, summary="Grant a grace period")
 def grace_period_create(request: HttpRequest, licence_id: int, payload: GracePeriodIn) -> Status[GracePeriod]:
-    _require(request, Role.REGULATOR_ADMIN)
+    require_api_roles(request, Role.REGULATOR_ADMIN)
     licence = get_object_or_404(Licence, pk=licence_id)
     return Status(201, grace_period_grant(licence=licence, acting_user=request.user, **payload.dict()))
 
