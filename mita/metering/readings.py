@@ -1,0 +1,340 @@
+"""Recording readings: one set-based path for every way they arrive (a page, the field app, a file, smart meters).
+
+`readings_record` takes any number of rows, checks each against where its connection's register stands
+(`MeterState`), writes the readings with one bulk insert and moves the states on, all in one transaction. Keys make
+it idempotent: a row whose key was recorded before with the same body is a replay and returns the first reading; the
+same key with another body is refused (`key_reused`). Implausible readings are stored with status REVIEW and count
+for nothing until staff decide (docs/metering.md).
+"""
+
+import dataclasses
+import datetime
+import hashlib
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from mita.metering.models import Installation, MeteringSettings, MeterState, Reading, Register
+from mita.metering.validation import Dial, Thresholds, cycle_bounds, cycle_of, in_reading_window, reading_check
+
+CHUNK = 2000
+HISTORY = 6  # readings kept in MeterState.history by default (MeteringSettings.history_readings)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadingInput:
+    connection_id: int
+    current_index: Decimal | None  # None: not read, with a reader's code
+    read_on: datetime.date
+    register: str = "main"
+    cycle: str = ""  # "" = the month of read_on
+    reader_code: str = ""
+    key: str = ""
+    read_at: datetime.datetime | None = None
+    reader_id: int | None = None
+    meter_id: int | None = None  # when given, the meter the reader saw: it must be the one installed
+    note: str = ""
+
+    def digest(self) -> str:
+        index = "" if self.current_index is None else format(self.current_index.normalize(), "f")
+        body = "|".join(
+            [str(self.connection_id), self.register, index, self.read_on.isoformat(), self.cycle, self.reader_code]
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class RowResult:
+    outcome: str  # "created", "replayed" or "refused"
+    reading: Reading | None = None
+    code: str = ""
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "refused"
+
+
+def thresholds_of(operator: Any) -> tuple[Thresholds, MeteringSettings]:
+    settings = MeteringSettings.objects.filter(operator=operator).first() or MeteringSettings(operator=operator)
+    thresholds = Thresholds(
+        high_factor=settings.high_factor,
+        low_factor=settings.low_factor,
+        min_units=settings.min_units,
+        rollover_share=settings.rollover_share,
+        zero_is_anomaly=settings.zero_is_anomaly,
+    )
+    return thresholds, settings
+
+
+def average_daily(history: list[list[str]], minimum: int = 3) -> Decimal | None:
+    """The connection's own average daily consumption over its recent readings; None with fewer than `minimum`."""
+    if len(history) < minimum:
+        return None
+    days = sum(int(days) for days, _consumption in history)
+    if days <= 0:
+        return None
+    return sum((Decimal(consumption) for _days, consumption in history), Decimal(0)) / days
+
+
+def _refused(code: str, message: str) -> RowResult:
+    return RowResult("refused", code=code, message=message)
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _known_keys(operator: Any, keys: list[str]) -> dict[str, Reading]:
+    known: dict[str, Reading] = {}
+    for chunk in _chunks(keys):
+        for reading in Reading.objects.filter(operator=operator, key__in=chunk):
+            known[reading.key] = reading
+    return known
+
+
+def _states(operator: Any, connection_ids: list[int]) -> dict[tuple[int, str], MeterState]:
+    states: dict[tuple[int, str], MeterState] = {}
+    for chunk in _chunks(sorted(set(connection_ids))):
+        # Locked in primary-key order, so that two writers on the same connections never deadlock.
+        rows = (
+            MeterState.objects.select_for_update(of=("self",))
+            .filter(operator=operator, connection_id__in=chunk)
+            .select_related("installation__meter__meter_model")
+            .order_by("pk")
+        )
+        for state in rows:
+            states[(state.connection_id, state.register)] = state
+    return states
+
+
+def multipliers_of(states: Iterable[MeterState]) -> dict[tuple[int, str], Decimal]:
+    """(meter model, register) -> multiplier for the meters installed behind these states."""
+    model_ids = {s.installation.meter.meter_model_id for s in states if s.installation is not None}
+    return {
+        (model_id, code): multiplier
+        for model_id, code, multiplier in Register.objects.filter(meter_model_id__in=model_ids).values_list(
+            "meter_model_id", "code", "multiplier"
+        )
+    }
+
+
+def dial_of(state: MeterState, multipliers: dict[tuple[int, str], Decimal]) -> Dial:
+    assert state.installation is not None
+    meter_model = state.installation.meter.meter_model
+    return Dial(
+        digits=meter_model.dial_digits,
+        reversible=meter_model.reversible,
+        multiplier=multipliers.get((meter_model.pk, state.register), Decimal(1)),
+    )
+
+
+def state_advance(state: MeterState, reading: Reading, *, history_size: int = HISTORY) -> None:
+    """Move a register's state past an accepted reading (in memory; the caller saves)."""
+    assert reading.current_index is not None and reading.consumption is not None
+    days = max((reading.read_on - state.last_read_on).days, 0)
+    estimated = reading.source == Reading.Source.ESTIMATED
+    if not estimated and reading.source != Reading.Source.REMOVAL:
+        state.history = [*state.history, [days, str(reading.consumption)]][-history_size:]
+    state.last_index = reading.current_index
+    state.last_read_on = reading.read_on
+    state.last_cycle = reading.cycle
+    state.last_estimated = estimated
+    if not estimated:
+        state.last_actual_index = reading.current_index
+
+
+@transaction.atomic
+def readings_record(
+    *,
+    operator: Any,
+    rows: Sequence[ReadingInput],
+    source: str,
+    acting_user: Any = None,
+) -> list[RowResult]:
+    """Record readings of the operator's connections; one result per row, in order (see the module's docstring).
+
+    A row is refused (and nothing of it is written) when its connection has no meter installed, its date is before
+    the meter was installed or its meter is not the one installed; the other rows are recorded all the same."""
+    thresholds, settings = thresholds_of(operator)
+    results: list[RowResult | None] = [None] * len(rows)
+    known = _known_keys(operator, [row.key for row in rows if row.key])
+    states = _states(operator, [row.connection_id for row in rows])
+    multipliers = multipliers_of(states.values())
+    user_id = getattr(acting_user, "pk", None)
+    fresh: list[tuple[int, Reading]] = []
+    new_keys: dict[str, tuple[str, int]] = {}
+    touched: dict[int, MeterState] = {}
+    # Oldest first per register, so that a file holding several months of a connection checks each against the last.
+    order = sorted(range(len(rows)), key=lambda i: (rows[i].connection_id, rows[i].register, rows[i].read_on, i))
+    for position in order:
+        row = rows[position]
+        digest = row.digest()
+        if row.key:
+            first = known.get(row.key)
+            if first is not None:
+                results[position] = (
+                    RowResult("replayed", reading=first)
+                    if first.body_digest == digest
+                    else _refused("key_reused", _("This key was already used for a different reading."))
+                )
+                continue
+            if row.key in new_keys:
+                first_digest, first_position = new_keys[row.key]
+                results[position] = (
+                    RowResult("replayed", reading=None, code=str(first_position))
+                    if first_digest == digest
+                    else _refused("key_reused", _("This key was already used for a different reading."))
+                )
+                continue
+        state = states.get((row.connection_id, row.register))
+        if state is None or state.installation_id is None:
+            results[position] = _refused("no_meter", _("This connection has no meter installed for that register."))
+            continue
+        installation = state.installation
+        assert installation is not None
+        if row.meter_id is not None and installation.meter_id != row.meter_id:
+            results[position] = _refused("meter_mismatch", _("That meter is not the one installed on this connection."))
+            continue
+        if row.read_on < installation.installed_on:
+            results[position] = _refused(
+                "before_installation", _("The meter was installed after this date: check the date of the reading.")
+            )
+            continue
+        try:
+            cycle = row.cycle or cycle_of(row.read_on)
+            cycle_bounds(cycle)
+        except ValueError:
+            results[position] = _refused("cycle_invalid", _("Write the cycle as a month: YYYY-MM."))
+            continue
+        if row.current_index is not None and row.current_index < 0:
+            results[position] = _refused("index_negative", _("An index is never negative."))
+            continue
+        reading = Reading(
+            operator_id=state.operator_id,
+            connection_id=row.connection_id,
+            installation=installation,
+            register=row.register,
+            cycle=cycle,
+            read_on=row.read_on,
+            read_at=row.read_at,
+            previous_index=state.last_index,
+            current_index=row.current_index,
+            source=source,
+            reader_code=row.reader_code,
+            reader_id=row.reader_id,
+            note=row.note,
+            key=row.key,
+            body_digest=digest if row.key else "",
+            created_by_id=user_id,
+        )
+        dial = dial_of(state, multipliers)
+        reading.multiplier = dial.multiplier
+        if row.current_index is None:
+            reading.status, reading.anomaly = Reading.Status.REVIEW, Reading.Anomaly.READER_CODE
+        elif row.read_on < state.last_read_on or (cycle == state.last_cycle and not state.last_estimated):
+            # Older than what was counted, or a second actual reading of the same cycle: staff decide.
+            reading.status, reading.anomaly = Reading.Status.REVIEW, Reading.Anomaly.CONFLICT
+        else:
+            check = reading_check(
+                previous=state.last_index,
+                current=row.current_index,
+                dial=dial,
+                thresholds=thresholds,
+                last_actual=state.last_actual_index if state.last_estimated else None,
+                average_daily=average_daily(state.history),
+                days=max((row.read_on - state.last_read_on).days, 1),
+                active=True,
+                in_window=in_reading_window(
+                    row.read_on, cycle, days_before=settings.window_days_before, days_after=settings.window_days_after
+                ),
+            )
+            reading.consumption = check.consumption
+            reading.rollover, reading.true_up, reading.anomaly = check.rollover, check.true_up, check.anomaly
+            reading.status = Reading.Status.REVIEW if check.anomaly else Reading.Status.ACCEPTED
+            if reading.status == Reading.Status.ACCEPTED:
+                state_advance(state, reading, history_size=settings.history_readings or HISTORY)
+                touched[state.pk] = state
+        fresh.append((position, reading))
+        if row.key:
+            new_keys[row.key] = (digest, position)
+    Reading.objects.bulk_create([reading for _position, reading in fresh], batch_size=1000)
+    MeterState.objects.bulk_update(
+        list(touched.values()),
+        ["last_index", "last_read_on", "last_cycle", "last_estimated", "last_actual_index", "history"],
+        batch_size=500,
+    )
+    for position, reading in fresh:
+        results[position] = RowResult("created", reading=reading)
+    by_position = dict(fresh)
+    final: list[RowResult] = []
+    for result in results:
+        assert result is not None
+        if result.outcome == "replayed" and result.reading is None:  # a repeat inside this batch
+            final.append(RowResult("replayed", reading=by_position[int(result.code)]))
+        else:
+            final.append(result)
+    return final
+
+
+def state_open(*, installation: Installation, registers: Iterable[str]) -> None:
+    """Point a connection's register states at a newly installed meter, counting from its initial index; the
+    connection's history (its average) carries over from the meter before."""
+    for register in registers:
+        state, created = MeterState.objects.select_for_update().get_or_create(
+            connection_id=installation.connection_id,
+            register=register,
+            defaults={
+                "operator_id": installation.operator_id,
+                "installation": installation,
+                "last_index": installation.initial_index,
+                "last_read_on": installation.installed_on,
+                "last_actual_index": installation.initial_index,
+            },
+        )
+        if not created:
+            state.installation = installation
+            state.last_index = state.last_actual_index = installation.initial_index
+            state.last_read_on = installation.installed_on
+            state.last_estimated = False
+            state.last_cycle = ""  # the new meter's first reading may fall in the cycle of the old one's removal
+            state.save(
+                update_fields=[
+                    "installation",
+                    "last_index",
+                    "last_actual_index",
+                    "last_read_on",
+                    "last_estimated",
+                    "last_cycle",
+                ]
+            )
+
+
+def cycle_consumption(
+    *, operator: Any, connection_ids: Iterable[int], cycle: str, register: str = "main"
+) -> dict[int, Decimal]:
+    """What each connection consumed in a cycle: the sum of its accepted readings of that cycle (across a meter swap,
+    the old meter's last stretch and the new meter's first; estimates and their true-ups included)."""
+
+    totals: dict[int, Decimal] = {}
+    ids = list(connection_ids)
+    for chunk in _chunks(ids):
+        rows = (
+            Reading.objects.filter(
+                operator=operator,
+                connection_id__in=chunk,
+                cycle=cycle,
+                register=register,
+                status=Reading.Status.ACCEPTED,
+            )
+            .values("connection_id")
+            .annotate(total=Sum("consumption"))
+            .values_list("connection_id", "total")
+        )
+        totals.update({connection_id: total or Decimal(0) for connection_id, total in rows})
+    return totals

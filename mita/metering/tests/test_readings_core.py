@@ -1,0 +1,167 @@
+"""The checks every reading goes through, and the one path that records readings."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from mita.metering.installations import meter_install, meter_replace
+from mita.metering.models import Meter, Reading
+from mita.metering.readings import ReadingInput, cycle_consumption, readings_record
+from mita.metering.tests.world import meter_model_of, meter_of, metered_connection, store_of
+from mita.metering.validation import Dial, Thresholds, reading_check
+
+D = Decimal
+
+
+def test_a_four_digit_dial_rolls_over_through_zero():
+    check = reading_check(previous=D("9990"), current=D("15"), dial=Dial(digits=4))
+    assert (check.consumption, check.rollover, check.anomaly) == (D("25"), True, "")
+
+
+def test_a_five_digit_dial_rolls_over_through_zero():
+    check = reading_check(previous=D("99950.5"), current=D("40"), dial=Dial(digits=5))
+    assert (check.consumption, check.rollover, check.anomaly) == (D("89.5"), True, "")
+
+
+def test_the_same_wrap_on_a_five_digit_dial_is_no_rollover_of_a_four_digit_one():
+    # 9990 -> 15 on a 5-digit dial would be 90,025 units: implausible, so the reading goes backwards
+    check = reading_check(previous=D("9990"), current=D("15"), dial=Dial(digits=5))
+    assert (check.consumption, check.rollover, check.anomaly) == (D("0"), False, "backwards")
+
+
+def test_a_reversible_meter_running_backwards_is_never_a_negative_consumption():
+    check = reading_check(previous=D("1500"), current=D("1490"), dial=Dial(digits=5, reversible=True))
+    assert (check.consumption, check.anomaly) == (D("0"), "reversed")
+
+
+def test_the_multiplier_scales_the_advance():
+    check = reading_check(previous=D("120"), current=D("150"), dial=Dial(digits=6, multiplier=D("40")))
+    assert check.consumption == D("1200")
+
+
+def test_zero_high_and_low_against_the_connections_own_average():
+    dial = Dial(digits=5)
+    thresholds = Thresholds()
+    assert reading_check(previous=D(100), current=D(100), dial=dial).anomaly == "zero"
+    assert reading_check(previous=D(100), current=D(100), dial=dial, active=False).anomaly == ""
+    average = D("0.5")  # 15 a month
+    assert reading_check(previous=D(100), current=D(160), dial=dial, average_daily=average, days=30).anomaly == "high"
+    assert reading_check(previous=D(100), current=D(101), dial=dial, average_daily=average, days=30).anomaly == "low"
+    assert reading_check(previous=D(100), current=D(116), dial=dial, average_daily=average, days=30).anomaly == ""
+    assert thresholds.high_factor == D(3)
+
+
+def test_estimates_that_overshot_are_trued_up_by_the_next_actual_reading():
+    # actual 100, estimated up to 130, the meter shows 120: consumption -10, no anomaly
+    check = reading_check(previous=D(130), current=D(120), dial=Dial(digits=5), last_actual=D(100))
+    assert (check.consumption, check.true_up, check.anomaly) == (D("-10"), True, "")
+
+
+def _row(installation, index, day, **options):
+    return ReadingInput(connection_id=installation.connection_id, current_index=D(index), read_on=day, **options)
+
+
+def test_readings_are_recorded_against_the_last_index_and_move_it_on(operator_a):
+    installation = metered_connection(operator_a, initial_index=D(100))
+    results = readings_record(
+        operator=operator_a,
+        rows=[_row(installation, 112, datetime.date(2026, 1, 28)), _row(installation, 127, datetime.date(2026, 2, 27))],
+        source=Reading.Source.MANUAL,
+    )
+    assert [r.outcome for r in results] == ["created", "created"]
+    assert [(r.reading.previous_index, r.reading.consumption, r.reading.status) for r in results] == [
+        (D(100), D(12), "accepted"),
+        (D(112), D(15), "accepted"),
+    ]
+    assert cycle_consumption(operator=operator_a, connection_ids=[installation.connection_id], cycle="2026-02") == {
+        installation.connection_id: D(15)
+    }
+
+
+def test_a_replayed_key_changes_nothing_and_a_reused_key_is_refused(operator_a):
+    installation = metered_connection(operator_a)
+    row = _row(installation, 12, datetime.date(2026, 1, 28), key="b6f1c1e0-0000-4000-8000-000000000001")
+    first = readings_record(operator=operator_a, rows=[row], source=Reading.Source.FIELD)[0]
+    again = readings_record(operator=operator_a, rows=[row, row], source=Reading.Source.FIELD)
+    assert [r.outcome for r in again] == ["replayed", "replayed"]
+    assert {r.reading.pk for r in again} == {first.reading.pk}
+    other = _row(installation, 13, datetime.date(2026, 1, 28), key=row.key)
+    refused = readings_record(operator=operator_a, rows=[other], source=Reading.Source.FIELD)[0]
+    assert (refused.outcome, refused.code) == ("refused", "key_reused")
+    assert Reading.objects.filter(connection_id=installation.connection_id).count() == 1
+
+
+def test_a_second_actual_reading_of_a_cycle_waits_for_review(operator_a):
+    installation = metered_connection(operator_a)
+    readings_record(operator=operator_a, rows=[_row(installation, 12, datetime.date(2026, 1, 20))], source="manual")
+    second = readings_record(
+        operator=operator_a, rows=[_row(installation, 14, datetime.date(2026, 1, 28))], source="manual"
+    )[0]
+    assert (second.reading.status, second.reading.anomaly) == ("review", "conflict")
+
+
+def test_a_swap_inside_a_period_sums_the_old_meters_last_stretch_and_the_new_meters_first(operator_a):
+    installation = metered_connection(operator_a, initial_index=D(500))
+    readings_record(operator=operator_a, rows=[_row(installation, 520, datetime.date(2026, 1, 28))], source="manual")
+    new_meter = meter_of(operator_a, meter_model_of(operator_a, code="NEW"), "40001")
+    connection = installation.connection
+    meter_replace(
+        connection=connection,
+        new_meter=new_meter,
+        replaced_on=datetime.date(2026, 2, 10),
+        final_index=D(527),
+        initial_index=D(3),
+        reason="faulty",
+        to_store=store_of(operator_a),
+        acting_user=None,
+    )
+    results = readings_record(
+        operator=operator_a,
+        rows=[ReadingInput(connection_id=connection.pk, current_index=D(14), read_on=datetime.date(2026, 2, 27))],
+        source="manual",
+    )
+    assert results[0].reading.previous_index == D(3)
+    assert cycle_consumption(operator=operator_a, connection_ids=[connection.pk], cycle="2026-02") == {
+        connection.pk: D(7) + D(11)
+    }
+    installation.meter.refresh_from_db()
+    assert (installation.meter.status, installation.meter.store_id) == (Meter.Status.FAULTY, store_of(operator_a).pk)
+
+
+def test_a_connection_without_a_meter_is_refused_and_the_rest_of_the_batch_is_recorded(operator_a):
+    installation = metered_connection(operator_a)
+    other = metered_connection(operator_a, number="AAL-0002", serial="30002")
+    from mita.metering.installations import meter_remove
+
+    meter_remove(
+        connection=other.connection,
+        removed_on=datetime.date(2026, 1, 5),
+        final_index=D(1),
+        reason="faulty",
+        to_store=store_of(operator_a),
+        acting_user=None,
+    )
+    results = readings_record(
+        operator=operator_a,
+        rows=[_row(other, 5, datetime.date(2026, 1, 28)), _row(installation, 9, datetime.date(2026, 1, 28))],
+        source="manual",
+    )
+    assert [(r.outcome, r.code) for r in results] == [("refused", "no_meter"), ("created", "")]
+
+
+def test_a_meter_goes_on_one_connection_at_a_time(operator_a):
+    installation = metered_connection(operator_a)
+    from mita.customers.tests.world import connection_of, customer_of
+    from mita.metering.errors import MeteringError
+
+    other = connection_of(operator_a, customer_of(operator_a, name="B"), number="AAL-0009")
+    with pytest.raises(MeteringError) as refused:
+        meter_install(
+            meter=installation.meter,
+            connection=other,
+            installed_on=datetime.date(2026, 2, 1),
+            initial_index=0,
+            acting_user=None,
+        )
+    assert refused.value.code == "meter_not_in_store"
