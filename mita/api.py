@@ -103,4 +103,5 @@ api.add_router("/", "mita.payments.api_panels.router")  # miscellaneous charges 
 api.add_router("/", "mita.customers.api_details.router")  # routes, chambers, land parcels, contact changes
 api.add_router("/", "mita.servicing.api.router")  # service requests, work orders, the fee schedule
 api.add_router("/", "mita.stock.api.router")  # the materials catalogue
+api.add_router("/", "mita.metering.api.router")  # meters, stores, installations, readings, reviews, field app
 api.add_router("/", "mita.customers.api_imports.router")  # bulk import of customers and connections

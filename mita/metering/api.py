@@ -1,0 +1,9 @@
+"""The metering API, one router per part of the app, all under /api/v1/."""
+
+from ninja import Router
+
+from mita.metering import api_field, api_imports, api_installations, api_meters, api_readings, api_review
+
+router = Router(tags=["metering"])
+for part in (api_meters, api_installations, api_readings, api_review, api_field, api_imports):
+    router.add_router("/", part.router)

@@ -1,0 +1,5 @@
+"""API of metering: field."""
+
+from ninja import Router
+
+router = Router(tags=["metering"])

@@ -1,0 +1,5 @@
+"""API of metering: meters."""
+
+from ninja import Router
+
+router = Router(tags=["metering"])

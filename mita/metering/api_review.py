@@ -1,0 +1,5 @@
+"""API of metering: review."""
+
+from ninja import Router
+
+router = Router(tags=["metering"])

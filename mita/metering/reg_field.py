@@ -1,0 +1,1 @@
+"""Registrations of metering: field (cards, panels, benchmarks, demo steps)."""

@@ -1,0 +1,1 @@
+"""Registrations of metering: imports (cards, panels, benchmarks, demo steps)."""

@@ -1,0 +1,1 @@
+"""Registrations of metering: installations (cards, panels, benchmarks, demo steps)."""

@@ -1,0 +1,1 @@
+"""Registrations of metering: meters (cards, panels, benchmarks, demo steps)."""

@@ -1,0 +1,1 @@
+"""Registrations of metering: readings (cards, panels, benchmarks, demo steps)."""

@@ -1,0 +1,1 @@
+"""Registrations of metering: review (cards, panels, benchmarks, demo steps)."""
