@@ -139,7 +139,9 @@ def state_advance(state: MeterState, reading: Reading, *, history_size: int = HI
     assert reading.current_index is not None and reading.consumption is not None
     days = max((reading.read_on - state.last_read_on).days, 0)
     estimated = reading.source == Reading.Source.ESTIMATED
-    if not estimated and reading.source != Reading.Source.REMOVAL:
+    # The history holds what the meter itself showed over a stretch: an estimate, a removal and a reading that trues
+    # estimates up (its consumption is the correction, not the stretch's use) would bend the average.
+    if not estimated and reading.source != Reading.Source.REMOVAL and not state.last_estimated:
         state.history = [*state.history, [days, str(reading.consumption)]][-history_size:]
     state.last_index = reading.current_index
     state.last_read_on = reading.read_on

@@ -58,6 +58,18 @@ def test_estimates_that_overshot_are_trued_up_by_the_next_actual_reading():
     assert (check.consumption, check.true_up, check.anomaly) == (D("-10"), True, "")
 
 
+def test_a_true_up_counts_through_the_wrap_when_the_estimates_did():
+    # last actual 9,990 on a 4-digit dial, estimated 19 (index 10,009 or 9 once wrapped), the meter shows 15
+    for estimated_index in (D("10009"), D("9")):
+        check = reading_check(previous=estimated_index, current=D(15), dial=Dial(digits=4), last_actual=D(9990))
+        assert (check.consumption, check.rollover, check.true_up, check.anomaly) == (D(6), True, True, "")
+
+
+def test_a_true_up_below_the_last_actual_index_is_still_backwards():
+    check = reading_check(previous=D(130), current=D(95), dial=Dial(digits=5), last_actual=D(100))
+    assert (check.consumption, check.anomaly) == (D(0), "backwards")
+
+
 def _row(installation, index, day, **options):
     return ReadingInput(connection_id=installation.connection_id, current_index=D(index), read_on=day, **options)
 
@@ -165,3 +177,18 @@ def test_a_meter_goes_on_one_connection_at_a_time(operator_a):
             acting_user=None,
         )
     assert refused.value.code == "meter_not_in_store"
+
+
+def test_estimates_and_their_true_up_stay_out_of_the_connections_average(operator_a):
+    from mita.metering.models import MeterState
+
+    installation = metered_connection(operator_a, initial_index=D(0))
+    days = [datetime.date(2026, month, 28) for month in range(1, 6)]
+    for index, day in zip((10, 20, 30), days, strict=False):
+        readings_record(operator=operator_a, rows=[_row(installation, index, day)], source="manual")
+    readings_record(operator=operator_a, rows=[_row(installation, 45, days[3])], source="estimated")
+    trued_up = readings_record(operator=operator_a, rows=[_row(installation, 41, days[4])], source="manual")[0]
+    assert (trued_up.reading.consumption, trued_up.reading.true_up) == (D(-4), True)
+    state = MeterState.objects.get(connection_id=installation.connection_id)
+    assert [consumption for _days, consumption in state.history] == ["10.000", "10.000", "10.000"]
+    assert (state.last_index, state.last_actual_index, state.last_estimated) == (D(41), D(41), False)
