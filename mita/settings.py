@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "mita.ledger",
     "mita.payments",
     "mita.stock",
+    "mita.tariffs",
     "mita.servicing",
 ]
 
