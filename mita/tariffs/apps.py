@@ -6,3 +6,6 @@ class TariffsConfig(AppConfig):
     name = "mita.tariffs"
     label = "tariffs"
     verbose_name = _("Tariffs")
+
+    def ready(self) -> None:
+        from mita.tariffs import demo, navigation  # noqa: F401  (registrations)
