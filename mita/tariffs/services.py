@@ -283,6 +283,20 @@ def definition_problems(*, tariff: Tariff, definition: Any) -> list[str]:
     return problems
 
 
+def definition_clean(value: Any) -> Any:
+    """A definition as stored: numbers with a fraction become their exact decimal text ("0.15", never a float's
+    binary approximation); everything else as given. The engine reads numbers and decimal strings alike."""
+    if isinstance(value, dict):
+        return {str(key): definition_clean(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [definition_clean(item) for item in value]
+    if isinstance(value, float):
+        return repr(value) if value == value and value not in (float("inf"), float("-inf")) else str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
+
+
 def _date(value: Any, field: str) -> datetime.date:
     if isinstance(value, datetime.date):
         return value
@@ -299,6 +313,7 @@ def version_create(
     """Save a draft version of a tariff. A definition the pricing engine refuses is not saved: the problems come
     back on the definition field, each with its path."""
     effective = _date(effective_from, "effective_from")
+    definition = definition_clean(definition)
     problems = definition_problems(tariff=tariff, definition=definition)
     if problems:
         raise TariffError(
@@ -338,6 +353,7 @@ def version_update(
     if effective_from is not None:
         version.effective_from = _date(effective_from, "effective_from")
     if definition is not None:
+        definition = definition_clean(definition)
         problems = definition_problems(tariff=version.tariff, definition=definition)
         if problems:
             raise TariffError(
@@ -475,9 +491,10 @@ def package_create(
     if problems:
         raise _invalid(problems, _("Please correct the package's details."))
     assert amount is not None
-    code = pricing.package_id(
-        load_limit_w=load, hours_per_day=hours, charging=charging, payment=payment
+    definition = package_definition(
+        currency=currency, load_limit_w=load, hours_per_day=hours, charging=charging, payment=payment, price=amount, name=name
     )
+    code = pricing.package_id(definition["components"][0])
     if Tariff.objects.filter(operator=operator, code__iexact=code).exists():
         raise Conflict(
             _("Package %(code)s is already offered: change its price with a new version of its tariff.")
@@ -492,9 +509,6 @@ def package_create(
         utility=Tariff.Utility.ELECTRICITY,
         kind=Tariff.Kind.PACKAGE,
         created_by=acting_user,
-    )
-    definition = package_definition(
-        currency=currency, load_limit_w=load, hours_per_day=hours, charging=charging, payment=payment, price=amount
     )
     problems_found = definition_problems(tariff=tariff, definition=definition)
     if problems_found:
@@ -567,21 +581,17 @@ def package_update(*, package: Package, acting_user: Any, **changes: Any) -> Pac
 
 
 def package_definition(
-    *, currency: str, load_limit_w: int, hours_per_day: int, charging: str, payment: str, price: Decimal
+    *, currency: str, load_limit_w: int, hours_per_day: int, charging: str, payment: str, price: Decimal, name: str = ""
 ) -> dict[str, Any]:
     """The pricing definition of a package's price (docs/tariffs.md, the "package" component)."""
-    return {
-        "currency": currency,
-        "utility": "electricity",
-        "unit": "kWh",
-        "period": {"unit": "month"},
-        "components": [
-            {
-                "type": "package",
-                "load_limit_w": load_limit_w,
-                "hours_per_day": hours_per_day,
-                "payment": payment,
-                **({"fee": str(price)} if charging == Package.Charging.FLAT else {"price_per_kwh": str(price)}),
-            }
-        ],
+    component: dict[str, Any] = {
+        "type": "package",
+        "load_limit_w": load_limit_w,
+        "hours": hours_per_day,
+        "pricing": charging,
+        "payment": payment,
     }
+    if name:
+        component["name"] = name
+    component["fee" if charging == Package.Charging.FLAT else "price_per_kwh"] = format(price, "f")
+    return {"currency": currency, "utility": "electricity", "unit": "kWh", "period": "month", "components": [component]}

@@ -271,8 +271,10 @@ def _skeleton(tariff: Tariff) -> dict[str, Any]:
         "currency": tariff.operator.currency,
         "utility": tariff.utility,
         "unit": unit,
-        "period": {"unit": "month"},
-        "components": [{"type": "blocks", "label": "Consumption", "method": "incremental", "blocks": [{"upto": None, "rate": "0"}]}],
+        "period": "month",
+        "components": [
+            {"type": "blocks", "label": "Consumption", "method": "incremental", "bands": [{"upto": None, "rate": "0"}]}
+        ],
     }
 
 
