@@ -539,7 +539,7 @@ def package_create(
         target=package,
         after={**snapshot(package, ["code", "name", "load_limit_w", "hours_per_day", "charging", "payment", "deposit_amount"]), "price": amount},
     )
-    return package
+    return Package.objects.select_related("tariff").get(pk=package.pk)  # the deposit as stored
 
 
 @transaction.atomic
