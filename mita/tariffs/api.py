@@ -278,7 +278,8 @@ def tariff_quote(request: HttpRequest, tariff_id: int, payload: QuoteIn) -> dict
         version = version_in_force(tariff=tariff, on=day)
         if version is None:
             raise TariffError(
-                _("No published version of %(code)s is in force on %(day)s.") % {"code": tariff.code, "day": day.isoformat()},
+                _("No published version of %(code)s is in force on %(day)s.")
+                % {"code": tariff.code, "day": day.isoformat()},
                 code="no_version_in_force",
                 fields={"on": [_("No version in force that day.")]},
                 status=404,

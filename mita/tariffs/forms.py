@@ -115,12 +115,16 @@ def _plain(value: Any) -> Any:
 
 class VersionForm(forms.Form):
     effective_from = forms.DateField(
-        label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}), help_text=_("The first day it prices.")
+        label=_("Effective from"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The first day it prices."),
     )
     definition = DefinitionField(
         label=_("Definition (JSON)"), help_text=_("The format is in docs/tariffs.md; each problem names its place.")
     )
-    note = forms.CharField(label=_("Note"), required=False, max_length=300, help_text=_("Why it changes, e.g. RURA decision."))
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=300, help_text=_("Why it changes, e.g. RURA decision.")
+    )
 
 
 class SimulateForm(forms.Form):
@@ -171,5 +175,7 @@ class PackageForm(forms.Form):
         label=_("Price"), min_value=0, max_digits=16, decimal_places=4, help_text=_("The fee per month, or per kWh.")
     )
     payment = forms.ChoiceField(label=_("Payment"), choices=Package.Payment.choices)
-    deposit_amount = forms.DecimalField(label=_("Deposit"), min_value=0, max_digits=16, decimal_places=2, required=False)
+    deposit_amount = forms.DecimalField(
+        label=_("Deposit"), min_value=0, max_digits=16, decimal_places=2, required=False
+    )
     effective_from = forms.DateField(label=_("Price effective from"), widget=forms.DateInput(attrs={"type": "date"}))

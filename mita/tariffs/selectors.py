@@ -79,9 +79,7 @@ def package_get_for_access(*, access: Access, package_id: int) -> Package:
 
 def version_in_force(*, tariff: Tariff, on: datetime.date) -> TariffVersion | None:
     """The published version in force on that day: the latest effective on or before it."""
-    return (
-        tariff.versions.filter(status=PUBLISHED, effective_from__lte=on).order_by("-effective_from", "-pk").first()
-    )
+    return tariff.versions.filter(status=PUBLISHED, effective_from__lte=on).order_by("-effective_from", "-pk").first()
 
 
 def versions_for_period(
@@ -180,9 +178,7 @@ class TariffBook:
 def tariff_book(*, operator: Any, on: datetime.date) -> TariffBook:
     """The operator's active tariffs with a published version in force on that day (four queries in all)."""
     operator_id = getattr(operator, "pk", operator)
-    in_force = TariffVersion.objects.filter(status=PUBLISHED, effective_from__lte=on).order_by(
-        "-effective_from", "-pk"
-    )
+    in_force = TariffVersion.objects.filter(status=PUBLISHED, effective_from__lte=on).order_by("-effective_from", "-pk")
     tariffs = (
         Tariff.objects.filter(operator_id=operator_id, active=True)
         .prefetch_related(Prefetch("versions", queryset=in_force, to_attr="in_force"))
@@ -244,7 +240,9 @@ def tariff_conflicts(
     """Active standard tariffs that would tie with this applicability for some connection: the same criteria set,
     overlapping values in each, and the same priority (neither would win; the service refuses that)."""
     others = (
-        Tariff.objects.filter(operator=operator, utility=utility, kind=Tariff.Kind.STANDARD, active=True, priority=priority)
+        Tariff.objects.filter(
+            operator=operator, utility=utility, kind=Tariff.Kind.STANDARD, active=True, priority=priority
+        )
         .prefetch_related("supply_systems", "connections")
         .order_by("code")
     )

@@ -229,7 +229,8 @@ def tariff_update(*, tariff: Tariff, acting_user: Any, **changes: Any) -> Tariff
     tariff = Tariff.objects.select_for_update().get(pk=tariff.pk)
     if tariff.kind == Tariff.Kind.PACKAGE and set(changes) & set(APPLICABILITY):
         raise TariffError(
-            _("A package applies to the connections on it; it has no other applicability."), code="package_applicability"
+            _("A package applies to the connections on it; it has no other applicability."),
+            code="package_applicability",
         )
     before = _state(tariff)
     problems: dict[str, list[str]] = {}
@@ -269,16 +270,19 @@ def definition_problems(*, tariff: Tariff, definition: Any) -> list[str]:
     """What is wrong with a definition for this tariff, each as "path: message" (none when it prices)."""
     if not isinstance(definition, dict):
         return [_("definition: write the tariff as a JSON object, {...}; see docs/tariffs.md.")]
-    problems = [f"{problem.path}: {problem.message}" if problem.path else problem.message for problem in pricing.validate(definition)]
+    problems = [
+        f"{problem.path}: {problem.message}" if problem.path else problem.message
+        for problem in pricing.validate(definition)
+    ]
     currency = tariff.operator.currency
     if isinstance(definition.get("currency"), str) and definition["currency"] != currency:
         problems.append(
-            _("currency: the operator bills in %(currency)s; write \"currency\": \"%(currency)s\".")
+            _('currency: the operator bills in %(currency)s; write "currency": "%(currency)s".')
             % {"currency": currency}
         )
     if isinstance(definition.get("utility"), str) and definition["utility"] != tariff.utility:
         problems.append(
-            _("utility: this tariff is for %(utility)s; write \"utility\": \"%(utility)s\".") % {"utility": tariff.utility}
+            _('utility: this tariff is for %(utility)s; write "utility": "%(utility)s".') % {"utility": tariff.utility}
         )
     return problems
 
@@ -486,13 +490,21 @@ def package_create(
     amount = _amount(price, "price", currency, problems, required=True)
     deposit = _amount(deposit_amount, "deposit_amount", currency, problems, required=False)
     if deposit is not None and quantize(deposit, currency) != deposit:
-        problems["deposit_amount"] = [_("%(currency)s amounts have no smaller units than this.") % {"currency": currency}]
+        problems["deposit_amount"] = [
+            _("%(currency)s amounts have no smaller units than this.") % {"currency": currency}
+        ]
     effective = _date(effective_from, "effective_from")
     if problems:
         raise _invalid(problems, _("Please correct the package's details."))
     assert amount is not None
     definition = package_definition(
-        currency=currency, load_limit_w=load, hours_per_day=hours, charging=charging, payment=payment, price=amount, name=name
+        currency=currency,
+        load_limit_w=load,
+        hours_per_day=hours,
+        charging=charging,
+        payment=payment,
+        price=amount,
+        name=name,
     )
     code = pricing.package_id(definition["components"][0])
     if Tariff.objects.filter(operator=operator, code__iexact=code).exists():
@@ -537,7 +549,12 @@ def package_create(
         actor=acting_user,
         action="tariff.package_created",
         target=package,
-        after={**snapshot(package, ["code", "name", "load_limit_w", "hours_per_day", "charging", "payment", "deposit_amount"]), "price": amount},
+        after={
+            **snapshot(
+                package, ["code", "name", "load_limit_w", "hours_per_day", "charging", "payment", "deposit_amount"]
+            ),
+            "price": amount,
+        },
     )
     return Package.objects.select_related("tariff").get(pk=package.pk)  # the deposit as stored
 

@@ -31,7 +31,14 @@ from mita.tariffs.selectors import (
     version_in_force,
     versions_of,
 )
-from mita.tariffs.services import package_create, tariff_create, tariff_update, version_create, version_publish, version_update
+from mita.tariffs.services import (
+    package_create,
+    tariff_create,
+    tariff_update,
+    version_create,
+    version_publish,
+    version_update,
+)
 from mita.tariffs.simulation import compare, simulate, usage_for
 
 
@@ -154,7 +161,9 @@ def tariff_detail(request: HttpRequest, tariff_id: int) -> HttpResponse:
         initial={"version": default, "usage": 10}, versions=versions_of(tariff=tariff), auto_id="sim_%s"
     )
     compare_form = CompareForm(
-        initial={"old": older, "new": default, "up_to": 50, "step": 5}, versions=versions_of(tariff=tariff), auto_id="cmp_%s"
+        initial={"old": older, "new": default, "up_to": 50, "step": 5},
+        versions=versions_of(tariff=tariff),
+        auto_id="cmp_%s",
     )
     return render(
         request,
@@ -290,7 +299,11 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         and access.has_role(*TARIFF_WRITE_ROLES)
         and version.status == TariffVersion.Status.DRAFT
     )
-    initial = {"effective_from": version.effective_from, "definition": _pretty(version.definition), "note": version.note}
+    initial = {
+        "effective_from": version.effective_from,
+        "definition": _pretty(version.definition),
+        "note": version.note,
+    }
     form = VersionForm(request.POST if request.method == "POST" and can_write else None, initial=initial)
     if request.method == "POST" and can_write and form.is_valid():
         try:

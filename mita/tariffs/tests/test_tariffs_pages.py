@@ -62,8 +62,16 @@ def test_a_billing_officer_creates_a_tariff_then_its_first_version(client_for, o
     client = client_for(officer_of(operator_a))
     response = client.post(
         reverse("tariffs:tariff_create"),
-        {"code": "RES", "name": "Residential", "utility": "water", "property_types": ["residential"], "priority": 0,
-         "active": "on", "connection_types": "", "connection_numbers": ""},
+        {
+            "code": "RES",
+            "name": "Residential",
+            "utility": "water",
+            "property_types": ["residential"],
+            "priority": 0,
+            "active": "on",
+            "connection_types": "",
+            "connection_numbers": "",
+        },
     )
     tariff = Tariff.objects.get(code="RES")
     assert response.status_code == 302 and response["Location"] == reverse("tariffs:version_create", args=[tariff.pk])
@@ -89,14 +97,27 @@ def test_tariff_form_errors_are_shown_next_to_their_fields(client_for, operator_
     client = client_for(officer_of(operator_a))
     response = client.post(
         reverse("tariffs:tariff_create"),
-        {"code": "res", "name": "Again", "utility": "water", "priority": 0, "connection_numbers": "", "connection_types": ""},
+        {
+            "code": "res",
+            "name": "Again",
+            "utility": "water",
+            "priority": 0,
+            "connection_numbers": "",
+            "connection_types": "",
+        },
     )
     assert response.status_code == 400
     assert "Already in use." in response.content.decode()
     response = client.post(
         reverse("tariffs:tariff_create"),
-        {"code": "NEW", "name": "New", "utility": "water", "priority": 0, "connection_numbers": "NO-SUCH-1",
-         "connection_types": ""},
+        {
+            "code": "NEW",
+            "name": "New",
+            "utility": "water",
+            "priority": 0,
+            "connection_numbers": "NO-SUCH-1",
+            "connection_types": "",
+        },
     )
     assert response.status_code == 400 and "No connection NO-SUCH-1" in response.content.decode()
     assert Tariff.objects.count() == 1
@@ -170,14 +191,17 @@ def test_the_simulator_shows_the_quote_lines_and_total(client_for, operator_a, s
     page = client.get(reverse("tariffs:tariff_detail", args=[tariff.pk])).content.decode()
     assert 'data-testid="simulate-form"' in page
     response = client.get(
-        reverse("tariffs:tariff_simulate", args=[tariff.pk]), {"usage": "25", "property_type": "residential"},
+        reverse("tariffs:tariff_simulate", args=[tariff.pk]),
+        {"usage": "25", "property_type": "residential"},
         headers={"HX-Request": "true"},
     )
     body = response.content.decode()
     # 5 x 340 + 15 x 720 + 5 x 845 = 16,725
     assert response.status_code == 200 and 'data-testid="quote-total">16725<' in body
     assert "<html" not in body  # a fragment for htmx
-    bad = client.get(reverse("tariffs:tariff_simulate", args=[tariff.pk]), {"usage": "-3"}, headers={"HX-Request": "true"})
+    bad = client.get(
+        reverse("tariffs:tariff_simulate", args=[tariff.pk]), {"usage": "-3"}, headers={"HX-Request": "true"}
+    )
     assert bad.status_code == 400 and "Usage" in bad.content.decode()
 
 
@@ -196,7 +220,8 @@ def test_the_comparison_shows_old_and_new_totals_and_the_difference(client_for, 
     assert '<td class="num">10</td><td class="num">1000</td><td class="num">1200</td><td class="num">200</td>' in body
     assert '<td class="num">20.0</td>' in body
     too_many = client.get(
-        reverse("tariffs:tariff_compare", args=[tariff.pk]), {"old": old.pk, "new": new.pk, "up_to": "1000", "step": "1"}
+        reverse("tariffs:tariff_compare", args=[tariff.pk]),
+        {"old": old.pk, "new": new.pk, "up_to": "1000", "step": "1"},
     )
     assert too_many.status_code == 400 and "At most 200 rows" in too_many.content.decode()
 
@@ -209,14 +234,30 @@ def test_packages_are_listed_and_created(client_for, operator_a):
     assert "MG-100W-24H-FLAT" in body and "3000" in body
     response = client.post(
         reverse("tariffs:package_create"),
-        {"name": "Shop", "load_limit_w": 250, "hours_per_day": 12, "charging": "per_kwh", "price": "400",
-         "payment": "prepaid", "effective_from": "2026-01-01", "deposit_amount": ""},
+        {
+            "name": "Shop",
+            "load_limit_w": 250,
+            "hours_per_day": 12,
+            "charging": "per_kwh",
+            "price": "400",
+            "payment": "prepaid",
+            "effective_from": "2026-01-01",
+            "deposit_amount": "",
+        },
     )
     assert response.status_code == 302 and Package.objects.filter(code="MG-250W-12H-KWH-PRE").exists()
     again = client.post(
         reverse("tariffs:package_create"),
-        {"name": "Shop", "load_limit_w": 250, "hours_per_day": 12, "charging": "per_kwh", "price": "400",
-         "payment": "prepaid", "effective_from": "2026-01-01", "deposit_amount": ""},
+        {
+            "name": "Shop",
+            "load_limit_w": 250,
+            "hours_per_day": 12,
+            "charging": "per_kwh",
+            "price": "400",
+            "payment": "prepaid",
+            "effective_from": "2026-01-01",
+            "deposit_amount": "",
+        },
     )
     assert again.status_code == 400 and "already offered" in again.content.decode()
 

@@ -93,7 +93,9 @@ def test_two_equally_specific_overlapping_tariffs_are_refused_unless_priorities_
         )
     assert caught.value.code == "tariff_tie"
     # not overlapping, less specific, or another priority: all fine
-    tariff_create(operator=operator_a, acting_user=None, code="I", name="I", utility="water", property_types=["industrial"])
+    tariff_create(
+        operator=operator_a, acting_user=None, code="I", name="I", utility="water", property_types=["industrial"]
+    )
     tariff_create(operator=operator_a, acting_user=None, code="ALL", name="All", utility="water")
     tariff_create(
         operator=operator_a,
