@@ -158,7 +158,9 @@ def _shown(value: Fraction) -> Decimal:
     number = _decimal(value)
     if number != number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP):
         number = number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
-    return number.normalize() if number != 0 else Decimal(0)
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
 
 
 @dataclass
