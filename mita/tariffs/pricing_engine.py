@@ -193,6 +193,23 @@ class _Pricing:
         wanted = set(ids)
         return sum((raw.amount for raw in self.raws if raw.component in wanted), _ZERO)
 
+    def billed_of(self, ids: Iterable[str]) -> Fraction:
+        """What the lines of these components will show: each rounded when the definition rounds per line."""
+        rounding = self.definition.get("rounding") or {}
+        if rounding.get("scope") == "total":
+            return self.amount_of(ids)
+        wanted = set(ids)
+        mode = ROUNDING_MODES[rounding.get("mode", "half_up")]
+        currency = str(self.definition["currency"])
+        return sum(
+            (
+                Fraction(quantize(_decimal(raw.amount), currency, mode))
+                for raw in self.raws
+                if raw.component in wanted
+            ),
+            _ZERO,
+        )
+
 
 def _price(
     definition: dict[str, Any],
@@ -413,7 +430,8 @@ def _price_minimum(pricing: _Pricing, component_id: str, component: dict[str, An
         for other, other_component in zip(ids[: ids.index(component_id)], pricing.definition["components"], strict=False)
         if other_component["type"] != "minimum"
     ]
-    charged = pricing.amount_of(of)
+    # Against what the lines will show, so that a floor of 1,000 gives a bill of exactly 1,000.
+    charged = pricing.billed_of(of)
     if charged < minimum:
         label = _label(pricing, component, "Minimum charge top-up")
         pricing.raws.append(_Raw(component_id, label, Fraction(1), minimum - charged, minimum - charged, head, "minimum"))
