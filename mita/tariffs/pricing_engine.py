@@ -260,10 +260,12 @@ def _nothing_applies(definition: dict[str, Any], usage: Usage) -> Problem:
             for name in (component.get("when") or {}).get("property_types", [])
         }
     )
+    if property_types and not usage.property_type:
+        return Problem("usage.property_type", f"Give the property type, one of: {', '.join(property_types)}.")
     if property_types and usage.property_type not in property_types:
         return Problem(
             "usage.property_type",
-            f"No part of this tariff applies to property type {usage.property_type or '(none)'!r}; "
+            f"No part of this tariff applies to property type {usage.property_type!r}; "
             f"give one of: {', '.join(property_types)}.",
         )
     return Problem("usage", "No part of this tariff applies to this connection (see each component's \"when\").")
