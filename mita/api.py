@@ -104,4 +104,5 @@ api.add_router("/", "mita.customers.api_details.router")  # routes, chambers, la
 api.add_router("/", "mita.servicing.api.router")  # service requests, work orders, the fee schedule
 api.add_router("/", "mita.stock.api.router")  # the materials catalogue
 api.add_router("/", "mita.customers.api_imports.router")  # bulk import of customers and connections
+api.add_router("/", "mita.tariffs.api_quote.router")  # the tariff quote: any definition, any usage, no operator data
 api.add_router("/", "mita.tariffs.api.router")  # tariffs, their versions, packages, a tariff's quote

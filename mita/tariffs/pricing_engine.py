@@ -158,7 +158,9 @@ def _shown(value: Fraction) -> Decimal:
     number = _decimal(value)
     if number != number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP):
         number = number.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
-    return number.normalize() if number != 0 else Decimal(0)
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
 
 
 @dataclass
@@ -190,6 +192,23 @@ class _Pricing:
     def amount_of(self, ids: Iterable[str]) -> Fraction:
         wanted = set(ids)
         return sum((raw.amount for raw in self.raws if raw.component in wanted), _ZERO)
+
+    def billed_of(self, ids: Iterable[str]) -> Fraction:
+        """What the lines of these components will show: each rounded when the definition rounds per line."""
+        rounding = self.definition.get("rounding") or {}
+        if rounding.get("scope") == "total":
+            return self.amount_of(ids)
+        wanted = set(ids)
+        mode = ROUNDING_MODES[rounding.get("mode", "half_up")]
+        currency = str(self.definition["currency"])
+        return sum(
+            (
+                Fraction(quantize(_decimal(raw.amount), currency, mode))
+                for raw in self.raws
+                if raw.component in wanted
+            ),
+            _ZERO,
+        )
 
 
 def _price(
@@ -241,10 +260,12 @@ def _nothing_applies(definition: dict[str, Any], usage: Usage) -> Problem:
             for name in (component.get("when") or {}).get("property_types", [])
         }
     )
+    if property_types and not usage.property_type:
+        return Problem("usage.property_type", f"Give the property type, one of: {', '.join(property_types)}.")
     if property_types and usage.property_type not in property_types:
         return Problem(
             "usage.property_type",
-            f"No part of this tariff applies to property type {usage.property_type or '(none)'!r}; "
+            f"No part of this tariff applies to property type {usage.property_type!r}; "
             f"give one of: {', '.join(property_types)}.",
         )
     return Problem("usage", "No part of this tariff applies to this connection (see each component's \"when\").")
@@ -411,7 +432,8 @@ def _price_minimum(pricing: _Pricing, component_id: str, component: dict[str, An
         for other, other_component in zip(ids[: ids.index(component_id)], pricing.definition["components"], strict=False)
         if other_component["type"] != "minimum"
     ]
-    charged = pricing.amount_of(of)
+    # Against what the lines will show, so that a floor of 1,000 gives a bill of exactly 1,000.
+    charged = pricing.billed_of(of)
     if charged < minimum:
         label = _label(pricing, component, "Minimum charge top-up")
         pricing.raws.append(_Raw(component_id, label, Fraction(1), minimum - charged, minimum - charged, head, "minimum"))
