@@ -155,17 +155,17 @@ class TariffBook:
     """An operator's tariffs in force on one day, in memory: answers tariff_for for many connections without a query
     each (a bill run builds one per period day it prices, then matches every connection of a unit against it)."""
 
-    def __init__(self, candidates: Iterable[_Candidate], packages: dict[str, _Candidate]) -> None:
+    def __init__(self, candidates: Iterable[_Candidate], packages: dict[str, _Candidate | None]) -> None:
         # Most specific first; among equals the higher priority, then the older tariff (a stable, documented order).
         self._candidates = sorted(candidates, key=lambda c: (c.specificity(), -c.tariff.pk), reverse=True)
         self._packages = packages
 
     def match(self, facts: ConnectionFacts) -> tuple[Tariff, TariffVersion] | None:
         """The tariff and version that price this connection, or None (nothing applies: billing lists it)."""
-        if facts.package:
-            # A connection on a package is priced by its package, and only by it: a package that is unknown or not
-            # in force is a gap to fix, not a reason to bill at another tariff.
-            candidate = self._packages.get(facts.package.upper())
+        if facts.package and facts.package.upper() in self._packages:
+            # A connection on a package is priced by its package only (also one no longer offered to new customers);
+            # a package without a price in force that day is a gap to fix, not a reason to bill at another tariff.
+            candidate = self._packages[facts.package.upper()]
             if candidate is None or candidate.tariff.utility != facts.utility:
                 return None
             return candidate.tariff, candidate.version
@@ -179,8 +179,9 @@ def tariff_book(*, operator: Any, on: datetime.date) -> TariffBook:
     """The operator's active tariffs with a published version in force on that day (four queries in all)."""
     operator_id = getattr(operator, "pk", operator)
     in_force = TariffVersion.objects.filter(status=PUBLISHED, effective_from__lte=on).order_by("-effective_from", "-pk")
+    # Standard tariffs apply while active; a package prices the connections on it even when no longer offered.
     tariffs = (
-        Tariff.objects.filter(operator_id=operator_id, active=True)
+        Tariff.objects.filter(Q(active=True) | Q(kind=Tariff.Kind.PACKAGE), operator_id=operator_id)
         .prefetch_related(Prefetch("versions", queryset=in_force, to_attr="in_force"))
         .order_by("pk")
     )
@@ -195,10 +196,12 @@ def tariff_book(*, operator: Any, on: datetime.date) -> TariffBook:
     ).values_list("tariff_id", "connection_id"):
         named[tariff_id].add(connection_id)
     candidates: list[_Candidate] = []
-    packages: dict[str, _Candidate] = {}
+    packages: dict[str, _Candidate | None] = {}
     for tariff in tariffs:
-        versions = tariff.in_force  # type: ignore[attr-defined]
+        versions = tariff.in_force
         if not versions:
+            if tariff.kind == Tariff.Kind.PACKAGE:
+                packages[tariff.code.upper()] = None  # a known package without a price that day
             continue  # not yet in force that day: the next less specific tariff applies
         candidate = _Candidate(
             tariff=tariff,
@@ -218,7 +221,8 @@ def tariff_book(*, operator: Any, on: datetime.date) -> TariffBook:
 def tariff_for(connection: Any, on: datetime.date) -> tuple[Tariff, TariffVersion] | None:
     """The tariff and its version that price this connection on that day, or None when none applies.
 
-    Rules (docs/tariff-versions.md): a connection on a package is priced by that package's tariff only. Otherwise
+    Rules (docs/tariff-versions.md): a connection whose package (Connection.package) is one of the operator's packages
+    is priced by that package's tariff only (None when it has no price that day). Otherwise
     among the operator's active tariffs of the connection's utility with a version in force that day, those whose
     every criterion matches apply, and the most specific wins: named connections > supply systems > connection types
     > property types > no criterion (the utility's default); then the higher priority; then the older tariff.
