@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "tariffs"
 
 def _example(name: str) -> dict[str, Any]:
     with (EXAMPLES / f"{name}.json").open(encoding="utf-8") as file:
-        return json.load(file)  # type: ignore[no-any-return]
+        return json.load(file)
 
 
 def _wasac_2026(definition: dict[str, Any]) -> dict[str, Any]:

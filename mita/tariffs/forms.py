@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mita.registry.models import SupplySystem
 from mita.tariffs.models import Package, Tariff, TariffVersion
 
 PROPERTY_TYPE_CHOICES = [
@@ -42,9 +43,9 @@ class TariffForm(forms.Form):
         max_length=500,
         help_text=_("Separated by commas, e.g. yard_tap, household; empty: every connection type."),
     )
-    supply_systems = forms.ModelMultipleChoiceField(
+    supply_systems: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(
         label=_("Supply systems"),
-        queryset=None,  # set per operator
+        queryset=SupplySystem.objects.none(),  # set per operator
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every supply system."),

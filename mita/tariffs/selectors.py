@@ -252,10 +252,15 @@ def tariff_conflicts(
     )
     if exclude_pk is not None:
         others = others.exclude(pk=exclude_pk)
-    mine = (set(connection_ids), set(supply_system_ids), {t.casefold() for t in connection_types}, set(property_types))
+    mine: tuple[set[Any], ...] = (
+        set(connection_ids),
+        set(supply_system_ids),
+        {t.casefold() for t in connection_types},
+        set(property_types),
+    )
     clashes = []
     for other in others:
-        theirs = (
+        theirs: tuple[set[Any], ...] = (
             {c.pk for c in other.connections.all()},
             {s.pk for s in other.supply_systems.all()},
             {str(t).casefold() for t in other.connection_types},

@@ -254,11 +254,11 @@ def _pretty(definition: Any) -> str:
 def version_create_view(request: HttpRequest, tariff_id: int) -> HttpResponse:
     tariff = _writer_tariff(request, tariff_id)
     latest = versions_of(tariff=tariff).first()
+    next_month = (timezone.localdate().replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
     initial = {
-        "effective_from": timezone.localdate().replace(day=1) + datetime.timedelta(days=32),
+        "effective_from": next_month,
         "definition": _pretty(latest.definition) if latest else _pretty(_skeleton(tariff)),
     }
-    initial["effective_from"] = initial["effective_from"].replace(day=1)
     form = VersionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
