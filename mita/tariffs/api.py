@@ -82,6 +82,7 @@ class VersionIn(Schema):
     effective_from: datetime.date
     definition: dict[str, Any]
     note: str = ""
+    idempotency_key: str = Field("", description="a key made by the client: a retry returns the first draft")
 
 
 class VersionPatch(Schema):
@@ -239,7 +240,7 @@ def version_list(request: HttpRequest, tariff_id: int) -> list[TariffVersion]:
 def version_create_endpoint(request: HttpRequest, tariff_id: int, payload: VersionIn) -> Status[Any]:
     tariff = _own_tariff(request, tariff_id)
     version = version_create(tariff=tariff, acting_user=request.user, **payload.dict())
-    return Status(201, version)
+    return Status(201, version)  # a replay gets the first draft, with the same status
 
 
 @router.get("/tariff-versions/{version_id}", response=VersionOut, summary="One version with its definition")
@@ -297,15 +298,14 @@ def tariff_quote(request: HttpRequest, tariff_id: int, payload: QuoteIn) -> dict
         quote = pricing.quote(version.definition, usage)
     except pricing.TariffInvalid as error:
         raise TariffError(str(error), code="quote_invalid", fields=error.as_fields()) from None
-    priced = quote.as_json()
     return {
         "tariff_id": tariff.pk,
         "version_id": version.pk,
         "effective_from": version.effective_from,
         "currency": quote.currency,
-        "lines": priced["lines"],
-        "total": priced["total"],
-        "vat_total": priced["vat_total"],
+        "lines": [line.as_json() for line in quote.lines],
+        "total": format(quote.total, "f"),
+        "vat_total": format(quote.vat_total, "f"),
     }
 
 

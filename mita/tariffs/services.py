@@ -312,12 +312,24 @@ def _date(value: Any, field: str) -> datetime.date:
 
 @transaction.atomic
 def version_create(
-    *, tariff: Tariff, acting_user: Any, effective_from: Any, definition: Any, note: str = ""
+    *,
+    tariff: Tariff,
+    acting_user: Any,
+    effective_from: Any,
+    definition: Any,
+    note: str = "",
+    idempotency_key: str = "",
 ) -> TariffVersion:
     """Save a draft version of a tariff. A definition the pricing engine refuses is not saved: the problems come
-    back on the definition field, each with its path."""
+    back on the definition field, each with its path. With a key, a retry returns the first draft; the same key with
+    other contents is a conflict."""
     effective = _date(effective_from, "effective_from")
     definition = definition_clean(definition)
+    key = _text(idempotency_key)[:100]
+    if key:
+        first = TariffVersion.objects.filter(tariff=tariff, idempotency_key=key).first()
+        if first is not None:
+            return _replayed(first, effective=effective, definition=definition, note=_text(note))
     problems = definition_problems(tariff=tariff, definition=definition)
     if problems:
         raise TariffError(
@@ -328,14 +340,20 @@ def version_create(
     note = _text(note)
     if len(note) > 300:
         raise _invalid({"note": [_("At most 300 characters.")]})
-    version = TariffVersion.objects.create(
-        operator_id=tariff.operator_id,
-        tariff=tariff,
-        effective_from=effective,
-        definition=definition,
-        note=note,
-        created_by=acting_user,
-    )
+    try:
+        with transaction.atomic():
+            version = TariffVersion.objects.create(
+                operator_id=tariff.operator_id,
+                tariff=tariff,
+                effective_from=effective,
+                definition=definition,
+                note=note,
+                created_by=acting_user,
+                idempotency_key=key,
+            )
+    except IntegrityError:  # the same key saved at the same moment by a concurrent retry
+        first = TariffVersion.objects.get(tariff=tariff, idempotency_key=key)
+        return _replayed(first, effective=effective, definition=definition, note=note)
     audit_record(
         actor=acting_user,
         action="tariff.version_created",
@@ -343,6 +361,16 @@ def version_create(
         after={"tariff": tariff.code, "effective_from": effective, "note": note},
     )
     return version
+
+
+def _replayed(first: TariffVersion, *, effective: datetime.date, definition: Any, note: str) -> TariffVersion:
+    if (first.effective_from, first.definition, first.note) != (effective, definition, note):
+        raise Conflict(
+            _("This key already saved another version; use a new key for new contents."),
+            code="idempotency_key_reused",
+            fields={"idempotency_key": [_("Already used for other contents.")]},
+        )
+    return first
 
 
 @transaction.atomic

@@ -201,3 +201,19 @@ def test_another_operators_tariffs_versions_and_packages_are_404(client_for, ope
     assert client.get("/api/v1/tariffs").json() == [] and client.get("/api/v1/packages").json() == []
     draft.refresh_from_db()
     assert draft.status == TariffVersion.Status.DRAFT
+
+
+@pytest.mark.django_db
+def test_a_draft_saved_with_a_key_is_saved_once_and_the_key_with_other_contents_is_a_409(client_for, operator_a):
+    tariff = tariff_of(operator_a, "RES")
+    client = client_for(officer_of(operator_a))
+    body = {"effective_from": "2026-07-01", "definition": water((None, 120)), "idempotency_key": "draft-2026-07"}
+    first = client.post(f"/api/v1/tariffs/{tariff.pk}/versions", body, content_type=JSON)
+    again = client.post(f"/api/v1/tariffs/{tariff.pk}/versions", body, content_type=JSON)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert TariffVersion.objects.filter(tariff=tariff).count() == 2  # the published one and this draft
+    other = client.post(
+        f"/api/v1/tariffs/{tariff.pk}/versions", {**body, "definition": water((None, 130))}, content_type=JSON
+    )
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
