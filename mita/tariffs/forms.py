@@ -128,8 +128,13 @@ class VersionForm(forms.Form):
     )
 
 
+class VersionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.effective_from.isoformat()} ({obj.get_status_display()})"
+
+
 class SimulateForm(forms.Form):
-    version = forms.ModelChoiceField(label=_("Version"), queryset=TariffVersion.objects.none(), required=False)
+    version = VersionChoiceField(label=_("Version"), queryset=TariffVersion.objects.none(), required=False)
     usage = forms.DecimalField(label=_("Usage"), min_value=0, max_digits=14, decimal_places=3, initial=10)
     property_type = forms.ChoiceField(
         label=_("Property type"), choices=[("", "—"), *PROPERTY_TYPE_CHOICES], required=False
@@ -145,8 +150,8 @@ class SimulateForm(forms.Form):
 
 
 class CompareForm(forms.Form):
-    old = forms.ModelChoiceField(label=_("Old version"), queryset=TariffVersion.objects.none())
-    new = forms.ModelChoiceField(label=_("New version"), queryset=TariffVersion.objects.none())
+    old = VersionChoiceField(label=_("Old version"), queryset=TariffVersion.objects.none())
+    new = VersionChoiceField(label=_("New version"), queryset=TariffVersion.objects.none())
     up_to = forms.DecimalField(label=_("Usages up to"), min_value=0, max_value=100000, initial=50, max_digits=12)
     step = forms.DecimalField(label=_("In steps of"), min_value=Decimal("0.001"), initial=5, max_digits=12)
     property_type = forms.ChoiceField(

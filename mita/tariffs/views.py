@@ -156,12 +156,16 @@ def tariff_detail(request: HttpRequest, tariff_id: int) -> HttpResponse:
     versions = list(versions_of(tariff=tariff))
     in_force = version_in_force(tariff=tariff, on=timezone.localdate())
     default = _default_version(tariff, versions)
-    older = next((v for v in versions if default is not None and v.pk != default.pk), None)
+    # Compare the newest version (often a draft of new prices) with the one in force, or the one before it.
+    newest = versions[0] if versions else None
+    base = in_force if in_force is not None and in_force != newest else (versions[1] if len(versions) > 1 else None)
     simulate_form = SimulateForm(
-        initial={"version": default, "usage": 10}, versions=versions_of(tariff=tariff), auto_id="sim_%s"
+        initial={"version": default, "usage": 10, "property_type": "residential"},
+        versions=versions_of(tariff=tariff),
+        auto_id="sim_%s",
     )
     compare_form = CompareForm(
-        initial={"old": older, "new": default, "up_to": 50, "step": 5},
+        initial={"old": base, "new": newest, "up_to": 50, "step": 5, "property_type": "residential"},
         versions=versions_of(tariff=tariff),
         auto_id="cmp_%s",
     )
