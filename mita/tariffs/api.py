@@ -5,18 +5,20 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from mita.core.permissions import request_access, require_api_roles
+from mita.customers.models import Connection
+from mita.registry.models import SupplySystem
 from mita.tariffs import pricing
 from mita.tariffs.models import Package, Tariff, TariffVersion
 from mita.tariffs.selectors import (
     TARIFF_READ_ROLES,
     TARIFF_WRITE_ROLES,
-    connection_numbers_of,
     package_get_for_access,
     packages_visible_to,
     tariff_get_for_access,
@@ -24,6 +26,7 @@ from mita.tariffs.selectors import (
     version_get_for_access,
     version_in_force,
     versions_of,
+    with_version_in_force,
 )
 from mita.tariffs.services import (
     TariffError,
@@ -166,7 +169,12 @@ class QuoteOut(Schema):
 
 
 def _tariff_out(tariff: Tariff) -> dict[str, Any]:
-    in_force = version_in_force(tariff=tariff, on=timezone.localdate())
+    """A tariff as the API gives it; from a list (with_version_in_force and prefetched relations) without a query."""
+    if hasattr(tariff, "in_force_id"):
+        in_force_id = tariff.in_force_id
+    else:
+        version = version_in_force(tariff=tariff, on=timezone.localdate())
+        in_force_id = version.pk if version else None
     return {
         "id": tariff.pk,
         "operator_id": tariff.operator_id,
@@ -176,11 +184,11 @@ def _tariff_out(tariff: Tariff) -> dict[str, Any]:
         "kind": tariff.kind,
         "property_types": tariff.property_types,
         "connection_types": tariff.connection_types,
-        "supply_system_ids": sorted(tariff.supply_systems.values_list("pk", flat=True)),
-        "connection_numbers": connection_numbers_of(tariff=tariff),
+        "supply_system_ids": sorted(system.pk for system in tariff.supply_systems.all()),
+        "connection_numbers": sorted(connection.number for connection in tariff.connections.all()),
         "priority": tariff.priority,
         "active": tariff.active,
-        "version_in_force_id": in_force.pk if in_force else None,
+        "version_in_force_id": in_force_id,
         "created_at": tariff.created_at,
     }
 
@@ -208,7 +216,11 @@ def tariff_list(
 ) -> list[dict[str, Any]]:
     require_api_roles(request, *TARIFF_READ_ROLES)
     tariffs = tariffs_visible_to(access=request_access(request), search=q, utility=utility, kind=kind, active=active)
-    return [_tariff_out(tariff) for tariff in tariffs.prefetch_related("supply_systems")[:500]]
+    listed = with_version_in_force(tariffs, on=timezone.localdate()).prefetch_related(
+        Prefetch("supply_systems", queryset=SupplySystem.objects.only("pk")),
+        Prefetch("connections", queryset=Connection.objects.only("pk", "number")),
+    )
+    return [_tariff_out(tariff) for tariff in listed[:500]]
 
 
 @router.post("/tariffs", response={201: TariffOut}, summary="Add a tariff and where it applies")

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from mita.accounts.roles import OPERATOR_ROLES, Role
@@ -22,6 +22,20 @@ PUBLISHED = TariffVersion.Status.PUBLISHED
 
 
 # Lists and lookups ----------------------------------------------------------------------------------------------------
+def _in_force_on(on: datetime.date, field: str) -> Subquery:
+    """The value of `field` of the tariff's published version in force on that day (for list annotations)."""
+    return Subquery(
+        TariffVersion.objects.filter(tariff=OuterRef("pk"), status=PUBLISHED, effective_from__lte=on)
+        .order_by("-effective_from", "-pk")
+        .values(field)[:1]
+    )
+
+
+def with_version_in_force(tariffs: QuerySet[Tariff], *, on: datetime.date) -> QuerySet[Tariff]:
+    """Tariffs annotated with their version in force that day: in_force_id, in_force_from (None without one)."""
+    return tariffs.annotate(in_force_id=_in_force_on(on, "pk"), in_force_from=_in_force_on(on, "effective_from"))
+
+
 def tariffs_visible_to(
     *, access: Access, search: str = "", utility: str = "", kind: str = "", active: bool | None = None
 ) -> QuerySet[Tariff]:
@@ -68,6 +82,17 @@ def packages_visible_to(*, access: Access, active: bool | None = None) -> QueryS
     if active is not None:
         packages = packages.filter(active=active)
     return packages.order_by("operator__name", "load_limit_w", "code")
+
+
+def packages_with_prices(*, access: Access, on: datetime.date) -> QuerySet[Package]:
+    """The packages the workspace reads, each with the definition of its price in force that day (price_definition,
+    None before its first price): one query for the list."""
+    in_force = Subquery(
+        TariffVersion.objects.filter(tariff=OuterRef("tariff_id"), status=PUBLISHED, effective_from__lte=on)
+        .order_by("-effective_from", "-pk")
+        .values("definition")[:1]
+    )
+    return packages_visible_to(access=access).annotate(price_definition=in_force)
 
 
 def package_get_for_access(*, access: Access, package_id: int) -> Package:

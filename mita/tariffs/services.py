@@ -227,10 +227,10 @@ def tariff_update(*, tariff: Tariff, acting_user: Any, **changes: Any) -> Tariff
     if unknown:
         raise TariffError(_("“%(field)s” cannot be changed here.") % {"field": unknown[0]}, code="field_not_editable")
     tariff = Tariff.objects.select_for_update().get(pk=tariff.pk)
-    if tariff.kind == Tariff.Kind.PACKAGE and set(changes) & set(APPLICABILITY):
+    if tariff.kind == Tariff.Kind.PACKAGE:
         raise TariffError(
-            _("A package applies to the connections on it; it has no other applicability."),
-            code="package_applicability",
+            _("A package's tariff changes with its package (name, deposit, offered); its price is a new version."),
+            code="package_tariff",
         )
     before = _state(tariff)
     problems: dict[str, list[str]] = {}

@@ -23,13 +23,14 @@ from mita.tariffs.selectors import (
     TARIFF_READ_ROLES,
     TARIFF_WRITE_ROLES,
     connection_numbers_of,
-    packages_visible_to,
+    packages_with_prices,
     supply_system_choices,
     tariff_get_for_access,
     tariffs_visible_to,
     version_get_for_access,
     version_in_force,
     versions_of,
+    with_version_in_force,
 )
 from mita.tariffs.services import (
     package_create,
@@ -69,8 +70,7 @@ def tariff_list(request: HttpRequest) -> HttpResponse:
     tariffs = tariffs_visible_to(
         access=access, search=search, utility=utility if utility in Tariff.Utility.values else "", kind="standard"
     )
-    today = timezone.localdate()
-    rows = [(tariff, version_in_force(tariff=tariff, on=today)) for tariff in tariffs[:200]]
+    rows = with_version_in_force(tariffs, on=timezone.localdate())[:200]
     return render(
         request,
         "tariffs/tariff_list.html",
@@ -359,25 +359,25 @@ def version_publish_view(request: HttpRequest, version_id: int) -> HttpResponse:
 @require_roles(*TARIFF_READ_ROLES)
 def package_list(request: HttpRequest) -> HttpResponse:
     access = _access(request)
-    today = timezone.localdate()
-    packages = list(packages_visible_to(access=access))
-    rows = [(package, version_in_force(tariff=package.tariff, on=today)) for package in packages]
+    packages = packages_with_prices(access=access, on=timezone.localdate())
     return render(
         request,
         "tariffs/package_list.html",
         {
-            "rows": [(package, version, _price_of(version)) for package, version in rows],
+            "rows": [(package, _price_of(package.price_definition)) for package in packages],  # type: ignore[attr-defined]
             "oversight": access.operator is None,
             "can_write": access.operator is not None and access.has_role(*TARIFF_WRITE_ROLES),
         },
     )
 
 
-def _price_of(version: TariffVersion | None) -> str:
-    """The package's price as its version states it (the fee or the price per kWh)."""
-    if version is None:
+def _price_of(definition: Any) -> str:
+    """The package's price as its version in force states it (the fee or the price per kWh)."""
+    if isinstance(definition, str):  # a JSON subquery comes back as text on some databases
+        definition = json.loads(definition)
+    if not isinstance(definition, dict):
         return "—"
-    for component in version.definition.get("components", []):
+    for component in definition.get("components", []):
         if isinstance(component, dict) and component.get("type") == "package":
             return str(component.get("fee") or component.get("price_per_kwh") or "—")
     return "—"

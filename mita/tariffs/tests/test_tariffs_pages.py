@@ -301,3 +301,46 @@ def test_another_operators_tariff_pages_are_404(client_for, operator_a, admin_b)
         assert "RES" not in body and "MG-100W" not in body
     version.refresh_from_db()
     assert version.status == TariffVersion.Status.DRAFT
+
+
+@pytest.mark.django_db
+def test_the_lists_do_not_grow_their_query_count_with_more_tariffs(
+    client_for, operator_a, django_assert_max_num_queries
+):
+    client = client_for(officer_of(operator_a))
+    for index in range(3):
+        tariff_of(operator_a, f"T{index}", connection_types=[f"type{index}"])
+        package_create(
+            operator=operator_a,
+            acting_user=None,
+            name=f"P{index}",
+            load_limit_w=100 + index,
+            hours_per_day=24,
+            charging="flat",
+            payment="postpaid",
+            price="3000",
+            effective_from=JAN,
+        )
+    counts = {}
+    for url in (reverse("tariffs:tariff_list"), reverse("tariffs:package_list"), "/api/v1/tariffs"):
+        with django_assert_max_num_queries(100) as few:
+            client.get(url)
+        counts[url] = len(few.captured_queries)
+    for index in range(3, 13):
+        tariff_of(operator_a, f"T{index}", connection_types=[f"type{index}"])
+        package_create(
+            operator=operator_a,
+            acting_user=None,
+            name=f"P{index}",
+            load_limit_w=100 + index,
+            hours_per_day=24,
+            charging="flat",
+            payment="postpaid",
+            price="3000",
+            effective_from=JAN,
+        )
+    for url, before in counts.items():
+        with django_assert_max_num_queries(before):
+            response = client.get(url)
+        assert response.status_code == 200
+        assert "T12" in response.content.decode() or "MG-112W" in response.content.decode()

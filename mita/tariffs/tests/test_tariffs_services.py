@@ -330,3 +330,21 @@ def test_a_package_is_renamed_or_withdrawn_but_its_parts_never_change(operator_a
     assert package.name == "Lights 100" and not package.active and not package.tariff.active
     with pytest.raises(TariffError):
         package_update(package=package, acting_user=None, load_limit_w=200)
+
+
+@pytest.mark.django_db
+def test_a_packages_tariff_is_changed_only_through_its_package(operator_a):
+    package = package_create(
+        operator=operator_a,
+        acting_user=None,
+        name="Lights",
+        load_limit_w=100,
+        hours_per_day=24,
+        charging="flat",
+        payment="postpaid",
+        price="3000",
+        effective_from=JAN,
+    )
+    with pytest.raises(TariffError) as caught:
+        tariff_update(tariff=package.tariff, acting_user=None, name="Renamed")
+    assert caught.value.code == "package_tariff"
