@@ -58,10 +58,15 @@ def quote_period(versions: list[tuple[date, dict[str, Any]]], usage: Usage) -> Q
     segments = _segments(ordered, start, end)
     if len(segments) == 1:
         return quote(segments[0][2], usage)
-    currencies = {definition.get("currency") for _start, _end, definition in segments}
+    currencies = {str(definition["currency"]) for _start, _end, definition in segments}
     if len(currencies) > 1:
         raise TariffInvalid(
-            [Problem("versions", f"The versions in this period use different currencies ({', '.join(sorted(currencies))}).")]  # type: ignore[arg-type]
+            [
+                Problem(
+                    "versions",
+                    f"The versions in this period use different currencies ({', '.join(sorted(currencies))}).",
+                )
+            ]
         )
     span = (end - start).days + 1
     total_days = Fraction(usage.days) if usage.days is not None else Fraction(span)
@@ -122,7 +127,9 @@ def _check_usage(usage: Usage) -> None:
         if number is None or number < 0:
             problems.append(Problem(f"usage.{name}", f"{value!r} is not a quantity; give a number of 0 or more."))
     if usage.days is not None and (isinstance(usage.days, bool) or not isinstance(usage.days, int) or usage.days < 1):
-        problems.append(Problem("usage.days", f"{usage.days!r} is not a number of days; give a whole number of 1 or more."))
+        problems.append(
+            Problem("usage.days", f"{usage.days!r} is not a number of days; give a whole number of 1 or more.")
+        )
     if (usage.period_start is None) != (usage.period_end is None):
         problems.append(Problem("usage.period_end", "Give both the first and the last day of the period, or neither."))
     elif usage.period_start is not None and usage.period_end is not None and usage.period_end < usage.period_start:
@@ -202,11 +209,7 @@ class _Pricing:
         mode = ROUNDING_MODES[rounding.get("mode", "half_up")]
         currency = str(self.definition["currency"])
         return sum(
-            (
-                Fraction(quantize(_decimal(raw.amount), currency, mode))
-                for raw in self.raws
-                if raw.component in wanted
-            ),
+            (Fraction(quantize(_decimal(raw.amount), currency, mode)) for raw in self.raws if raw.component in wanted),
             _ZERO,
         )
 
@@ -268,7 +271,7 @@ def _nothing_applies(definition: dict[str, Any], usage: Usage) -> Problem:
             f"No part of this tariff applies to property type {usage.property_type!r}; "
             f"give one of: {', '.join(property_types)}.",
         )
-    return Problem("usage", "No part of this tariff applies to this connection (see each component's \"when\").")
+    return Problem("usage", 'No part of this tariff applies to this connection (see each component\'s "when").')
 
 
 def _head(pricing: _Pricing, component: dict[str, Any]) -> str:
@@ -311,9 +314,7 @@ def _bands(
     end = start + quantity
     free_units = max(_ZERO, min(free, end) - start) if free > start else _ZERO
     if free_units > 0:
-        pricing.raws.append(
-            _Raw(component_id, f"{label} free allowance", free_units, _ZERO, _ZERO, head, "free")
-        )
+        pricing.raws.append(_Raw(component_id, f"{label} free allowance", free_units, _ZERO, _ZERO, head, "free"))
     edges: list[tuple[Fraction, Fraction | None, dict[str, Any]]] = []
     low = _ZERO
     for band in bands:
@@ -328,7 +329,9 @@ def _bands(
         low, high, band = reached
         rate = _number(band["rate"])
         name = band.get("label") or _band_text(label, band, low_band=_low_text(bands, band), unit=pricing.unit)
-        pricing.raws.append(_Raw(component_id, f"{name} (all units)", charged, rate, charged * rate, head, "volumetric"))
+        pricing.raws.append(
+            _Raw(component_id, f"{name} (all units)", charged, rate, charged * rate, head, "volumetric")
+        )
         return
     for low, high, band in edges:
         band_start = max(low, start, min(free, end))
@@ -387,7 +390,7 @@ def _by_amount(pricing: _Pricing, component_id: str, component: dict[str, Any]) 
             Problem(
                 f"usage.{key}",
                 f"{component['type'].capitalize()} charge components[{index}] has no amount for {key.replace('_', ' ')} "
-                f"{value or '(none)'!r}; give one of: {', '.join(component['amounts'])} (or add a \"default\").",
+                f'{value or "(none)"!r}; give one of: {", ".join(component["amounts"])} (or add a "default").',
             )
         ]
     )
@@ -416,7 +419,9 @@ def _price_per_unit(pricing: _Pricing, component_id: str, component: dict[str, A
     quantity = count * _factor(pricing, component)
     rate = _number(component["rate"])
     label = _label(pricing, component, f"Per {name.replace('_', ' ')}")
-    pricing.raws.append(_Raw(component_id, label, quantity, rate, quantity * rate, _head(pricing, component), "per_unit"))
+    pricing.raws.append(
+        _Raw(component_id, label, quantity, rate, quantity * rate, _head(pricing, component), "per_unit")
+    )
 
 
 def _price_minimum(pricing: _Pricing, component_id: str, component: dict[str, Any]) -> None:
@@ -424,19 +429,27 @@ def _price_minimum(pricing: _Pricing, component_id: str, component: dict[str, An
     head = _head(pricing, component)
     if component["mode"] == "on_top":
         label = _label(pricing, component, "Minimum charge")
-        pricing.raws.append(_Raw(component_id, label, _factor(pricing, component), _number(component["amount"]), minimum, head, "minimum"))
+        pricing.raws.append(
+            _Raw(
+                component_id, label, _factor(pricing, component), _number(component["amount"]), minimum, head, "minimum"
+            )
+        )
         return
     ids = component_ids(pricing.definition)
     of = component.get("of") or [
         other
-        for other, other_component in zip(ids[: ids.index(component_id)], pricing.definition["components"], strict=False)
+        for other, other_component in zip(
+            ids[: ids.index(component_id)], pricing.definition["components"], strict=False
+        )
         if other_component["type"] != "minimum"
     ]
     # Against what the lines will show, so that a floor of 1,000 gives a bill of exactly 1,000.
     charged = pricing.billed_of(of)
     if charged < minimum:
         label = _label(pricing, component, "Minimum charge top-up")
-        pricing.raws.append(_Raw(component_id, label, Fraction(1), minimum - charged, minimum - charged, head, "minimum"))
+        pricing.raws.append(
+            _Raw(component_id, label, Fraction(1), minimum - charged, minimum - charged, head, "minimum")
+        )
 
 
 def _price_derived(pricing: _Pricing, component_id: str, component: dict[str, Any]) -> None:
@@ -511,7 +524,7 @@ def _finish(pricing: _Pricing, applied: list[str], suffix: str) -> Quote:
     currency = str(definition["currency"])
     rounding = definition.get("rounding") or {}
     mode = ROUNDING_MODES[rounding.get("mode", "half_up")]
-    vat = definition.get("vat")
+    vat: dict[str, Any] = definition.get("vat") or {}
     vat_rate = _number(vat["rate"]) / 100 if vat else _ZERO
     taxed = set(vat.get("applies_to") or component_ids(definition)) if vat else set()
     inclusive = bool(vat) and vat["mode"] == "inclusive"
