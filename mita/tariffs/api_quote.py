@@ -5,7 +5,7 @@ Any signed-in user may call it: it reads nothing of any operator. Amounts travel
 
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -17,22 +17,25 @@ from mita.tariffs.pricing import TariffInvalid, Usage, quote
 router = Router(tags=["tariffs"])
 
 
+Quantity = Annotated[Decimal, Field(ge=0)]
+
+
 class UsageIn(Schema):
-    quantity: Decimal = Field(Decimal(0), ge=0, description="m3 or kWh consumed in the period")
+    quantity: Quantity = Decimal(0)  # m3 or kWh consumed in the period
     property_type: str = ""
     connection_type: str = ""
     meter_size: str = ""
     indigent: bool = False
-    days: int | None = Field(None, ge=1, description="days in the period; none = the standard period")
+    days: Annotated[int, Field(ge=1)] | None = None  # days in the period; none = the standard period
     period_start: datetime.date | None = None
     period_end: datetime.date | None = None
-    counts: dict[str, Decimal] = Field(default_factory=dict, description='per-unit counts, e.g. {"taps": 3}')
-    prior_quantity: Decimal = Field(Decimal(0), ge=0, description="units already bought this month (prepaid)")
+    counts: dict[str, Quantity] = {}  # per-unit counts, e.g. {"taps": 3}
+    prior_quantity: Quantity = Decimal(0)  # units already bought this month (prepaid blocks)
 
 
 class QuoteIn(Schema):
-    definition: dict[str, Any] = Field(description="a tariff definition (docs/tariffs.md)")
-    usage: UsageIn = Field(default_factory=UsageIn)
+    definition: dict[str, Any]  # a tariff definition (docs/tariffs.md)
+    usage: UsageIn = UsageIn()
 
 
 class QuoteLineOut(Schema):

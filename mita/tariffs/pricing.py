@@ -3,7 +3,8 @@
 validate(definition) -> [Problem]; quote(definition, usage) -> Quote; quote_period(versions, usage) -> Quote.
 """
 
-from mita.tariffs.pricing_engine import package_id, quote, quote_period
+from mita.tariffs.pricing_components import package_id
+from mita.tariffs.pricing_engine import quote, quote_period
 from mita.tariffs.pricing_schema import SCHEMA, validate
 from mita.tariffs.pricing_types import Line, Problem, Quote, TariffInvalid, Usage
 

@@ -221,7 +221,11 @@ def test_mgramseva_slabs_with_the_minimum_charge_on_top(quantity, lines, total):
         (
             "10",
             False,
-            [("Water free allowance", "6", "0", "0.00"), ("Water 6-10 kL", "4", "7.14", "28.56"), ("VAT 15%", "28.56", "0.15", "4.28")],
+            [
+                ("Water free allowance", "6", "0", "0.00"),
+                ("Water 6-10 kL", "4", "7.14", "28.56"),
+                ("VAT 15%", "28.56", "0.15", "4.28"),
+            ],
             "4.28",
             "32.84",
         ),
@@ -258,7 +262,11 @@ def test_mgramseva_slabs_with_the_minimum_charge_on_top(quantity, lines, total):
         (
             "12",
             True,
-            [("Water free allowance", "10", "0", "0.00"), ("Water 10-15 kL", "2", "12.07", "24.14"), ("VAT 15%", "24.14", "0.15", "3.62")],
+            [
+                ("Water free allowance", "10", "0", "0.00"),
+                ("Water 10-15 kL", "2", "12.07", "24.14"),
+                ("VAT 15%", "24.14", "0.15", "3.62"),
+            ],
             "3.62",
             "27.76",
         ),
@@ -278,7 +286,10 @@ def test_johannesburg_stepped_domestic_water_6_kl_free_plus_15_percent_vat(quant
         ("6", [("Sanitation step 1 (0-4.2 kL)", "4.2", "0", "0.00")], "0.00"),  # 70% of 6 kL
         (
             "10.5",
-            [("Sanitation step 1 (0-4.2 kL)", "4.2", "0", "0.00"), ("Sanitation step 2 (4.2-7.35 kL)", "3.15", "10.18", "32.07")],
+            [
+                ("Sanitation step 1 (0-4.2 kL)", "4.2", "0", "0.00"),
+                ("Sanitation step 2 (4.2-7.35 kL)", "3.15", "10.18", "32.07"),
+            ],
             "32.07",
         ),
         (
@@ -321,7 +332,9 @@ def test_cape_town_sanitation_on_70_percent_of_water_capped_at_35_kl(water, line
     assert result.total == D(total)
 
 
-@pytest.mark.parametrize(("quantity", "days", "total"), [("0", None, "3000"), ("42.7", None, "3000"), ("10", 15, "1500")])
+@pytest.mark.parametrize(
+    ("quantity", "days", "total"), [("0", None, "3000"), ("42.7", None, "3000"), ("10", 15, "1500")]
+)
 def test_mini_grid_100_w_package_for_a_flat_monthly_fee(quantity, days, total):
     definition = load("minigrid-100w-flat.json")
     result = quote(definition, Usage(quantity=D(quantity), days=days))

@@ -148,7 +148,10 @@ def test_vat_inclusive_shows_the_vat_inside_each_line_and_adds_no_line():
         blocks((None, 116)), {"type": "fixed", "amount": 232}, currency="KES", vat={"rate": 16, "mode": "inclusive"}
     )
     result = quote(definition, Usage(quantity=D(10)))
-    assert [(line.amount, line.vat) for line in result.lines] == [(D("1160.00"), D("160.00")), (D("232.00"), D("32.00"))]
+    assert [(line.amount, line.vat) for line in result.lines] == [
+        (D("1160.00"), D("160.00")),
+        (D("232.00"), D("32.00")),
+    ]
     assert result.total == D("1392.00")
     assert result.vat_total == D("192.00")
 
@@ -186,7 +189,12 @@ def test_rounding_per_line_or_on_the_total_with_a_round_off_line():
 
 @pytest.mark.parametrize(
     ("quantity", "mode", "total", "round_off"),
-    [("3", "half_up", "31", "0.25"), ("1", "half_up", "10", "-0.25"), ("1", "up", "11", "0.75"), ("4", "up", "41", "0")],
+    [
+        ("3", "half_up", "31", "0.25"),
+        ("1", "half_up", "10", "-0.25"),
+        ("1", "up", "11", "0.75"),
+        ("4", "up", "41", "0"),
+    ],
 )
 def test_rounding_the_payable_amount_to_a_whole_unit(quantity, mode, total, round_off):
     definition = tariff(blocks((None, "10.25")), currency="KES", rounding={"to": "unit", "mode": mode})
@@ -337,30 +345,72 @@ def broken(change) -> dict:
         (broken(lambda d: d.update(components=[])), "components", "non-empty list"),
         (broken(lambda d: d["components"][0].update(type="tiered")), "components[0].type", "blocks, fixed"),
         (broken(lambda d: d["components"][0]["bands"][0].update(rate=-1)), "components[0].bands[0].rate", "negative"),
-        (broken(lambda d: d["components"][0]["bands"][0].update(rate="abc")), "components[0].bands[0].rate", "not a number"),
-        (broken(lambda d: d["components"][0]["bands"][1].update(upto=10)), "components[0].bands[1].upto", "top band is missing"),
-        (broken(lambda d: d["components"][0]["bands"][0].update(upto=None)), "components[0].bands[0].upto", "Only the last band"),
+        (
+            broken(lambda d: d["components"][0]["bands"][0].update(rate="abc")),
+            "components[0].bands[0].rate",
+            "not a number",
+        ),
+        (
+            broken(lambda d: d["components"][0]["bands"][1].update(upto=10)),
+            "components[0].bands[1].upto",
+            "top band is missing",
+        ),
+        (
+            broken(lambda d: d["components"][0]["bands"][0].update(upto=None)),
+            "components[0].bands[0].upto",
+            "Only the last band",
+        ),
         (
             broken(lambda d: d["components"][0]["bands"].insert(1, {"upto": 3, "rate": 5})),
             "components[0].bands[1].upto",
             "not in order",
         ),
-        (broken(lambda d: d["components"][0]["bands"][1].update({"from": 4})), "components[0].bands[1].from", "overlaps"),
+        (
+            broken(lambda d: d["components"][0]["bands"][1].update({"from": 4})),
+            "components[0].bands[1].from",
+            "overlaps",
+        ),
         (broken(lambda d: d["components"][0]["bands"][1].update({"from": 6})), "components[0].bands[1].from", "gap"),
         (broken(lambda d: d["components"][0].update(free=5, indigent_free=2)), "components[0].indigent_free", "larger"),
-        (broken(lambda d: d["components"][0].update(method="stepped")), "components[0].method", "incremental, volumetric"),
-        (broken(lambda d: d["components"][0].update(when={"colour": ["x"]})), "components[0].when.colour", "Unknown key"),
-        (broken(lambda d: d["components"][0].update(when={"property_types": []})), "components[0].when.property_types", "non-empty"),
+        (
+            broken(lambda d: d["components"][0].update(method="stepped")),
+            "components[0].method",
+            "incremental, volumetric",
+        ),
+        (
+            broken(lambda d: d["components"][0].update(when={"colour": ["x"]})),
+            "components[0].when.colour",
+            "Unknown key",
+        ),
+        (
+            broken(lambda d: d["components"][0].update(when={"property_types": []})),
+            "components[0].when.property_types",
+            "non-empty",
+        ),
         (broken(lambda d: d["components"].append({"type": "fixed"})), "components[1].amount", "Missing"),
         (
-            broken(lambda d: d["components"].append({"type": "fixed", "amount": 1, "by": "meter_size", "amounts": {"a": 1}})),
+            broken(
+                lambda d: d["components"].append(
+                    {"type": "fixed", "amount": 1, "by": "meter_size", "amounts": {"a": 1}}
+                )
+            ),
             "components[1]",
             "not both",
         ),
-        (broken(lambda d: d["components"].append({"type": "fixed", "by": "colour", "amounts": {"a": 1}})), "components[1].by", "meter_size"),
-        (broken(lambda d: d["components"].append({"type": "minimum", "amount": 5, "mode": "max"})), "components[1].mode", "floor, on_top"),
         (
-            broken(lambda d: d["components"].append({"type": "minimum", "amount": 5, "mode": "floor", "of": ["sewer"]})),
+            broken(lambda d: d["components"].append({"type": "fixed", "by": "colour", "amounts": {"a": 1}})),
+            "components[1].by",
+            "meter_size",
+        ),
+        (
+            broken(lambda d: d["components"].append({"type": "minimum", "amount": 5, "mode": "max"})),
+            "components[1].mode",
+            "floor, on_top",
+        ),
+        (
+            broken(
+                lambda d: d["components"].append({"type": "minimum", "amount": 5, "mode": "floor", "of": ["sewer"]})
+            ),
             "components[1].of[0]",
             "not the id of a component before",
         ),
@@ -369,21 +419,37 @@ def broken(change) -> dict:
             "components[1].base",
             "neither",
         ),
-        (broken(lambda d: d["components"].append({"type": "derived", "base": "quantity", "percent": 5})), "components[1]", "rate"),
+        (
+            broken(lambda d: d["components"].append({"type": "derived", "base": "quantity", "percent": 5})),
+            "components[1]",
+            "rate",
+        ),
         (broken(lambda d: d["components"].append({"type": "per_unit", "rate": 5})), "components[1].count", "Missing"),
         (
-            broken(lambda d: d["components"].append({"type": "package", "load_limit_w": 0, "hours": 24, "pricing": "flat", "fee": 1})),
+            broken(
+                lambda d: d["components"].append(
+                    {"type": "package", "load_limit_w": 0, "hours": 24, "pricing": "flat", "fee": 1}
+                )
+            ),
             "components[1].load_limit_w",
             "from 1",
         ),
         (
-            broken(lambda d: d["components"].append({"type": "package", "load_limit_w": 100, "hours": 24, "pricing": "flat"})),
+            broken(
+                lambda d: d["components"].append(
+                    {"type": "package", "load_limit_w": 100, "hours": 24, "pricing": "flat"}
+                )
+            ),
             "components[1].fee",
             "Missing",
         ),
         (broken(lambda d: d["components"].append({**d["components"][0]})), "components[1].id", "used twice"),
         (broken(lambda d: d["components"][0].update(id="Water!")), "components[0].id", "not a name"),
-        (broken(lambda d: d.update(vat={"rate": 18, "mode": "exclusive", "applies_to": ["sewer"]})), "vat.applies_to[0]", "water"),
+        (
+            broken(lambda d: d.update(vat={"rate": 18, "mode": "exclusive", "applies_to": ["sewer"]})),
+            "vat.applies_to[0]",
+            "water",
+        ),
         (broken(lambda d: d.update(vat={"rate": 180, "mode": "exclusive"})), "vat.rate", "at most 100"),
         (broken(lambda d: d.update(vat={"rate": 18})), "vat.mode", "exclusive, inclusive"),
         (broken(lambda d: d.update(rounding={"scope": "bill"})), "rounding.scope", "line, total"),

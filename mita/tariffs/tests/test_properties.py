@@ -35,7 +35,9 @@ def definitions(draw, *, method: str | None = None, currency: str = "KES") -> di
     if draw(st.booleans()):
         components.append({"type": "fixed", "id": "fixed", "amount": draw(amounts)})
     if draw(st.booleans()):
-        components.append({"type": "per_unit", "id": "taps", "count": "taps", "rate": draw(amounts), "default_count": 1})
+        components.append(
+            {"type": "per_unit", "id": "taps", "count": "taps", "rate": draw(amounts), "default_count": 1}
+        )
     if draw(st.booleans()):
         components.append({"type": "derived", "id": "sewer", "base": "water", "percent": draw(st.integers(0, 150))})
     if draw(st.booleans()):
@@ -43,7 +45,10 @@ def definitions(draw, *, method: str | None = None, currency: str = "KES") -> di
         components.append({"type": "minimum", "id": "minimum", "amount": draw(amounts), "mode": mode})
     definition = {"currency": currency, "utility": "water", "unit": "m3", "components": components}
     if draw(st.booleans()):
-        definition["vat"] = {"rate": draw(st.integers(0, 25)), "mode": draw(st.sampled_from(["exclusive", "inclusive"]))}
+        definition["vat"] = {
+            "rate": draw(st.integers(0, 25)),
+            "mode": draw(st.sampled_from(["exclusive", "inclusive"])),
+        }
     definition["rounding"] = {
         "scope": draw(st.sampled_from(["line", "total"])),
         "to": draw(st.sampled_from(["currency", "unit"])),
@@ -133,7 +138,9 @@ def test_vat_inclusive_and_exclusive_agree_after_the_rounding_rules(definition, 
 def test_prorating_a_full_standard_period_changes_nothing(definition, usage, standard_days):
     definition = {**definition, "standard_days": standard_days}
     plain = Usage(quantity=usage.quantity, indigent=usage.indigent, prior_quantity=usage.prior_quantity)
-    full = Usage(quantity=usage.quantity, indigent=usage.indigent, prior_quantity=usage.prior_quantity, days=standard_days)
+    full = Usage(
+        quantity=usage.quantity, indigent=usage.indigent, prior_quantity=usage.prior_quantity, days=standard_days
+    )
     assert quote(definition, full) == quote(definition, plain)
 
 

@@ -1,4 +1,7 @@
-"""`mita tariff quote --tariff FILE --usage X`: price a usage with a tariff definition file, print the quote as JSON."""
+"""`mita tariff quote --tariff FILE --usage X`: price a usage with a tariff definition file, print the quote as JSON.
+
+`mita tariff schema` prints the definition's JSON Schema (docs/tariff-schema.json is its output).
+"""
 
 import json
 from argparse import ArgumentParser, ArgumentTypeError
@@ -8,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mita.tariffs.pricing import TariffInvalid, Usage, quote
+from mita.tariffs.pricing import SCHEMA, TariffInvalid, Usage, quote
 
 
 def _quantity(text: str) -> Decimal:
@@ -43,8 +46,12 @@ class Command(BaseCommand):
         quote_parser.add_argument("--indigent", action="store_true", help="the household is on the indigent register")
         quote_parser.add_argument("--prior", type=_quantity, default=Decimal(0), help="units already bought this month")
         quote_parser.add_argument("--count", type=_count, action="append", default=[], help="NAME=N, e.g. taps=3")
+        actions.add_parser("schema", help="Print the JSON Schema of a tariff definition.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "schema":
+            self.stdout.write(json.dumps(SCHEMA, indent=2))
+            return
         definition = self._read(Path(options["tariff"]))
         usage = Usage(
             quantity=options["usage"],
