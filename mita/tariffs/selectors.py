@@ -102,6 +102,24 @@ def package_get_for_access(*, access: Access, package_id: int) -> Package:
     return package
 
 
+def tariff_history(*, tariff: Tariff, limit: int = 50) -> list[Any]:
+    """The audit entries of a tariff, its versions and its package, newest first."""
+    from mita.core.models import AuditEntry
+
+    version_ids = [str(pk) for pk in tariff.versions.values_list("pk", flat=True)]
+    about = Q(target_type="tariffs.tariff", target_id=str(tariff.pk)) | Q(
+        target_type="tariffs.tariffversion", target_id__in=version_ids
+    )
+    package_id = Package.objects.filter(tariff=tariff).values_list("pk", flat=True).first()
+    if package_id is not None:
+        about |= Q(target_type="tariffs.package", target_id=str(package_id))
+    return list(
+        AuditEntry.objects.filter(about, operator_id=tariff.operator_id)
+        .select_related("actor")
+        .order_by("-at", "-pk")[:limit]
+    )
+
+
 def version_in_force(*, tariff: Tariff, on: datetime.date) -> TariffVersion | None:
     """The published version in force on that day: the latest effective on or before it."""
     return tariff.versions.filter(status=PUBLISHED, effective_from__lte=on).order_by("-effective_from", "-pk").first()

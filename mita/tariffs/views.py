@@ -26,6 +26,7 @@ from mita.tariffs.selectors import (
     packages_with_prices,
     supply_system_choices,
     tariff_get_for_access,
+    tariff_history,
     tariffs_visible_to,
     version_get_for_access,
     version_in_force,
@@ -181,6 +182,7 @@ def tariff_detail(request: HttpRequest, tariff_id: int) -> HttpResponse:
             "package": getattr(tariff, "package", None) if tariff.kind == Tariff.Kind.PACKAGE else None,
             "simulate_form": simulate_form,
             "compare_form": compare_form,
+            "audit_entries": tariff_history(tariff=tariff),
             "can_write": access.operator is not None
             and access.operator.pk == tariff.operator_id
             and access.has_role(*TARIFF_WRITE_ROLES),

@@ -89,6 +89,8 @@ def test_a_billing_officer_creates_a_tariff_then_its_first_version(client_for, o
     assert version.status == TariffVersion.Status.PUBLISHED
     body = client.get(reverse("tariffs:tariff_detail", args=[tariff.pk])).content.decode()
     assert "2026-01-01" in body and "in force" in body
+    # and its history says who did what
+    assert "tariff.created" in body and "tariff.version_published" in body and "by Bea Billing" in body
 
 
 @pytest.mark.django_db
