@@ -185,3 +185,15 @@ class PackageForm(forms.Form):
         label=_("Deposit"), min_value=0, max_digits=16, decimal_places=2, required=False
     )
     effective_from = forms.DateField(label=_("Price effective from"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PackageEditForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    deposit_amount = forms.DecimalField(
+        label=_("Deposit"), min_value=0, max_digits=16, decimal_places=2, required=False
+    )
+    active = forms.BooleanField(
+        label=_("Offered to new customers"),
+        required=False,
+        help_text=_("A package no longer offered still prices the connections on it."),
+    )

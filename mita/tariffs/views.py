@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,12 +18,13 @@ from mita.core.errors import DomainError
 from mita.core.forms import form_add_domain_error
 from mita.core.permissions import require_roles
 from mita.tariffs import pricing
-from mita.tariffs.forms import CompareForm, PackageForm, SimulateForm, TariffForm, VersionForm
+from mita.tariffs.forms import CompareForm, PackageEditForm, PackageForm, SimulateForm, TariffForm, VersionForm
 from mita.tariffs.models import Tariff, TariffVersion
 from mita.tariffs.selectors import (
     TARIFF_READ_ROLES,
     TARIFF_WRITE_ROLES,
     connection_numbers_of,
+    package_get_for_access,
     packages_with_prices,
     supply_system_choices,
     tariff_get_for_access,
@@ -35,6 +37,7 @@ from mita.tariffs.selectors import (
 )
 from mita.tariffs.services import (
     package_create,
+    package_update,
     tariff_create,
     tariff_update,
     version_create,
@@ -401,3 +404,29 @@ def package_create_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Package %(code)s is offered.") % {"code": package.code})
             return redirect("tariffs:package_list")
     return render(request, "tariffs/package_form.html", {"form": form}, status=_status(request))
+
+
+@login_required
+@require_roles(*TARIFF_WRITE_ROLES)
+def package_edit(request: HttpRequest, package_id: int) -> HttpResponse:
+    """Rename a package, change its deposit, or stop offering it; its parts and price are not changed here."""
+    access = _access(request)
+    package = package_get_for_access(access=access, package_id=package_id)
+    if access.operator is None or package.operator_id != access.operator.pk:
+        raise Http404
+    initial = {"name": package.name, "deposit_amount": package.deposit_amount, "active": package.active}
+    form = PackageEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            package_update(package=package, acting_user=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            messages.success(request, _("Package %(code)s is changed.") % {"code": package.code})
+            return redirect("tariffs:package_list")
+    context = {
+        "form": form,
+        "package": package,
+        "tariff_url": reverse("tariffs:tariff_detail", args=[package.tariff_id]),
+    }
+    return render(request, "tariffs/package_edit.html", context, status=_status(request))

@@ -274,6 +274,7 @@ def test_staff_who_only_read_cannot_open_the_writing_pages(client_for, operator_
         reverse("tariffs:tariff_edit", args=[tariff.pk]),
         reverse("tariffs:version_create", args=[tariff.pk]),
         reverse("tariffs:package_create"),
+        reverse("tariffs:package_edit", args=[_package(operator_a).pk]),
     ):
         assert client.get(url).status_code == 403, url
     assert client.post(reverse("tariffs:version_publish", args=[version.pk])).status_code == 403
@@ -293,6 +294,7 @@ def test_another_operators_tariff_pages_are_404(client_for, operator_a, admin_b)
         reverse("tariffs:version_create", args=[tariff.pk]),
         reverse("tariffs:version_detail", args=[version.pk]),
         reverse("tariffs:tariff_detail", args=[package.tariff_id]),
+        reverse("tariffs:package_edit", args=[package.pk]),
     ]
     for url in urls:
         assert client.get(url).status_code == 404, url
@@ -346,3 +348,17 @@ def test_the_lists_do_not_grow_their_query_count_with_more_tariffs(
             response = client.get(url)
         assert response.status_code == 200
         assert "T12" in response.content.decode() or "MG-112W" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_package_is_renamed_and_withdrawn_from_its_page(client_for, operator_a):
+    package = _package(operator_a)
+    client = client_for(officer_of(operator_a))
+    bad = client.post(reverse("tariffs:package_edit", args=[package.pk]), {"name": "", "deposit_amount": "-5"})
+    assert bad.status_code == 400
+    response = client.post(
+        reverse("tariffs:package_edit", args=[package.pk]), {"name": "Lights 100", "deposit_amount": "4000"}
+    )
+    assert response.status_code == 302
+    package.refresh_from_db()
+    assert package.name == "Lights 100" and not package.active and str(package.deposit_amount) == "4000.00"
