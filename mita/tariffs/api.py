@@ -30,14 +30,13 @@ from mita.tariffs.selectors import (
 )
 from mita.tariffs.services import (
     TariffError,
-    package_create,
-    package_update,
     tariff_create,
     tariff_update,
     version_create,
     version_publish,
     version_update,
 )
+from mita.tariffs.services_packages import package_create, package_update
 
 router = Router(tags=["tariffs"])
 

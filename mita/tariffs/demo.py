@@ -43,7 +43,8 @@ def _publish(tariff: Any, officer: Any, effective_from: datetime.date, definitio
 
 
 def build_tariffs(ctx: DemoContext) -> None:
-    from mita.tariffs.services import package_create, tariff_create
+    from mita.tariffs.services import tariff_create
+    from mita.tariffs.services_packages import package_create
 
     users = ctx.objects["users"]
     amazi, kila, izuba = (ctx.objects[f"operator:{key}"] for key in ("amazi", "kilaraipur", "izuba"))

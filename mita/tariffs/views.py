@@ -36,14 +36,13 @@ from mita.tariffs.selectors import (
     with_version_in_force,
 )
 from mita.tariffs.services import (
-    package_create,
-    package_update,
     tariff_create,
     tariff_update,
     version_create,
     version_publish,
     version_update,
 )
+from mita.tariffs.services_packages import package_create, package_update
 from mita.tariffs.simulation import compare, simulate, usage_for
 
 

@@ -239,7 +239,7 @@ def _package_of(operator: Any) -> Any:
     import datetime
 
     from mita.tariffs.models import Package
-    from mita.tariffs.services import package_create
+    from mita.tariffs.services_packages import package_create
 
     return Package.objects.filter(operator=operator).first() or package_create(
         operator=operator,

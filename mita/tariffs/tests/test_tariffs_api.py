@@ -6,7 +6,7 @@ import pytest
 
 from mita.accounts.roles import Role
 from mita.tariffs.models import TariffVersion
-from mita.tariffs.services import package_create
+from mita.tariffs.services_packages import package_create
 from mita.tariffs.tests.world_tariffs import WASAC_2019, connection_at, officer_of, tariff_of, version_of, water
 from mita.testing.factories import member
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from mita.accounts.roles import Role
 from mita.tariffs.models import Package, Tariff, TariffVersion
-from mita.tariffs.services import package_create
+from mita.tariffs.services_packages import package_create
 from mita.tariffs.tests.world_tariffs import WASAC_2019, officer_of, tariff_of, version_of, water
 from mita.testing.factories import member
 

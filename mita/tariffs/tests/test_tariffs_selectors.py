@@ -8,7 +8,8 @@ import pytest
 from mita.customers.models import Connection
 from mita.tariffs import pricing
 from mita.tariffs.selectors import ConnectionFacts, tariff_book, tariff_for, versions_for_period
-from mita.tariffs.services import package_create, package_update, tariff_update
+from mita.tariffs.services import tariff_update
+from mita.tariffs.services_packages import package_create, package_update
 from mita.tariffs.tests.world_tariffs import (
     connection_at,
     flat_rate,

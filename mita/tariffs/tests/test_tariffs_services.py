@@ -11,14 +11,13 @@ from mita.tariffs import pricing
 from mita.tariffs.models import Package, Tariff, TariffVersion
 from mita.tariffs.services import (
     TariffError,
-    package_create,
-    package_update,
     tariff_create,
     tariff_update,
     version_create,
     version_publish,
     version_update,
 )
+from mita.tariffs.services_packages import package_create, package_update
 from mita.tariffs.tests.world_tariffs import WASAC_2019, connection_at, officer_of, supply_system_of, tariff_of, water
 
 JAN = datetime.date(2026, 1, 1)
