@@ -294,7 +294,7 @@ def definition_clean(value: Any) -> Any:
     if isinstance(value, list):
         return [definition_clean(item) for item in value]
     if isinstance(value, float):
-        return repr(value) if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        return repr(value)  # the shortest text that reads back as the same float: what the client wrote
     if isinstance(value, Decimal):
         return format(value, "f")
     return value
