@@ -16,7 +16,7 @@ from mita.tariffs.pricing_components import (
     number_text,
     shown,
 )
-from mita.tariffs.pricing_schema import PERIOD_DAYS, component_ids, to_decimal, validate
+from mita.tariffs.pricing_schema import PERIOD_DAYS, PERIOD_MONTHS, component_ids, to_decimal, validate
 from mita.tariffs.pricing_types import Line, Problem, Quote, TariffInvalid, Usage
 
 
@@ -26,9 +26,26 @@ def quote(definition: dict[str, Any], usage: Usage) -> Quote:
     if problems:
         raise TariffInvalid(problems)
     _check_usage(usage)
-    span = _span(usage)
-    days = Fraction(usage.days) if usage.days is not None else (Fraction(span) if span is not None else None)
-    return _price(definition, usage, quantity=fraction(usage.quantity), days=days)
+    return _price(definition, usage, quantity=fraction(usage.quantity), share=period_share(definition, usage))
+
+
+def period_share(definition: dict[str, Any], usage: Usage) -> Fraction:
+    """How many standard periods the usage's period is: 1 for a standard one; what proration multiplies by.
+
+    `Usage.days` over the standard days when given; else whole calendar months over the definition's period's
+    months when the dates are whole months (January 1-31 is one month, not 31/30 of one); else the dates' days
+    over the standard days; without days or dates, 1.
+    """
+    standard = definition.get("standard_days") or PERIOD_DAYS[definition.get("period", "month")]
+    if usage.days is not None:
+        return Fraction(usage.days, standard)
+    start, end = usage.period_start, usage.period_end
+    if start is None or end is None:
+        return Fraction(1)
+    if start.day == 1 and (end + timedelta(days=1)).day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        return Fraction(months, PERIOD_MONTHS[definition.get("period", "month")])
+    return Fraction((end - start).days + 1, standard)
 
 
 def quote_period(versions: list[tuple[date, dict[str, Any]]], usage: Usage) -> Quote:
@@ -64,7 +81,6 @@ def quote_period(versions: list[tuple[date, dict[str, Any]]], usage: Usage) -> Q
             ]
         )
     span = (end - start).days + 1
-    total_days = Fraction(usage.days) if usage.days is not None else Fraction(span)
     quantity = fraction(usage.quantity)
     lines: list[Line] = []
     vat_total = Decimal(0)
@@ -77,7 +93,7 @@ def quote_period(versions: list[tuple[date, dict[str, Any]]], usage: Usage) -> Q
             definition,
             usage,
             quantity=share,
-            days=total_days * segment_days / span,
+            share=period_share(definition, usage) * segment_days / span,
             prior=fraction(usage.prior_quantity) if index == 0 else ZERO,
             suffix=f" ({segment_start.isoformat()} to {segment_end.isoformat()})",
         )
@@ -137,29 +153,21 @@ def _check_usage(usage: Usage) -> None:
         raise TariffInvalid(problems)
 
 
-def _span(usage: Usage) -> int | None:
-    if usage.period_start is None or usage.period_end is None:
-        return None
-    return (usage.period_end - usage.period_start).days + 1
-
-
 def _price(
     definition: dict[str, Any],
     usage: Usage,
     *,
     quantity: Fraction,
-    days: Fraction | None,
+    share: Fraction,
     prior: Fraction | None = None,
     suffix: str = "",
 ) -> Quote:
-    standard = definition.get("standard_days") or PERIOD_DAYS[definition.get("period", "month")]
-    factor = Fraction(1) if days is None else days / standard
     pricing = Pricing(
         definition=definition,
         usage=usage,
         quantity=quantity,
         prior=fraction(usage.prior_quantity) if prior is None else prior,
-        factor=factor,
+        factor=share,
     )
     ids = component_ids(definition)
     applied: list[str] = []
