@@ -87,12 +87,13 @@ def quote_period(versions: list[tuple[date, dict[str, Any]]], usage: Usage) -> Q
     shared = ZERO
     for index, (segment_start, segment_end, definition) in enumerate(segments):
         segment_days = (segment_end - segment_start).days + 1
-        share = quantity - shared if index == len(segments) - 1 else quantity * segment_days / span
-        shared += share
+        # the last part takes what is left, so that the parts add up to the usage exactly
+        part_quantity = quantity - shared if index == len(segments) - 1 else quantity * segment_days / span
+        shared += part_quantity
         part = _price(
             definition,
             usage,
-            quantity=share,
+            quantity=part_quantity,
             share=period_share(definition, usage) * segment_days / span,
             prior=fraction(usage.prior_quantity) if index == 0 else ZERO,
             suffix=f" ({segment_start.isoformat()} to {segment_end.isoformat()})",
@@ -169,16 +170,14 @@ def _price(
         prior=fraction(usage.prior_quantity) if prior is None else prior,
         factor=share,
     )
-    ids = component_ids(definition)
-    applied: list[str] = []
-    for component_id, component in zip(ids, definition["components"], strict=True):
-        if not _applies(component.get("when"), usage):
-            continue
-        applied.append(component_id)
-        PRICERS[component["type"]](pricing, component_id, component)
+    applied = False
+    for component_id, component in zip(component_ids(definition), definition["components"], strict=True):
+        if _applies(component.get("when"), usage):
+            applied = True
+            PRICERS[component["type"]](pricing, component_id, component)
     if not applied:
         raise TariffInvalid([_nothing_applies(definition, usage)])
-    return _finish(pricing, applied, suffix)
+    return _finish(pricing, suffix)
 
 
 def _applies(when: dict[str, Any] | None, usage: Usage) -> bool:
@@ -211,7 +210,7 @@ def _nothing_applies(definition: dict[str, Any], usage: Usage) -> Problem:
     return Problem("usage", 'No part of this tariff applies to this connection (see each component\'s "when").')
 
 
-def _finish(pricing: Pricing, applied: list[str], suffix: str) -> Quote:
+def _finish(pricing: Pricing, suffix: str) -> Quote:
     """Round the lines, add VAT and the round-off line as the definition says."""
     definition = pricing.definition
     currency = str(definition["currency"])
