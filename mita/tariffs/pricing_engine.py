@@ -1,5 +1,6 @@
 """The pricing engine: a definition and a usage become bill lines. Exact fractions inside, one rounding per amount."""
 
+import copy
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -262,3 +263,48 @@ def _finish(pricing: Pricing, suffix: str) -> Quote:
         lines.append(Line("Round-off" + suffix, Decimal(1), off, off, "round_off", Decimal(0), "round_off"))
     vat_total = vat_added if not inclusive else sum((line.vat for line in lines), Decimal(0))
     return Quote(lines=lines, total=payable, currency=currency, vat_total=vat_total)
+
+
+class Pricer:
+    """One definition, validated once, quoting many usages: the bill run's path.
+
+    Bills of one cycle repeat the same few usages (whole m3, a handful of property types), so each different
+    usage is priced once and its Quote (immutable) reused. `Pricer(definition).quote(usage) == quote(definition,
+    usage)` always.
+    """
+
+    MAX_CACHED = 100_000
+
+    def __init__(self, definition: dict[str, Any]) -> None:
+        problems = validate(definition)
+        if problems:
+            raise TariffInvalid(problems)
+        self.definition = copy.deepcopy(definition)  # a caller changing its dict later cannot change our answers
+        self._quotes: dict[tuple[Any, ...], Quote] = {}
+
+    def quote(self, usage: Usage) -> Quote:
+        key = (
+            usage.quantity,
+            usage.property_type,
+            usage.connection_type,
+            usage.meter_size,
+            usage.indigent,
+            usage.days,
+            usage.period_start,
+            usage.period_end,
+            tuple(sorted(usage.counts.items())),
+            usage.prior_quantity,
+        )
+        cached = self._quotes.get(key)
+        if cached is None:
+            _check_usage(usage)
+            cached = _price(
+                self.definition,
+                usage,
+                quantity=fraction(usage.quantity),
+                share=period_share(self.definition, usage),
+            )
+            if len(self._quotes) >= self.MAX_CACHED:
+                self._quotes.clear()
+            self._quotes[key] = cached
+        return cached

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from mita.tariffs.pricing import Problem, TariffInvalid, Usage, package_id, quote, quote_period, validate
+from mita.tariffs.pricing import Pricer, Problem, TariffInvalid, Usage, package_id, quote, quote_period, validate
 
 D = Decimal
 
@@ -498,3 +498,15 @@ def test_validate_reports_every_problem_at_once():
         "components[0].bands[1].upto",  # not above the band before
         "components[0].bands[1].upto",  # and the top band is not open
     ]
+
+
+def test_a_pricer_validates_once_and_keeps_its_own_copy_of_the_definition():
+    with pytest.raises(TariffInvalid):
+        Pricer(tariff(blocks((5, -1), (None, 2))))
+    definition = tariff(blocks((None, 100)))
+    pricer = Pricer(definition)
+    definition["components"][0]["bands"][0]["rate"] = 999  # the caller's dict changes afterwards
+    assert pricer.quote(Usage(quantity=D(3))).total == D(300)
+    assert pricer.quote(Usage(quantity=D("3.0"))) is pricer.quote(Usage(quantity=D(3)))
+    with pytest.raises(TariffInvalid):
+        pricer.quote(Usage(quantity=D(-1)))
