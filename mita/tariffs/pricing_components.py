@@ -65,7 +65,7 @@ class Pricing:
     usage: Usage
     quantity: Fraction
     prior: Fraction
-    factor: Fraction  # days / standard days: 1 for a standard period
+    factor: Fraction  # the period as a share of a standard one (1 for a standard period): what proration multiplies by
     raws: list[RawLine] = field(default_factory=list)
 
     @property

@@ -1,5 +1,6 @@
 """The pricing engine: a definition and a usage become bill lines. Exact fractions inside, one rounding per amount."""
 
+import copy
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -16,7 +17,7 @@ from mita.tariffs.pricing_components import (
     number_text,
     shown,
 )
-from mita.tariffs.pricing_schema import PERIOD_DAYS, component_ids, to_decimal, validate
+from mita.tariffs.pricing_schema import PERIOD_DAYS, PERIOD_MONTHS, component_ids, to_decimal, validate
 from mita.tariffs.pricing_types import Line, Problem, Quote, TariffInvalid, Usage
 
 
@@ -26,9 +27,26 @@ def quote(definition: dict[str, Any], usage: Usage) -> Quote:
     if problems:
         raise TariffInvalid(problems)
     _check_usage(usage)
-    span = _span(usage)
-    days = Fraction(usage.days) if usage.days is not None else (Fraction(span) if span is not None else None)
-    return _price(definition, usage, quantity=fraction(usage.quantity), days=days)
+    return _price(definition, usage, quantity=fraction(usage.quantity), share=period_share(definition, usage))
+
+
+def period_share(definition: dict[str, Any], usage: Usage) -> Fraction:
+    """How many standard periods the usage's period is: 1 for a standard one; what proration multiplies by.
+
+    `Usage.days` over the standard days when given; else whole calendar months over the definition's period's
+    months when the dates are whole months (January 1-31 is one month, not 31/30 of one); else the dates' days
+    over the standard days; without days or dates, 1.
+    """
+    standard = definition.get("standard_days") or PERIOD_DAYS[definition.get("period", "month")]
+    if usage.days is not None:
+        return Fraction(usage.days, standard)
+    start, end = usage.period_start, usage.period_end
+    if start is None or end is None:
+        return Fraction(1)
+    if start.day == 1 and (end + timedelta(days=1)).day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        return Fraction(months, PERIOD_MONTHS[definition.get("period", "month")])
+    return Fraction((end - start).days + 1, standard)
 
 
 def quote_period(versions: list[tuple[date, dict[str, Any]]], usage: Usage) -> Quote:
@@ -64,20 +82,20 @@ def quote_period(versions: list[tuple[date, dict[str, Any]]], usage: Usage) -> Q
             ]
         )
     span = (end - start).days + 1
-    total_days = Fraction(usage.days) if usage.days is not None else Fraction(span)
     quantity = fraction(usage.quantity)
     lines: list[Line] = []
     vat_total = Decimal(0)
     shared = ZERO
     for index, (segment_start, segment_end, definition) in enumerate(segments):
         segment_days = (segment_end - segment_start).days + 1
-        share = quantity - shared if index == len(segments) - 1 else quantity * segment_days / span
-        shared += share
+        # the last part takes what is left, so that the parts add up to the usage exactly
+        part_quantity = quantity - shared if index == len(segments) - 1 else quantity * segment_days / span
+        shared += part_quantity
         part = _price(
             definition,
             usage,
-            quantity=share,
-            days=total_days * segment_days / span,
+            quantity=part_quantity,
+            share=period_share(definition, usage) * segment_days / span,
             prior=fraction(usage.prior_quantity) if index == 0 else ZERO,
             suffix=f" ({segment_start.isoformat()} to {segment_end.isoformat()})",
         )
@@ -137,40 +155,30 @@ def _check_usage(usage: Usage) -> None:
         raise TariffInvalid(problems)
 
 
-def _span(usage: Usage) -> int | None:
-    if usage.period_start is None or usage.period_end is None:
-        return None
-    return (usage.period_end - usage.period_start).days + 1
-
-
 def _price(
     definition: dict[str, Any],
     usage: Usage,
     *,
     quantity: Fraction,
-    days: Fraction | None,
+    share: Fraction,
     prior: Fraction | None = None,
     suffix: str = "",
 ) -> Quote:
-    standard = definition.get("standard_days") or PERIOD_DAYS[definition.get("period", "month")]
-    factor = Fraction(1) if days is None else days / standard
     pricing = Pricing(
         definition=definition,
         usage=usage,
         quantity=quantity,
         prior=fraction(usage.prior_quantity) if prior is None else prior,
-        factor=factor,
+        factor=share,
     )
-    ids = component_ids(definition)
-    applied: list[str] = []
-    for component_id, component in zip(ids, definition["components"], strict=True):
-        if not _applies(component.get("when"), usage):
-            continue
-        applied.append(component_id)
-        PRICERS[component["type"]](pricing, component_id, component)
+    applied = False
+    for component_id, component in zip(component_ids(definition), definition["components"], strict=True):
+        if _applies(component.get("when"), usage):
+            applied = True
+            PRICERS[component["type"]](pricing, component_id, component)
     if not applied:
         raise TariffInvalid([_nothing_applies(definition, usage)])
-    return _finish(pricing, applied, suffix)
+    return _finish(pricing, suffix)
 
 
 def _applies(when: dict[str, Any] | None, usage: Usage) -> bool:
@@ -203,7 +211,7 @@ def _nothing_applies(definition: dict[str, Any], usage: Usage) -> Problem:
     return Problem("usage", 'No part of this tariff applies to this connection (see each component\'s "when").')
 
 
-def _finish(pricing: Pricing, applied: list[str], suffix: str) -> Quote:
+def _finish(pricing: Pricing, suffix: str) -> Quote:
     """Round the lines, add VAT and the round-off line as the definition says."""
     definition = pricing.definition
     currency = str(definition["currency"])
@@ -255,3 +263,48 @@ def _finish(pricing: Pricing, applied: list[str], suffix: str) -> Quote:
         lines.append(Line("Round-off" + suffix, Decimal(1), off, off, "round_off", Decimal(0), "round_off"))
     vat_total = vat_added if not inclusive else sum((line.vat for line in lines), Decimal(0))
     return Quote(lines=lines, total=payable, currency=currency, vat_total=vat_total)
+
+
+class Pricer:
+    """One definition, validated once, quoting many usages: the bill run's path.
+
+    Bills of one cycle repeat the same few usages (whole m3, a handful of property types), so each different
+    usage is priced once and its Quote (immutable) reused. `Pricer(definition).quote(usage) == quote(definition,
+    usage)` always.
+    """
+
+    MAX_CACHED = 100_000
+
+    def __init__(self, definition: dict[str, Any]) -> None:
+        problems = validate(definition)
+        if problems:
+            raise TariffInvalid(problems)
+        self.definition = copy.deepcopy(definition)  # a caller changing its dict later cannot change our answers
+        self._quotes: dict[tuple[Any, ...], Quote] = {}
+
+    def quote(self, usage: Usage) -> Quote:
+        key = (
+            usage.quantity,
+            usage.property_type,
+            usage.connection_type,
+            usage.meter_size,
+            usage.indigent,
+            usage.days,
+            usage.period_start,
+            usage.period_end,
+            tuple(sorted(usage.counts.items())),
+            usage.prior_quantity,
+        )
+        cached = self._quotes.get(key)
+        if cached is None:
+            _check_usage(usage)
+            cached = _price(
+                self.definition,
+                usage,
+                quantity=fraction(usage.quantity),
+                share=period_share(self.definition, usage),
+            )
+            if len(self._quotes) >= self.MAX_CACHED:
+                self._quotes.clear()
+            self._quotes[key] = cached
+        return cached

@@ -11,6 +11,7 @@ UTILITIES = ("water", "electricity", "sanitation")
 UNITS = ("m3", "kL", "kWh")
 # A period's standard length in days, used for proration when the definition does not give "standard_days".
 PERIOD_DAYS = {"month": 30, "two_months": 60, "quarter": 91, "half_year": 182, "year": 365}
+PERIOD_MONTHS = {"month": 1, "two_months": 2, "quarter": 3, "half_year": 6, "year": 12}
 COMPONENT_TYPES = ("blocks", "fixed", "flat", "per_unit", "minimum", "derived", "package")
 CONDITION_KEYS = ("property_types", "connection_types", "meter_sizes", "indigent")
 BY_KEYS = ("meter_size", "connection_type", "property_type")

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from mita.tariffs.pricing import Problem, TariffInvalid, Usage, package_id, quote, quote_period, validate
+from mita.tariffs.pricing import Pricer, Problem, TariffInvalid, Usage, package_id, quote, quote_period, validate
 
 D = Decimal
 
@@ -225,6 +225,31 @@ PRORATED = tariff({"type": "fixed", "amount": 3000}, blocks((10, 100), (None, 20
 )
 def test_proration_by_days_for_a_short_or_long_period(usage, total):
     assert quote(PRORATED, usage).total == D(total)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "total"),
+    [
+        (date(2026, 1, 1), date(2026, 1, 31), 3000 + 10 * 100 + 10 * 200),  # a calendar month is one month
+        (date(2026, 2, 1), date(2026, 2, 28), 3000 + 10 * 100 + 10 * 200),
+        (date(2026, 1, 1), date(2026, 2, 28), 6000 + 20 * 100),  # two months: twice the charge, bands twice as wide
+        (date(2026, 1, 2), date(2026, 1, 31), 3000 + 10 * 100 + 10 * 200),  # 30 days: the standard
+        # 31 days across two months: 31/30 of a month: fixed 3,100; the band edge at 10 1/3 m3:
+        # 10 1/3 x 100 = 1,033.33 -> 1,033 and 9 2/3 x 200 = 1,933.33 -> 1,933
+        (date(2026, 1, 17), date(2026, 2, 16), 3100 + 1033 + 1933),
+    ],
+)
+def test_dates_covering_whole_calendar_months_are_whole_months(start, end, total):
+    usage = Usage(quantity=D(20), period_start=start, period_end=end)
+    assert quote(PRORATED, usage).total == D(total)
+
+
+def test_a_version_change_inside_a_calendar_month_shares_the_month_by_days():
+    usage = Usage(quantity=D(31), period_start=date(2026, 1, 1), period_end=date(2026, 1, 31))
+    result = quote_period([(date(2025, 7, 1), V1), (date(2026, 1, 21), V2)], usage)
+    # 20 days of V1: fixed 3,000 x 20/31 = 1,935.48, 20 m3 x 100; 11 days of V2: 3,600 x 11/31 = 1,277.42, 11 m3 x 130
+    assert [line.amount for line in result.lines] == [D(1935), D(2000), D(1277), D(1430)]
+    assert result.total == D(6642)
 
 
 def test_a_component_can_refuse_proration():
@@ -473,3 +498,15 @@ def test_validate_reports_every_problem_at_once():
         "components[0].bands[1].upto",  # not above the band before
         "components[0].bands[1].upto",  # and the top band is not open
     ]
+
+
+def test_a_pricer_validates_once_and_keeps_its_own_copy_of_the_definition():
+    with pytest.raises(TariffInvalid):
+        Pricer(tariff(blocks((5, -1), (None, 2))))
+    definition = tariff(blocks((None, 100)))
+    pricer = Pricer(definition)
+    definition["components"][0]["bands"][0]["rate"] = 999  # the caller's dict changes afterwards
+    assert pricer.quote(Usage(quantity=D(3))).total == D(300)
+    assert pricer.quote(Usage(quantity=D("3.0"))) is pricer.quote(Usage(quantity=D(3)))
+    with pytest.raises(TariffInvalid):
+        pricer.quote(Usage(quantity=D(-1)))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mita.tariffs.pricing import TariffInvalid, Usage, quote, quote_period, validate
+from mita.tariffs.pricing import Pricer, TariffInvalid, Usage, quote, quote_period, validate
 
 CENT = Decimal("0.01")
 quantities = st.decimals(min_value=0, max_value=500, places=3, allow_nan=False, allow_infinity=False)
@@ -188,3 +188,11 @@ def test_validate_never_raises_and_quote_refuses_what_it_rejects(garbage, defini
     with pytest.raises(TariffInvalid) as refused:
         quote(definition, Usage())
     assert refused.value.problems == problems
+
+
+@settings(max_examples=100)
+@given(definitions(), st.lists(usages, min_size=1, max_size=5))
+def test_a_pricer_quotes_what_quote_quotes(definition, some_usages):
+    pricer = Pricer(definition)
+    for usage in [*some_usages, *some_usages]:  # the second time from its cache
+        assert pricer.quote(usage) == quote(definition, usage)
