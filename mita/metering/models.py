@@ -461,4 +461,4 @@ class MeterState(models.Model):
         return f"{self.connection_id} {self.register} at {self.last_index}"
 
 
-from mita.metering.models_review import *  # noqa: E402,F401,F403
+from mita.metering.models_review import *  # noqa: E402, F403

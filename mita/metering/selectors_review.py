@@ -1,7 +1,9 @@
 """Reads of the review part: the queue of readings waiting for review, anomaly reports by route and by reader, index
 adjustments (and those billing must rebill), the operator's metering settings."""
 
+import csv
 import datetime
+import io
 from decimal import Decimal
 from typing import Any
 
@@ -132,3 +134,36 @@ def adjustments_needing_rebill(operator: Any) -> QuerySet[IndexAdjustment]:
 def metering_settings_of(operator: Any) -> MeteringSettings:
     """The operator's settings, or the defaults (not saved) when it never changed them."""
     return MeteringSettings.objects.filter(operator=operator).first() or MeteringSettings(operator=operator)
+
+
+def queue_readers(*, access: Access) -> list[tuple[int, str]]:
+    """The readers with readings waiting for review (the queue's filter)."""
+    rows = (
+        Reading.objects.filter(operator=operator_of(access), status=Reading.Status.REVIEW, reader__isnull=False)
+        .values_list("reader_id", "reader__name")
+        .distinct()
+        .order_by("reader__name")
+    )
+    return [(reader_id, name) for reader_id, name in rows]
+
+
+def recent_readings(reading: Reading, count: int = 6) -> list[Reading]:
+    """The connection's readings of the same register before and around this one, newest first."""
+    return list(
+        Reading.objects.filter(connection_id=reading.connection_id, register=reading.register)
+        .exclude(pk=reading.pk)
+        .select_related("reader")
+        .order_by("-read_on", "-pk")[:count]
+    )
+
+
+def anomaly_report_csv(rows: list[dict[str, Any]], *, by: str) -> str:
+    """The report as CSV: one line per route or reader, one column per anomaly kind, and the total."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    first = ["route_code", "route_name"] if by == "route" else ["reader_id", "reader_name"]
+    writer.writerow([*first, *[kind.value for kind in REPORT_KINDS], "total"])
+    for row in rows:
+        key = row["code"] if by == "route" else row["key"]
+        writer.writerow([key or "", row["name"], *[row["counts"][kind.value] for kind in REPORT_KINDS], row["total"]])
+    return out.getvalue()
