@@ -207,7 +207,7 @@ def reading_adjust(request: HttpRequest, reading_id: int, payload: AdjustIn) -> 
     adjustment = index_adjust(
         reading=reading, current_index=payload.current_index, reason=payload.reason, acting_user=request.user
     )
-    return Status(201, adjustment)
+    return Status(201, IndexAdjustment.objects.get(pk=adjustment.pk))
 
 
 @router.post("/estimates", response=EstimatesOut, summary="Estimate the connections not read in a cycle")

@@ -83,4 +83,5 @@ def metering_settings_update(*, operator: Any, acting_user: Any, **changes: Any)
         before=before,
         after=snapshot(settings, FIELDS),
     )
+    settings.refresh_from_db()
     return settings

@@ -105,7 +105,7 @@ def anomaly_report(
             key,
             {
                 "key": key,
-                "code": count[group[0]] if by == "route" else "",
+                "code": (count[group[0]] or "") if by == "route" else "",
                 "name": count[group[1]] or "",
                 "counts": {kind.value: 0 for kind in REPORT_KINDS},
                 "total": 0,

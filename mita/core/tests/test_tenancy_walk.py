@@ -80,6 +80,8 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "work_order_id": lambda: _service_request_of(operator_a).work_orders.get().pk,
         "material_id": lambda: _material_of(operator_a).pk,
         "import_id": lambda: _import_of(operator_a).pk,
+        # metering/review
+        "reading_id": lambda: _review_reading_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -126,7 +128,35 @@ MISSING: dict[str, Callable[[], Any]] = {
     "work_order_id": lambda: 999999,
     "material_id": lambda: 999999,
     "import_id": lambda: 999999,
+    # metering/review
+    "reading_id": lambda: 999999,
 }
+
+
+def _review_reading_of(operator: Any) -> Any:
+    """metering/review: a reading of operator A's walk connection waiting for review (not read: a reader's code)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from mita.metering.installations import meter_install
+    from mita.metering.models import Installation, Reading
+    from mita.metering.readings import ReadingInput, readings_record
+    from mita.metering.tests.world import meter_model_of, meter_of
+
+    connection = _connection_of(operator)
+    if reading := Reading.objects.filter(connection=connection, status="review").first():
+        return reading
+    if not Installation.objects.filter(connection=connection, removed_on__isnull=True).exists():
+        meter_install(
+            meter=meter_of(operator, meter_model_of(operator, code="WALK-REVIEW"), "WALK-REVIEW-1"),
+            connection=connection,
+            installed_on=datetime.date(2026, 1, 1),
+            initial_index=0,
+            acting_user=None,
+        )
+    row = ReadingInput(connection_id=connection.pk, current_index=None, read_on=timezone.localdate(), reader_code="dog")
+    return readings_record(operator=operator, rows=[row], source="manual")[0].reading
 
 
 def _route_of(operator: Any) -> Any:
@@ -567,6 +597,7 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/service-requests/<request_id>",
         "api/v1/work-orders/<work_order_id>",
         "api/v1/materials/<material_id>",
+        "metering/review/<int:reading_id>/",  # metering/review
     ):
         if route not in all_routes():
             continue

@@ -10,8 +10,8 @@ from mita.accounts.roles import Role
 from mita.core.navigation import cards_for
 from mita.metering.adjustments import index_adjust
 from mita.metering.models import MeteringSettings, Reading
-from mita.registry.access import WorkspaceAccess, workspaces_of
 from mita.metering.tests.world_review import active_metered, read, thirty_a_month
+from mita.registry.access import WorkspaceAccess, workspaces_of
 from mita.testing.factories import member
 
 pytestmark = pytest.mark.django_db
