@@ -60,7 +60,8 @@ class ReadingOut(Schema):
 
     @staticmethod
     def resolve_route_code(reading: Reading) -> str | None:
-        return reading.connection.route.code if reading.connection.route_id else None
+        route = reading.connection.route
+        return route.code if route is not None else None
 
 
 class NoteIn(Schema):
