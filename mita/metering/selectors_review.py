@@ -9,9 +9,11 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from mita.accounts.roles import Role
 from mita.core.access import Access
+from mita.metering.errors import MeteringError
 from mita.metering.models import IndexAdjustment, MeteringSettings, MeterState, Reading
 from mita.metering.readings import average_daily
 
@@ -88,6 +90,12 @@ def anomaly_report(
 ) -> list[dict[str, Any]]:
     """Readings with an anomaly read in a period, counted per kind, by route or by reader; whatever was decided
     since (a correction that supersedes one is not counted again unless it has an anomaly of its own)."""
+    if date_from > date_to:
+        raise MeteringError(
+            _("The period ends before it starts."),
+            code="period_invalid",
+            fields={"date_to": [_("On or after the start.")]},
+        )
     group = {"route": ("connection__route__code", "connection__route__name"), "reader": ("reader_id", "reader__name")}[
         by
     ]

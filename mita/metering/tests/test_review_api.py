@@ -100,6 +100,8 @@ def test_the_anomaly_report_by_route(client_for, staff_a, high):
     assert response.status_code == 200
     [row] = response.json()
     assert (row["counts"]["high"], row["total"]) == (1, 1)
+    backwards = client_for(staff_a).get("/api/v1/anomaly-report?date_from=2026-05-01&date_to=2026-04-30")
+    assert backwards.status_code == 400 and backwards.json()["error"]["code"] == "period_invalid"
 
 
 def test_settings_read_and_change_by_an_admin(client_for, staff_a, admin_a):

@@ -155,3 +155,23 @@ def test_another_operators_admin_gets_404_on_every_review_page(client_for, admin
 
 def test_a_cashier_cannot_open_the_queue(client_for, operator_a):
     assert client_for(member(Role.CASHIER, operator_a)).get("/metering/review/").status_code == 403
+
+
+def test_the_filters_swap_the_table_only_with_htmx(client_for, staff_a, queue):
+    high, backwards = queue
+    response = client_for(staff_a).get("/metering/review/?anomaly=high", HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="review-queue">') and "<html" not in body
+    assert f"review-row-{high.pk}" in body and f"review-row-{backwards.pk}" not in body
+
+
+def test_a_meter_not_read_is_estimated_from_its_page(client_for, staff_a, operator_a):
+    installation = active_metered(operator_a, number="AAL-0009", serial="9", initial_index=D(1000))
+    thirty_a_month(operator_a, installation)
+    dog = read(operator_a, installation, None, datetime.date(2026, 4, 21), "2026-04", reader_code="dog")
+    client = client_for(staff_a)
+    assert "Dog" in client.get(f"/metering/review/{dog.pk}/").content.decode()
+    response = client.post(f"/metering/review/{dog.pk}/", {"action": "estimate", "note": "Dog again"})
+    assert response.status_code == 302
+    estimated = Reading.objects.get(supersedes=dog)
+    assert (estimated.source, estimated.consumption, estimated.current_index) == ("estimated", D(20), D(1110))
