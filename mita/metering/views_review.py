@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from mita.core.errors import DomainError
@@ -111,10 +112,10 @@ def _decide(reading: Reading, data: dict[str, Any], user: Any) -> Reading:
 
 
 DONE = {
-    "accept": _("Reading accepted: it counts."),
-    "correct": _("Reading corrected."),
-    "estimate": _("Reading replaced by an estimate."),
-    "reject": _("Reading rejected: it counts for nothing."),
+    "accept": gettext_lazy("Reading accepted: it counts."),
+    "correct": gettext_lazy("Reading corrected."),
+    "estimate": gettext_lazy("Reading replaced by an estimate."),
+    "reject": gettext_lazy("Reading rejected: it counts for nothing."),
 }
 
 
