@@ -83,6 +83,8 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "tariff_id": lambda: _tariff_of(operator_a).pk,
         "version_id": lambda: _tariff_of(operator_a).versions.get().pk,
         "package_id": lambda: _package_of(operator_a).pk,
+        # metering/review
+        "reading_id": lambda: _review_reading_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -132,7 +134,35 @@ MISSING: dict[str, Callable[[], Any]] = {
     "tariff_id": lambda: 999999,
     "version_id": lambda: 999999,
     "package_id": lambda: 999999,
+    # metering/review
+    "reading_id": lambda: 999999,
 }
+
+
+def _review_reading_of(operator: Any) -> Any:
+    """metering/review: a reading of operator A's walk connection waiting for review (not read: a reader's code)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from mita.metering.installations import meter_install
+    from mita.metering.models import Installation, Reading
+    from mita.metering.readings import ReadingInput, readings_record
+    from mita.metering.tests.world import meter_model_of, meter_of
+
+    connection = _connection_of(operator)
+    if reading := Reading.objects.filter(connection=connection, status="review").first():
+        return reading
+    if not Installation.objects.filter(connection=connection, removed_on__isnull=True).exists():
+        meter_install(
+            meter=meter_of(operator, meter_model_of(operator, code="WALK-REVIEW"), "WALK-REVIEW-1"),
+            connection=connection,
+            installed_on=datetime.date(2026, 1, 1),
+            initial_index=0,
+            acting_user=None,
+        )
+    row = ReadingInput(connection_id=connection.pk, current_index=None, read_on=timezone.localdate(), reader_code="dog")
+    return readings_record(operator=operator, rows=[row], source="manual")[0].reading
 
 
 def _route_of(operator: Any) -> Any:
@@ -620,6 +650,7 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/tariffs/<tariff_id>",
         "api/v1/tariff-versions/<version_id>",
         "api/v1/packages/<package_id>",
+        "metering/review/<int:reading_id>/",  # metering/review
     ):
         if route not in all_routes():
             continue
