@@ -80,6 +80,8 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "work_order_id": lambda: _service_request_of(operator_a).work_orders.get().pk,
         "material_id": lambda: _material_of(operator_a).pk,
         "import_id": lambda: _import_of(operator_a).pk,
+        # metering/readings
+        "reading_id": lambda: _reading_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -126,7 +128,37 @@ MISSING: dict[str, Callable[[], Any]] = {
     "work_order_id": lambda: 999999,
     "material_id": lambda: 999999,
     "import_id": lambda: 999999,
+    # metering/readings
+    "reading_id": lambda: 999999,
 }
+
+
+# metering/readings
+def _reading_of(operator: Any) -> Any:
+    """A reading of operator A's connection (the walk's), its note naming A (so that A_MARKERS catch a leak)."""
+    import datetime
+    from decimal import Decimal
+
+    from mita.metering.installations import meter_install
+    from mita.metering.models import Reading
+    from mita.metering.readings import ReadingInput, readings_record
+    from mita.metering.tests.world import meter_model_of, meter_of
+
+    if reading := Reading.objects.filter(operator=operator, key="walk-reading-a").first():
+        return reading
+    connection = _connection_of(operator)
+    meter = meter_of(operator, meter_model_of(operator, code="WALK-A"), "SECRET-METER-A")
+    day = datetime.date(2026, 1, 1)
+    meter_install(meter=meter, connection=connection, installed_on=day, initial_index=Decimal(0), acting_user=None)
+    row = ReadingInput(
+        connection_id=connection.pk,
+        current_index=Decimal(12),
+        read_on=day + datetime.timedelta(days=30),
+        key="walk-reading-a",
+        note="Read at Amazi Alpha Ltd",
+    )
+    (result,) = readings_record(operator=operator, rows=[row], source=Reading.Source.MANUAL)
+    return result.reading
 
 
 def _route_of(operator: Any) -> Any:
@@ -567,6 +599,7 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/service-requests/<request_id>",
         "api/v1/work-orders/<work_order_id>",
         "api/v1/materials/<material_id>",
+        "api/v1/readings/<reading_id>",  # metering/readings
     ):
         if route not in all_routes():
             continue
