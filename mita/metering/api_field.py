@@ -140,7 +140,7 @@ def field_route_get(request: HttpRequest, cycle: str) -> Any:
         message = _("Write the cycle as a month: YYYY-MM.")
         raise MeteringError(message, code="cycle_invalid", fields={"cycle": [message]}) from None
     sheet = field_route(access=access, reader=request.user, cycle=cycle)
-    body = _route_body(sheet, request.user.pk)
+    body = _route_body(sheet, sheet.reader_id)
     body["recent"] = [ReadingOut.from_orm(reading).dict(by_alias=True) for reading in sheet.recent]
     encoded = json.dumps(body, cls=DjangoJSONEncoder, sort_keys=True)
     etag = '"' + hashlib.sha256(encoded.encode()).hexdigest()[:32] + '"'

@@ -54,7 +54,7 @@ class ReadingEntryForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.registers = registers
-        self.fields["source"].choices = sources
+        self.fields["source"].choices = sources  # type: ignore[attr-defined]
         self.fields["read_on"].initial = timezone.localdate()
         self.fields["form_key"].initial = uuid.uuid4()
         self.photo_content: tuple[bytes, str] | None = None

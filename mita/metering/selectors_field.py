@@ -39,6 +39,7 @@ class RouteSheet:
 @dataclasses.dataclass(frozen=True)
 class FieldRoute:
     cycle: str
+    reader_id: int
     routes: list[RouteSheet]
     recent: list[Reading]
     since: datetime.date
@@ -88,6 +89,7 @@ def field_route(*, access: Access, reader: Any, cycle: str, today: datetime.date
     recent = list(readings_of_reader(access=access, reader=reader, today=today))
     return FieldRoute(
         cycle=cycle,
+        reader_id=reader.pk,
         routes=[
             RouteSheet(assignment=assignment, route=assignment.route, stops=stops[assignment.route_id])
             for assignment in assignments

@@ -96,11 +96,8 @@ def reading_enter_view(request: HttpRequest) -> HttpResponse:
             form_add_domain_error(form, error)
         else:
             units = {standing.code: standing.unit for standing in sheet.registers}
-            outcomes = [
-                {"result": result, "reading": result.reading, "unit": units.get(result.reading.register, "")}
-                for result in results
-                if result.reading is not None
-            ]
+            readings = [result.reading for result in results if result.reading is not None]
+            outcomes = [{"reading": reading, "unit": units.get(reading.register, "")} for reading in readings]
             return render(
                 request,
                 "metering/readings/result.html",
@@ -108,7 +105,7 @@ def reading_enter_view(request: HttpRequest) -> HttpResponse:
                     "sheet": sheet,
                     "outcomes": outcomes,
                     "replayed": all(result.outcome == "replayed" for result in results),
-                    "in_review": any(o["reading"].status == Reading.Status.REVIEW for o in outcomes),
+                    "in_review": any(reading.status == Reading.Status.REVIEW for reading in readings),
                 },
             )
     return render(request, "metering/readings/enter.html", context, status=400 if request.method == "POST" else 200)

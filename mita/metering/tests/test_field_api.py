@@ -79,9 +79,9 @@ def test_a_reader_downloads_only_their_routes_in_reading_order_with_previous_ind
     # each with its meter, registers and previous index and date
     first, second = stops[0], stops[1]
     assert first["meter"]["serial"] == "SN-1"
-    assert [(r["code"], r["previous_index"], r["previous_read_on"], r["read_this_cycle"]) for r in first["registers"]] == [
-        ("main", "111.000", days_ago(3).isoformat(), days_ago(3).strftime("%Y-%m") == cycle_now())
-    ]
+    assert [
+        (r["code"], r["previous_index"], r["previous_read_on"], r["read_this_cycle"]) for r in first["registers"]
+    ] == [("main", "111.000", days_ago(3).isoformat(), days_ago(3).strftime("%Y-%m") == cycle_now())]
     assert [(r["code"], r["multiplier"], r["previous_index"]) for r in second["registers"]] == [
         ("active", "40.0000", "100.000"),
         ("reactive", "40.0000", "100.000"),
@@ -196,3 +196,19 @@ def test_a_batch_over_5000_is_refused_whole(two_routes, client_for):
     response = _upload(client_for(two_routes["rita"]), [item] * 5001)
     assert response.status_code == 422
     assert not Reading.objects.exists()
+
+
+def test_the_route_download_takes_the_same_queries_for_three_connections_or_six(two_routes, client_for):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(two_routes["rita"])
+    with CaptureQueriesContext(db) as three:
+        assert len(client.get(ROUTE_URL, {"cycle": cycle_now()}).json()["routes"][0]["connections"]) == 3
+    operator = two_routes["rita"].memberships.get().operator
+    route = two_routes["first"].connection.route
+    for number in range(4, 7):
+        metered(operator, number=f"AAL-000{number}", serial=f"SN-{number}", route=route, sequence=number)
+    with CaptureQueriesContext(db) as six:
+        assert len(client.get(ROUTE_URL, {"cycle": cycle_now()}).json()["routes"][0]["connections"]) == 6
+    assert len(six) == len(three)

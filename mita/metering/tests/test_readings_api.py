@@ -126,9 +126,7 @@ def test_the_list_filters_by_connection_cycle_and_status(operator_a, client_for)
     assert client.get(f"/api/v1/readings/{one['id']}").json() == one
 
 
-def test_another_operator_sees_none_of_the_readings_and_cannot_post_to_its_connections(
-    operator_a, admin_b, client_for
-):
+def test_another_operator_sees_none_of_the_readings_and_cannot_post_to_its_connections(operator_a, admin_b, client_for):
     installation = metered(operator_a, number="AAL-0001", serial="SN-1")
     response = post(client_for(reader_of(operator_a)), "/api/v1/readings", _body(installation.connection_id))
     reading_id = response.json()["id"]
