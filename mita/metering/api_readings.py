@@ -15,7 +15,7 @@ from mita.core.permissions import request_access, require_api_roles
 from mita.customers.selectors import connection_get_for_access
 from mita.metering.errors import MeteringError
 from mita.metering.models import Reading
-from mita.metering.reading_entry import ItemResult, readings_enter
+from mita.metering.reading_entry import ItemResult, in_the_future, readings_enter
 from mita.metering.readings import ReadingInput
 from mita.metering.selectors_readings import (
     READER_ROLES,
@@ -158,6 +158,9 @@ def reading_create(request: HttpRequest, payload: ReadingIn) -> Status[Reading]:
     source_check(access, payload.source)
     index = index_of(payload.current_index)
     reader_code_check(payload.reader_code, index)
+    if in_the_future(payload.read_on, tolerance=datetime.timedelta(0)):
+        message = _("A reading cannot be dated in the future.")
+        raise MeteringError(message, code="read_on_future", fields={"read_on": [message]})
     connection = connection_get_for_access(access=access, connection_id=payload.connection_id)
     row = ReadingInput(
         connection_id=connection.pk,

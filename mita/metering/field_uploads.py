@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from mita.customers.models import Connection
 from mita.metering.models import Installation, Reading
-from mita.metering.reading_entry import ItemResult, readings_enter_batch, refused_item
+from mita.metering.reading_entry import ItemResult, in_the_future, readings_enter_batch, refused_item
 from mita.metering.readings import ReadingInput
 from mita.metering.smart_readings import CHUNK, batch_size_check
 
@@ -69,6 +69,9 @@ def field_readings_upload(*, operator: Any, reader: Any, readings: Sequence[Fiel
             continue
         if reading.current_index is None and not reading.reader_code:
             rows.append(refused_item("index_required", _("Give the index, or a reader's code saying why not.")))
+            continue
+        if in_the_future(reading.read_on):
+            rows.append(refused_item("read_on_future", _("A reading cannot be dated in the future: check the date.")))
             continue
         installed = meters.get(reading.connection_id)
         meter_id = None

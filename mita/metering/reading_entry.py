@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.core.audit import audit_record_many
@@ -21,6 +22,9 @@ from mita.metering.models import Reading
 from mita.metering.readings import ReadingInput, RowResult, readings_record
 
 PHOTO_MAX_BYTES_DEFAULT = 5 * 1024 * 1024
+# A device's clock and time zone may run a little ahead of ours; beyond this a date in the future is a mistake that
+# would make every later reading look older than the last one counted.
+FUTURE_TOLERANCE = datetime.timedelta(days=1)
 # What the bytes of a photo start with (never what its name says): JPEG, PNG, WebP.
 _PHOTO_KINDS = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"))
 # Refusals that name something of another operator or nothing at all: a 404 in the API.
@@ -62,6 +66,10 @@ def photo_kind(content: bytes) -> str | None:
     if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
         return "webp"
     return None
+
+
+def in_the_future(read_on: datetime.date, *, tolerance: datetime.timedelta = FUTURE_TOLERANCE) -> bool:
+    return read_on > timezone.localdate() + tolerance
 
 
 def form_key_of(form_key: uuid.UUID, register: str) -> str:

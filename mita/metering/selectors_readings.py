@@ -50,11 +50,15 @@ def connections_for_reading(*, access: Access, query: str) -> list[ConnectionMat
         lookup_number = {"number__iexact" if exact else "number__istartswith": term}
         by_meter = {
             installation.connection_id: installation.meter
-            for installation in Installation.objects.filter(
-                operator=operator, removed_on__isnull=True, **lookup_serial
-            ).select_related("meter")[:FIND_LIMIT]
+            for installation in Installation.objects.filter(operator=operator, removed_on__isnull=True, **lookup_serial)
+            .select_related("meter")
+            .order_by("connection_id")[:FIND_LIMIT]
         }
-        numbers = Connection.objects.filter(operator=operator, **lookup_number).values_list("pk", flat=True)
+        numbers = (
+            Connection.objects.filter(operator=operator, **lookup_number)
+            .order_by("number")
+            .values_list("pk", flat=True)
+        )
         ids = set(by_meter) | set(numbers[:FIND_LIMIT])
         if ids:
             return _matches(operator, sorted(ids)[:FIND_LIMIT], by_meter)

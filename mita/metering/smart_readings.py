@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from mita.metering.errors import MeteringError
 from mita.metering.models import Installation, Meter, MeterModel, Reading
-from mita.metering.reading_entry import ItemResult, readings_enter_batch, refused_item, smart_key_of
+from mita.metering.reading_entry import ItemResult, in_the_future, readings_enter_batch, refused_item, smart_key_of
 from mita.metering.readings import ReadingInput
 
 BATCH_MAX = 5000
@@ -72,7 +72,7 @@ def smart_readings_record(*, operator: Any, readings: Sequence[SmartReading], ac
     Refused per item: an unknown serial (`meter_unknown`, also another operator's meter), a serial of several brands
     without its brand (`meter_ambiguous`), a meter that is not of a smart model (`not_smart`) or not installed
     (`not_installed`), a timestamp without its offset (`timestamp_offset`), an index that is not one
-    (`index_invalid`); then what readings_record refuses.
+    (`index_invalid`), a date after tomorrow (`read_on_future`); then what readings_record refuses.
     The reading's date is the timestamp's date in the operator's time zone; its source is SMART."""
     batch_size_check(len(readings))
     meters = _meters_by_serial(operator, {reading.meter_serial.strip().upper() for reading in readings})
@@ -90,6 +90,8 @@ def _row_of(
         return refused_item(
             "timestamp_offset", _("Give the timestamp with its offset from UTC, e.g. 2026-03-01T00:00:00+02:00.")
         )
+    if in_the_future(timezone.localtime(reading.timestamp).date()):
+        return refused_item("read_on_future", _("The timestamp is in the future: check the meter's clock."))
     if reading.index is None:
         return refused_item("index_invalid", _("Write the index as a number, never negative (e.g. 1234.5)."))
     candidates = meters.get(reading.meter_serial.strip().upper(), [])

@@ -1,6 +1,7 @@
 """The field app's API: a reader downloads their routes of a cycle and uploads the readings made offline, each with
 a UUID the app made; a replayed upload changes nothing."""
 
+import datetime
 import uuid
 
 import pytest
@@ -169,6 +170,7 @@ def test_bad_items_are_refused_one_by_one_and_the_rest_recorded(two_routes, oper
         _item(two_routes["elsewhere"], None),  # neither index nor code
         _item(two_routes["elsewhere"], "12,5"),
         _item(two_routes["elsewhere"], None, reader_code="cat"),
+        _item(two_routes["elsewhere"], "120", read_on=(today() + datetime.timedelta(days=3)).isoformat()),
     ]
     body = _upload(client, batch).json()
     assert [(item["outcome"], item["status"], item["code"]) for item in body["results"]] == [
@@ -179,6 +181,7 @@ def test_bad_items_are_refused_one_by_one_and_the_rest_recorded(two_routes, oper
         ("refused", 400, "index_required"),
         ("refused", 400, "index_invalid"),
         ("refused", 400, "reader_code_invalid"),
+        ("refused", 400, "read_on_future"),
     ]
     assert body["results"][0]["reading"] is None
     assert not Reading.objects.filter(connection_id=outsider_connection.connection_id).exists()

@@ -1,5 +1,7 @@
 """The readings API: listing and reading the operator's readings, recording one with an idempotency key."""
 
+import datetime
+
 import pytest
 
 from mita.accounts.roles import Role
@@ -72,6 +74,11 @@ def test_bad_input_is_a_clear_4xx_and_records_nothing(operator_a, client_for):
         (_body(installation.connection_id, index=None, reader_code="cat"), 400, "reader_code_invalid"),
         (_body(installation.connection_id, source="estimated"), 400, "source_invalid"),
         (_body(installation.connection_id, register="reactive"), 400, "no_meter"),
+        (
+            _body(installation.connection_id, read_on=(today() + datetime.timedelta(days=1)).isoformat()),
+            400,
+            "read_on_future",
+        ),
         (_body(installation.connection_id, key=""), 422, "invalid"),
         ({"connection_id": installation.connection_id}, 422, "invalid"),
     ]

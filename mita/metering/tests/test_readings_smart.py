@@ -104,6 +104,7 @@ def test_items_that_cannot_be_recorded_are_refused_one_by_one_and_the_rest_recor
         {"meter_serial": "SM-1", "timestamp": _at(day, "12:00:00"), "index": "12,5"},
         {"meter_serial": "SM-1", "register": "reactive", "timestamp": _at(day), "index": "5"},
         {"meter_serial": "SM-1", "brand": "Kamstrup", "timestamp": _at(day), "index": "5"},
+        {"meter_serial": "SM-1", "timestamp": _at(day + datetime.timedelta(days=4)), "index": "125"},
     ]
     body = _push(client, {}, batch).json()
     assert [(item["outcome"], item["status"], item["code"]) for item in body["results"]] == [
@@ -115,6 +116,7 @@ def test_items_that_cannot_be_recorded_are_refused_one_by_one_and_the_rest_recor
         ("refused", 400, "index_invalid"),
         ("refused", 400, "no_meter"),
         ("refused", 404, "meter_unknown"),
+        ("refused", 400, "read_on_future"),
     ]
     assert all(item["message"] for item in body["results"][1:])
     assert Reading.objects.filter(source="smart").count() == 1
