@@ -1,16 +1,19 @@
 """Pages for entering a reading (find the connection by meter serial or connection number, enter each register's
 index) and for a reader's own records of the last five days."""
 
+import uuid
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from mita.core.errors import DomainError
 from mita.core.forms import form_add_domain_error
 from mita.core.permissions import require_roles
+from mita.metering.errors import MeteringError
 from mita.metering.forms_readings import ConnectionFindForm, ReadingEntryForm
 from mita.metering.models import Reading
 from mita.metering.reading_entry import form_key_of, readings_enter
@@ -93,6 +96,18 @@ def reading_enter_view(request: HttpRequest) -> HttpResponse:
                 photo=form.photo_content,
             )
         except DomainError as error:
+            if error.code == "key_reused":
+                # The same form sent again with other values: nothing changed. A fresh key lets the reader send these
+                # values as another reading once they have checked them.
+                form.data = form.data.copy()
+                form.data["form_key"] = str(uuid.uuid4())
+                error = MeteringError(
+                    _(
+                        "This form was already sent with other values, and nothing was changed. Check the values and "
+                        "send them again to record another reading."
+                    ),
+                    code=error.code,
+                )
             form_add_domain_error(form, error)
         else:
             units = {standing.code: standing.unit for standing in sheet.registers}

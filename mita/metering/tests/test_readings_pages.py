@@ -101,8 +101,10 @@ def test_submitting_the_same_form_twice_records_one_reading(operator_a, client_f
     # the same form sent again with another index is refused, nothing recorded
     third = client.post(f"{URL}?connection={installation.connection_id}", {**form, "index_main": "125"})
     assert third.status_code == 400
-    assert "already used for a different reading" in third.content.decode()
+    assert "already sent with other values" in third.content.decode()
     assert Reading.objects.filter(connection_id=installation.connection_id, source="manual").count() == 1
+    # and the form drawn again carries a new key, so that sending it again records the other reading
+    assert f'value="{form["form_key"]}"' not in third.content.decode()
 
 
 def test_a_readers_code_without_an_index_is_recorded_for_review(operator_a, client_for):
