@@ -67,7 +67,10 @@ class ReadingEntryForm(forms.Form):
                 max_digits=16,
                 decimal_places=3,
                 help_text=_("Previous: %(index)s on %(date)s")
-                % {"index": standing.previous_index, "date": standing.previous_read_on.isoformat()},
+                % {
+                    "index": format(standing.previous_index.normalize(), "f"),
+                    "date": standing.previous_read_on.isoformat(),
+                },
                 widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal", "autocomplete": "off"}),
             )
         # The indexes first: they are what the reader came for.
