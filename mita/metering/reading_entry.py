@@ -83,7 +83,18 @@ def smart_key_of(meter_id: int, register: str, timestamp: datetime.datetime) -> 
     return f"smart:{meter_id}:{register}:{at}"
 
 
-def _audit_created(results: Sequence[RowResult], acting_user: Any, source: str) -> None:
+@dataclasses.dataclass(frozen=True)
+class ItemResult:
+    """One item of a batch: created, replayed or refused (with a code), and the reading made or found."""
+
+    outcome: str
+    status: int  # what this item alone would have answered: 201, 200, 400, 404 or 409
+    reading: Reading | None = None
+    code: str = ""
+    message: str = ""
+
+
+def _audit_created(results: Sequence[RowResult | ItemResult], acting_user: Any, source: str) -> None:
     created = [result.reading for result in results if result.outcome == "created" and result.reading is not None]
     if created:
         audit_record_many(
@@ -138,17 +149,6 @@ def readings_enter(
     return results
 
 
-@dataclasses.dataclass(frozen=True)
-class ItemResult:
-    """One item of a batch: created, replayed or refused (with a code), and the reading made or found."""
-
-    outcome: str
-    status: int  # what this item alone would have answered: 201, 200, 400, 404 or 409
-    reading: Reading | None = None
-    code: str = ""
-    message: str = ""
-
-
 def item_result_of(result: RowResult) -> ItemResult:
     if result.outcome == "created":
         return ItemResult("created", 201, result.reading)
@@ -168,12 +168,8 @@ def readings_enter_batch(
 ) -> list[ItemResult]:
     """Record a batch whose items were resolved by the caller (an ItemResult in `rows` is an item already refused):
     one result per item, in order; refused items change nothing, the others are recorded (replays change nothing)."""
-    inputs = [(position, row) for position, row in enumerate(rows) if isinstance(row, ReadingInput)]
-    recorded = readings_record(
-        operator=operator, rows=[row for _position, row in inputs], source=source, acting_user=acting_user
-    )
-    _audit_created(recorded, acting_user, source)
-    results: list[ItemResult] = [row for row in rows if isinstance(row, ItemResult)]
-    by_position = {position: item_result_of(result) for (position, _row), result in zip(inputs, recorded, strict=True)}
-    refused = iter(results)
-    return [by_position[position] if position in by_position else next(refused) for position in range(len(rows))]
+    inputs = [row for row in rows if isinstance(row, ReadingInput)]
+    recorded = iter(readings_record(operator=operator, rows=inputs, source=source, acting_user=acting_user))
+    results = [item_result_of(next(recorded)) if isinstance(row, ReadingInput) else row for row in rows]
+    _audit_created([result for result in results if result.outcome == "created"], acting_user, source)
+    return results

@@ -99,8 +99,9 @@ def reading_enter_view(request: HttpRequest) -> HttpResponse:
             if error.code == "key_reused":
                 # The same form sent again with other values: nothing changed. A fresh key lets the reader send these
                 # values as another reading once they have checked them.
-                form.data = form.data.copy()
-                form.data["form_key"] = str(uuid.uuid4())
+                data = request.POST.copy()
+                data["form_key"] = str(uuid.uuid4())
+                form.data = data
                 error = MeteringError(
                     _(
                         "This form was already sent with other values, and nothing was changed. Check the values and "
