@@ -21,9 +21,11 @@ from mita.metering.readings import ReadingInput
 from mita.metering.selectors_readings import (
     READER_ROLES,
     READING_ENTRY_ROLES,
+    READING_READ_ROLES,
     RECENT_DAYS,
     connections_for_reading,
     operator_of,
+    reading_get_for_access,
     reading_sheet,
     readings_of_reader,
     recent_since,
@@ -142,3 +144,21 @@ def my_readings_view(request: HttpRequest) -> HttpResponse:
             "in_review": sum(reading.status == Reading.Status.REVIEW for reading in readings),
         },
     )
+
+
+PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+@login_required
+@require_roles(*READING_READ_ROLES)
+def reading_photo_view(request: HttpRequest, reading_id: int) -> HttpResponse:
+    """A reading's photo of the dial (404 for another operator's reading, or a reading without a photo)."""
+    reading = reading_get_for_access(access=request.access, reading_id=reading_id)  # type: ignore[attr-defined]
+    if not reading.photo:
+        raise Http404
+    content_type = PHOTO_TYPES.get(reading.photo.name.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+    with reading.photo.open("rb") as stored:  # at most 5 MB, checked when it was taken
+        response = HttpResponse(stored.read(), content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -148,6 +148,10 @@ def test_a_photo_of_the_dial_is_kept_and_a_file_that_is_no_image_is_refused(oper
     reading = Reading.objects.get(source="manual")
     assert reading.photo.name.endswith(".png")
     assert reading.photo.read() == PNG
+    # and it is shown from the result, as the PNG it is
+    assert f"/metering/readings/{reading.pk}/photo/" in response.content.decode()
+    photo = client.get(f"/metering/readings/{reading.pk}/photo/")
+    assert (photo.status_code, photo["Content-Type"], photo.content) == (200, "image/png", PNG)
 
 
 @override_settings(MITA_READING_PHOTO_MAX_BYTES=1024)
@@ -198,6 +202,20 @@ def test_a_connection_without_a_meter_says_so_and_records_nothing(operator_a, cl
     assert "reading-no-meter" in client.get(f"{URL}?connection={connection.pk}").content.decode()
     assert client.post(f"{URL}?connection={connection.pk}", _form()).status_code == 400
     assert not Reading.objects.exists()
+
+
+def test_another_operators_reading_photo_and_a_reading_without_one_are_404(
+    operator_a, admin_b, client_for, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    installation = metered(operator_a, number="AAL-0001", serial="SN-1")
+    client = client_for(reader_of(operator_a))
+    url = f"{URL}?connection={installation.connection_id}"
+    client.post(url, {**_form(), "photo": SimpleUploadedFile("dial.png", PNG)})
+    with_photo = Reading.objects.get(source="manual")
+    assert client_for(admin_b).get(f"/metering/readings/{with_photo.pk}/photo/").status_code == 404
+    Reading.objects.filter(pk=with_photo.pk).update(photo="")
+    assert client.get(f"/metering/readings/{with_photo.pk}/photo/").status_code == 404
 
 
 def test_other_roles_and_other_operators_are_refused(operator_a, admin_b, client_for):
