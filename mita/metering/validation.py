@@ -78,10 +78,11 @@ def reading_check(
         estimated = previous - last_actual
         if estimated < 0:  # the estimates went through the wrap
             estimated += dial.wrap
+        consumption = units((actual[0] - estimated) * dial.multiplier)
         return Check(
-            consumption=units((actual[0] - estimated) * dial.multiplier),
+            consumption=consumption,
             rollover=actual[1],
-            true_up=True,
+            true_up=consumption < 0,  # flagged when it gives back what the estimates overshot
             anomaly="" if in_window else "out_of_cycle",
         )
     advanced = _advance(previous, current, dial, thresholds)

@@ -83,7 +83,7 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "tariff_id": lambda: _tariff_of(operator_a).pk,
         "version_id": lambda: _tariff_of(operator_a).versions.get().pk,
         "package_id": lambda: _package_of(operator_a).pk,
-        # metering/review
+        # metering/review, metering/readings
         "reading_id": lambda: _review_reading_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
@@ -134,7 +134,7 @@ MISSING: dict[str, Callable[[], Any]] = {
     "tariff_id": lambda: 999999,
     "version_id": lambda: 999999,
     "package_id": lambda: 999999,
-    # metering/review
+    # metering/review, metering/readings
     "reading_id": lambda: 999999,
 }
 
@@ -155,13 +155,19 @@ def _review_reading_of(operator: Any) -> Any:
         return reading
     if not Installation.objects.filter(connection=connection, removed_on__isnull=True).exists():
         meter_install(
-            meter=meter_of(operator, meter_model_of(operator, code="WALK-REVIEW"), "WALK-REVIEW-1"),
+            meter=meter_of(operator, meter_model_of(operator, code="WALK-REVIEW"), "SECRET-METER-A"),
             connection=connection,
             installed_on=datetime.date(2026, 1, 1),
             initial_index=0,
             acting_user=None,
         )
-    row = ReadingInput(connection_id=connection.pk, current_index=None, read_on=timezone.localdate(), reader_code="dog")
+    row = ReadingInput(
+        connection_id=connection.pk,
+        current_index=None,
+        read_on=timezone.localdate(),
+        reader_code="dog",
+        note="Read at Amazi Alpha Ltd",  # names A, so that A_MARKERS catch a leak
+    )
     return readings_record(operator=operator, rows=[row], source="manual")[0].reading
 
 
@@ -651,6 +657,7 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/tariff-versions/<version_id>",
         "api/v1/packages/<package_id>",
         "metering/review/<int:reading_id>/",  # metering/review
+        "api/v1/readings/<reading_id>",  # metering/readings
     ):
         if route not in all_routes():
             continue
