@@ -240,24 +240,9 @@ class MeterDetailOut(MeterOut):
     installations: list[HistoryInstallationOut]
     calibrations: list[HistoryCalibrationOut]
 
-
-@router.get("/meters", response=list[MeterOut], summary="Meters, by status, store, model and serial prefix")
-@paginate(LimitOffsetPagination)
-def meter_list(
-    request: HttpRequest, status: str = "", store_id: int | None = None, meter_model_id: int | None = None, q: str = ""
-) -> Any:
-    access = require_api_roles(request, *METER_READ_ROLES)
-    return meters_visible_to(access=access, status=status, store_id=store_id, meter_model_id=meter_model_id, serial=q)
-
-
-@router.get("/meters/{meter_id}", response=MeterDetailOut, summary="One meter with its history")
-def meter_get(request: HttpRequest, meter_id: int) -> dict[str, Any]:
-    access = require_api_roles(request, *METER_READ_ROLES)
-    meter = meter_get_for_access(access=access, meter_id=meter_id)
-    history = meter_history(meter=meter)
-    return {
-        **MeterOut.from_orm(meter).dict(),
-        "movements": [
+    @staticmethod
+    def resolve_movements(meter: Meter) -> list[dict[str, Any]]:
+        return [
             {
                 "id": movement.pk,
                 "kind": movement.kind,
@@ -267,9 +252,12 @@ def meter_get(request: HttpRequest, meter_id: int) -> dict[str, Any]:
                 "supplier": movement.supplier,
                 "reference": movement.reference,
             }
-            for movement in history.movements
-        ],
-        "installations": [
+            for movement in meter.history.movements  # type: ignore[attr-defined]
+        ]
+
+    @staticmethod
+    def resolve_installations(meter: Meter) -> list[dict[str, Any]]:
+        return [
             {
                 "id": installation.pk,
                 "connection": installation.connection.number,
@@ -279,10 +267,21 @@ def meter_get(request: HttpRequest, meter_id: int) -> dict[str, Any]:
                 "final_index": installation.final_index,
                 "removal_reason": installation.removal_reason,
             }
-            for installation in history.installations
-        ],
-        "calibrations": history.calibrations,
-    }
+            for installation in meter.history.installations  # type: ignore[attr-defined]
+        ]
+
+    @staticmethod
+    def resolve_calibrations(meter: Meter) -> list[Any]:
+        return list(meter.history.calibrations)  # type: ignore[attr-defined]
+
+
+@router.get("/meters", response=list[MeterOut], summary="Meters, by status, store, model and serial prefix")
+@paginate(LimitOffsetPagination)
+def meter_list(
+    request: HttpRequest, status: str = "", store_id: int | None = None, meter_model_id: int | None = None, q: str = ""
+) -> Any:
+    access = require_api_roles(request, *METER_READ_ROLES)
+    return meters_visible_to(access=access, status=status, store_id=store_id, meter_model_id=meter_model_id, serial=q)
 
 
 class ReceiveIn(Schema):
@@ -339,6 +338,15 @@ def meters_receive_endpoint(request: HttpRequest, payload: ReceiveIn) -> Status[
     )
     body = {"movement_id": result.movement.pk, "replayed": result.replayed, "count": result.movement.lines.count()}
     return Status(200 if result.replayed else 201, body)
+
+
+# After /meters/receive: a path parameter would take "receive" for a meter's id.
+@router.get("/meters/{meter_id}", response=MeterDetailOut, summary="One meter with its history")
+def meter_get(request: HttpRequest, meter_id: int) -> Meter:
+    access = require_api_roles(request, *METER_READ_ROLES)
+    meter = meter_get_for_access(access=access, meter_id=meter_id)
+    meter.history = meter_history(meter=meter)  # type: ignore[attr-defined]
+    return meter
 
 
 router.add_router("/", api_movements.router)

@@ -69,6 +69,13 @@ class MovementMeterOut(Schema):
 class MovementDetailOut(MovementOut):
     meters: list[MovementMeterOut]
 
+    @staticmethod
+    def resolve_meters(movement: Movement) -> list[dict[str, Any]]:
+        return [
+            {"id": line.meter_id, "serial": line.meter.serial, "brand": line.meter.brand}
+            for line in movement_lines(movement=movement)
+        ]
+
 
 class MovementIn(Schema):
     kind: str  # transfer, to_lab, from_lab, reject, scrap
@@ -81,16 +88,6 @@ class MovementIn(Schema):
     reference: str = ""
     note: str = ""
     key: str = ""
-
-
-def _detail(movement: Movement) -> dict[str, Any]:
-    return {
-        **MovementOut.from_orm(movement).dict(),
-        "meters": [
-            {"id": line.meter_id, "serial": line.meter.serial, "brand": line.meter.brand}
-            for line in movement_lines(movement=movement)
-        ],
-    }
 
 
 @router.get("/meter-movements", response=list[MovementOut], summary="Movement documents of meters")
@@ -131,13 +128,13 @@ def movement_create_endpoint(request: HttpRequest, payload: MovementIn) -> Statu
         acting_user=request.user,
     )
     movement = movement_get_for_access(access=access, movement_id=result.movement.pk)
-    return Status(200 if result.replayed else 201, _detail(movement))
+    return Status(200 if result.replayed else 201, movement)
 
 
 @router.get("/meter-movements/{movement_id}", response=MovementDetailOut, summary="One movement document")
-def movement_get(request: HttpRequest, movement_id: int) -> dict[str, Any]:
+def movement_get(request: HttpRequest, movement_id: int) -> Movement:
     access = require_api_roles(request, *METER_READ_ROLES)
-    return _detail(movement_get_for_access(access=access, movement_id=movement_id))
+    return movement_get_for_access(access=access, movement_id=movement_id)
 
 
 # Calibrations ------------------------------------------------------------------------------------------------------

@@ -282,7 +282,7 @@ def _meters_named(
                 .select_related("store")
             )
             for meter in meters:
-                by_serial.setdefault(meter.folded, []).append(meter)  # type: ignore[attr-defined]
+                by_serial.setdefault(meter.folded, []).append(meter)
         for folded_serial, serial in folded.items():
             candidates = by_serial.get(folded_serial, [])
             if len(candidates) > 1:

@@ -6,6 +6,7 @@ import csv
 import datetime
 import io
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -165,7 +166,7 @@ def movement_report_view(request: HttpRequest) -> HttpResponse:
     form = MovementFilterForm(request.GET or None, operator=access.operator)
     date_from, date_to = _period(form)
     data = form.cleaned_data if form.is_valid() else {}
-    options = {
+    options: dict[str, Any] = {
         "kind": data.get("kind") or "",
         "store_id": data["store"].pk if data.get("store") else None,
         "date_from": date_from,
