@@ -49,7 +49,7 @@ def calibration_record(
     note: str = "",
 ) -> Calibration:
     """Record a calibration's result on a meter and put the meter where the result says."""
-    meter = Meter.objects.select_for_update().select_related("store").get(pk=meter.pk)
+    meter = Meter.objects.select_for_update(of=("self",)).select_related("store").get(pk=meter.pk)
     if result not in Calibration.Result.values:
         raise MeteringError(_("Choose the result."), code="result_invalid", fields={"result": [_("Choose one.")]})
     if calibrated_on > timezone.localdate():

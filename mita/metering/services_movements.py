@@ -308,7 +308,9 @@ def _meters_named(
     ids = sorted(found)
     locked: list[Meter] = []
     for chunk in _chunks(ids):
-        locked.extend(Meter.objects.select_for_update().filter(pk__in=chunk).select_related("store").order_by("pk"))
+        locked.extend(
+            Meter.objects.select_for_update(of=("self",)).filter(pk__in=chunk).select_related("store").order_by("pk")
+        )
     return locked, problems
 
 

@@ -114,12 +114,17 @@ def movement_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("The movement is recorded."))
             return redirect("metering:movement_detail", movement_id=result.movement.pk)
-    return render(
-        request,
-        TEMPLATES + "movement_form.html",
-        {"form": form, "ticked": ticked},
-        status=400 if request.method == "POST" else 200,
-    )
+    context: dict[str, Any] = {"form": form, "ticked": ticked}
+    if request.method == "POST" and form.cleaned_data.get("from_store"):
+        # Sent back with errors: the from-store's meters again, those ticked still ticked.
+        context.update(_store_meters(access, form.cleaned_data["from_store"], form.cleaned_data.get("kind", "")))
+    return render(request, TEMPLATES + "movement_form.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _store_meters(access: Any, store: Any, kind: str) -> dict[str, Any]:
+    allowed = RULES[kind][0] if kind in RULES else (Meter.Status.IN_STORE,)
+    meters = meters_visible_to(access=access, store_id=store.pk).filter(status__in=allowed)
+    return {"store": store, "meters": meters[:STORE_LIST_LIMIT], "count": meters.count(), "limit": STORE_LIST_LIMIT}
 
 
 @login_required
@@ -130,13 +135,8 @@ def movement_store_meters(request: HttpRequest) -> HttpResponse:
     if not request.GET.get("from_store"):
         return HttpResponse("")
     store = store_get_for_access(access=access, store_id=request.GET["from_store"])
-    kind = request.GET.get("kind", "transfer")
-    allowed = RULES[kind][0] if kind in RULES else (Meter.Status.IN_STORE,)
-    meters = meters_visible_to(access=access, store_id=store.pk).filter(status__in=allowed)
     return render(
-        request,
-        TEMPLATES + "_store_meters.html",
-        {"store": store, "meters": meters[:STORE_LIST_LIMIT], "count": meters.count(), "limit": STORE_LIST_LIMIT},
+        request, TEMPLATES + "_store_meters.html", _store_meters(access, store, request.GET.get("kind", "transfer"))
     )
 
 

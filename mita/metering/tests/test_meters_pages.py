@@ -107,6 +107,11 @@ def test_meters_are_moved_on_the_page_by_ticking_them_and_refused_with_the_names
     again = client.post(reverse("metering:movement_create"), {**form, "meter_ids": [], "serials": "WM-030001\nXX-1"})
     body = again.content.decode()
     assert again.status_code == 400 and "WM-030001: not in CEN (BR1)" in body and "XX-1: no such meter" in body
+    # what was ticked stays ticked on the form sent back
+    fourth = Meter.objects.get(serial="WM-030004").pk
+    kept = client.post(reverse("metering:movement_create"), {**form, "meter_ids": [fourth], "serials": "XX-1"})
+    assert kept.status_code == 400 and f'value="{fourth}" checked' in kept.content.decode()
+    assert Meter.objects.get(pk=fourth).store == stock_a["central"]
 
 
 def test_the_report_counts_movements_by_kind_and_stores_and_downloads_as_csv(client_for, admin_a, operator_a, stock_a):
