@@ -21,7 +21,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mita.core.audit import audit_record, audit_record_many
+from mita.core.audit import audit_record
 from mita.core.errors import Conflict
 from mita.metering.errors import MeteringError
 from mita.metering.models import Meter, MeterModel, Movement, MovementKey, MovementLine, Store
@@ -242,12 +242,6 @@ def meters_receive(
             "last": serials[-1],
         },
     )
-    audit_record_many(
-        actor=acting_user,
-        action="meter.received",
-        targets=list(meters),
-        after=[{"store": store.code, "movement": movement.pk}] * len(meters),
-    )
     return MovementResult(movement=movement)
 
 
@@ -270,24 +264,24 @@ def _meters_named(
 ) -> tuple[list[Meter], list[str]]:
     """The meters named by serial (whatever its case) or id, locked in id order; and the problems with the names."""
     problems: list[str] = []
-    found: dict[int, Meter] = {}
+    found: set[int] = set()
     if serials:
         folded = {serial.upper(): serial for serial in serials}
-        by_serial: dict[str, list[Meter]] = {}
+        by_serial: dict[str, list[tuple[int, int | None]]] = {}
         for chunk in _chunks(sorted(folded)):
-            meters = (
+            rows = (
                 Meter.objects.filter(operator=operator)
                 .annotate(folded=Upper("serial"))
                 .filter(folded__in=chunk)
-                .select_related("store")
+                .values_list("folded", "pk", "store_id")
             )
-            for meter in meters:
-                by_serial.setdefault(meter.folded, []).append(meter)
+            for folded_serial, pk, store_id in rows:
+                by_serial.setdefault(folded_serial, []).append((pk, store_id))
         for folded_serial, serial in folded.items():
             candidates = by_serial.get(folded_serial, [])
             if len(candidates) > 1:
                 # The same serial on two brands: the one in the from-store, if only one is there.
-                here = [meter for meter in candidates if meter.store_id == store.pk]
+                here = [candidate for candidate in candidates if candidate[1] == store.pk]
                 candidates = here if len(here) == 1 else candidates
             if not candidates:
                 problems.append(_("%(serial)s: no such meter") % {"serial": serial})
@@ -297,17 +291,16 @@ def _meters_named(
                     % {"serial": serial}
                 )
             else:
-                found[candidates[0].pk] = candidates[0]
+                found.add(candidates[0][0])
     if meter_ids:
-        for chunk in _chunks(sorted({int(pk) for pk in meter_ids})):
-            for meter in Meter.objects.filter(operator=operator, pk__in=chunk).select_related("store"):
-                found[meter.pk] = meter
-        missing = {int(pk) for pk in meter_ids} - set(found)
+        chosen = set(meter_ids)
+        for chunk in _chunks(sorted(chosen)):
+            found.update(Meter.objects.filter(operator=operator, pk__in=chunk).values_list("pk", flat=True))
+        missing = chosen - found
         if missing:
             problems.append(_("%(count)s meters chosen do not exist") % {"count": len(missing)})
-    ids = sorted(found)
     locked: list[Meter] = []
-    for chunk in _chunks(ids):
+    for chunk in _chunks(sorted(found)):
         locked.extend(
             Meter.objects.select_for_update(of=("self",)).filter(pk__in=chunk).select_related("store").order_by("pk")
         )
