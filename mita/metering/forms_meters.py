@@ -51,10 +51,20 @@ class MeterModelForm(forms.Form):
             self.fields["code"].disabled = True
 
 
+SMALL = {"size": 8}
+
+
 class RegisterForm(forms.Form):
-    code = forms.CharField(label=_("Register"), max_length=20, required=False)
-    unit = forms.CharField(label=_("Unit"), max_length=10, required=False)
-    multiplier = forms.DecimalField(label=_("Multiplier"), max_digits=12, decimal_places=4, min_value=0, required=False)
+    code = forms.CharField(label=_("Register"), max_length=20, required=False, widget=forms.TextInput(attrs=SMALL))
+    unit = forms.CharField(label=_("Unit"), max_length=10, required=False, widget=forms.TextInput(attrs=SMALL))
+    multiplier = forms.DecimalField(
+        label=_("Multiplier"),
+        max_digits=12,
+        decimal_places=4,
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput(attrs={"step": "any", "style": "width:7rem"}),
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -1,6 +1,7 @@
 """Pages of metering: meters — meter models with their registers, stores, the meters (list and a meter's history) and
 receiving a batch from a supplier. Movements and calibration are in views_movements."""
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -267,6 +268,9 @@ def meters_receive_view(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as error:
             form_add_domain_error(form, error)
+            if error.code == "key_reused":  # the page's key came back with other serials: the next send is new
+                form.data = form.data.copy()
+                form.data["key"] = uuid.uuid4().hex
         else:
             count = result.movement.lines.count()
             messages.success(

@@ -52,6 +52,20 @@ def _store_label(store: object | None) -> str:
     return getattr(store, "code", "") if store else ""
 
 
+def _from_label(movement: Movement) -> str:
+    """Where the meters came from: a store, or the supplier of a receipt."""
+    return _store_label(movement.from_store) or movement.supplier
+
+
+def _to_label(movement: Movement) -> str:
+    """Where they went: a store, the supplier of a reject, the connection of an installation, or scrap."""
+    if movement.to_store:
+        return _store_label(movement.to_store)
+    if movement.kind == Movement.Kind.SCRAP:
+        return str(_("Scrap"))
+    return movement.supplier or movement.reference
+
+
 @login_required
 @require_roles(*METER_READ_ROLES)
 def movement_list(request: HttpRequest) -> HttpResponse:
@@ -69,8 +83,8 @@ def movement_list(request: HttpRequest) -> HttpResponse:
         Column("pk", gettext_lazy("Document"), order_by="pk", value=lambda m: f"#{m.pk}", link=_movement_link),
         Column("moved_on", gettext_lazy("Date"), order_by="moved_on"),
         Column("kind", gettext_lazy("Movement"), order_by="kind", value=lambda m: m.get_kind_display()),
-        Column("from_store", gettext_lazy("From"), value=lambda m: _store_label(m.from_store)),
-        Column("to_store", gettext_lazy("To"), value=lambda m: _store_label(m.to_store) or m.supplier or m.reference),
+        Column("from_store", gettext_lazy("From"), value=_from_label),
+        Column("to_store", gettext_lazy("To"), value=_to_label),
         Column("meter_count", gettext_lazy("Meters"), order_by="meter_count"),
         Column("created_by", gettext_lazy("By"), value=lambda m: m.created_by.name if m.created_by else ""),
     ]
@@ -111,6 +125,9 @@ def movement_create(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as error:
             form_add_domain_error(form, error)
+            if error.code == "key_reused":  # the page's key came back with other meters: the next send is new
+                form.data = form.data.copy()
+                form.data["key"] = uuid.uuid4().hex
         else:
             messages.success(request, _("The movement is recorded."))
             return redirect("metering:movement_detail", movement_id=result.movement.pk)

@@ -62,6 +62,10 @@ def test_storekeeper_receives_a_range_on_the_page_and_sees_the_document(operator
     # the form sent again (the same key) is the same movement, not five more meters
     assert client.post(reverse("metering:meters_receive"), form)["Location"] == response["Location"]
     assert Meter.objects.filter(operator=operator_a).count() == 10
+    # sent back with other serials under the same key: refused, and the form carries a new key for the next send
+    changed = client.post(reverse("metering:meters_receive"), {**form, "serial_to": "WM-030011"})
+    assert changed.status_code == 400 and "This key was used for another movement" in changed.content.decode()
+    assert 'value="page-key-1"' not in changed.content.decode()
 
 
 def test_a_clashing_batch_on_the_page_names_the_serials_and_saves_nothing(client_for, storekeeper_a, stock_a):
