@@ -256,6 +256,13 @@ def test_the_meter_list_filters_by_status_store_model_and_serial(client_for, adm
     assert "WM-030005" in page.content.decode() and "<html" not in page.content.decode()
 
 
+def test_the_global_search_finds_a_meter_by_the_start_of_its_serial(client_for, admin_a, admin_b, stock_a):
+    meter = Meter.objects.get(serial="WM-030004")
+    found = client_for(admin_a).get(reverse("core:search"), {"q": "wm-030004"}).content.decode()
+    assert reverse("metering:meter_detail", args=[meter.pk]) in found and "Itron WM-030004" in found
+    assert "WM-030004" not in client_for(admin_b).get(reverse("core:search"), {"q": "wm-030004"}).content.decode()
+
+
 def test_another_operator_gets_404_on_every_page_with_an_object_of_a(client_for, admin_b, stock_a, operator_a):
     meter = Meter.objects.get(serial="WM-030001")
     outsider = client_for(admin_b)
