@@ -269,8 +269,9 @@ def meters_receive_view(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             form_add_domain_error(form, error)
             if error.code == "key_reused":  # the page's key came back with other serials: the next send is new
-                form.data = form.data.copy()
-                form.data["key"] = uuid.uuid4().hex
+                fresh = request.POST.copy()
+                fresh["key"] = uuid.uuid4().hex
+                form.data = fresh
         else:
             count = result.movement.lines.count()
             messages.success(

@@ -126,8 +126,9 @@ def movement_create(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             form_add_domain_error(form, error)
             if error.code == "key_reused":  # the page's key came back with other meters: the next send is new
-                form.data = form.data.copy()
-                form.data["key"] = uuid.uuid4().hex
+                fresh = request.POST.copy()
+                fresh["key"] = uuid.uuid4().hex
+                form.data = fresh
         else:
             messages.success(request, _("The movement is recorded."))
             return redirect("metering:movement_detail", movement_id=result.movement.pk)
