@@ -138,14 +138,19 @@ def _count_needed(operator: Any) -> int:
 
 
 def _batches(spec: ModelSpec, count: int, today: datetime.date) -> list[tuple[datetime.date, int]]:
-    """(received on, meters) per batch: a batch due for calibration this year (March), one overdue since last
-    September, and a recent one."""
-    due_now = months_later(datetime.date(today.year, 3, 10), -spec.interval)
-    overdue = months_later(datetime.date(today.year - 1, 9, 20), -spec.interval)
+    """(received on, meters) per batch: one overdue for calibration since last September, three falling due this year
+    (March, June, October), and a recent one with the rest."""
+    shares = [
+        ((today.year - 1, 9, 20), 15),
+        ((today.year, 3, 10), 10),
+        ((today.year, 6, 2), 8),
+        ((today.year, 10, 14), 7),
+    ]
+    batches = [
+        (months_later(datetime.date(*due), -spec.interval), max(1, count * share // 100)) for due, share in shares
+    ]
     recent = months_later(today.replace(day=5), -14)
-    first = max(1, count // 4)
-    second = max(1, count * 15 // 100)
-    return [(overdue, second), (due_now, first), (recent, max(1, count - first - second))]
+    return [*batches, (recent, max(1, count - sum(size for _on, size in batches)))]
 
 
 def _build_operator(ctx: DemoContext, key: str, operator: Any) -> dict[str, Any]:
