@@ -23,6 +23,7 @@ from mita.metering.selectors_meters import (
     meters_visible_to,
     movement_get_for_access,
     movement_lines,
+    movement_report,
     movements_visible_to,
     stores_visible_to,
 )
@@ -131,6 +132,52 @@ def movement_create_endpoint(request: HttpRequest, payload: MovementIn) -> Statu
     return Status(200 if result.replayed else 201, movement)
 
 
+class MovementGroupOut(Schema):
+    kind: str
+    from_store: str
+    to_store: str
+    documents: int
+    meters: int
+
+
+class MovementReportOut(Schema):
+    date_from: datetime.date
+    date_to: datetime.date
+    documents: int
+    meters: int
+    groups: list[MovementGroupOut]
+
+
+@router.get(
+    "/meter-movements/report",
+    response=MovementReportOut,
+    summary="Movements of a period by kind and from -> to, with the number of documents and of meters",
+)
+def movement_report_endpoint(
+    request: HttpRequest,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    kind: str = "",
+    store_id: int | None = None,
+) -> dict[str, Any]:
+    access = require_api_roles(request, *METER_READ_ROLES)
+    if date_to < date_from:
+        raise MeteringError(
+            _("The period ends before it starts."),
+            code="period_invalid",
+            fields={"date_to": [_("On or after date_from.")]},
+        )
+    groups = movement_report(access=access, date_from=date_from, date_to=date_to, kind=kind, store_id=store_id)
+    return {
+        "date_from": date_from,
+        "date_to": date_to,
+        "documents": sum(group.documents for group in groups),
+        "meters": sum(group.meters for group in groups),
+        "groups": groups,
+    }
+
+
+# After /meter-movements/report: a path parameter would take "report" for a movement's id.
 @router.get("/meter-movements/{movement_id}", response=MovementDetailOut, summary="One movement document")
 def movement_get(request: HttpRequest, movement_id: int) -> Movement:
     access = require_api_roles(request, *METER_READ_ROLES)

@@ -119,6 +119,12 @@ def test_movements_and_calibrations_through_the_api(api_a, operator_a):
     assert api_a.get("/api/v1/calibrations/due", {"year": 99}).status_code == 400
     listed = api_a.get("/api/v1/meter-movements", {"kind": "from_lab"}).json()
     assert listed["count"] == 1 and listed["items"][0]["meter_count"] == 1
+    report = api_a.get("/api/v1/meter-movements/report", {"date_from": "2026-01-01", "date_to": "2026-01-31"}).json()
+    assert (report["documents"], report["meters"]) == (2, 3)
+    assert [(g["kind"], g["from_store"], g["to_store"], g["meters"]) for g in report["groups"]] == [
+        ("from_lab", "LAB Lab", "CEN Central", 1),
+        ("to_lab", "CEN Central", "LAB Lab", 2),
+    ]
 
 
 def _body(response):  # type: ignore[no-untyped-def]
