@@ -289,3 +289,43 @@ def test_another_operator_gets_404_on_every_page_with_an_object_of_a(client_for,
     )
     assert response.status_code == 400
     assert Meter.objects.get(serial="WM-030001").status == Meter.Status.IN_STORE
+
+
+def test_the_list_pages_do_not_grow_their_queries_with_their_rows(client_for, admin_a, operator_a, stock_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(admin_a)
+    urls = [
+        reverse("metering:meter_list"),
+        reverse("metering:meter_model_list"),
+        reverse("metering:store_list"),
+        reverse("metering:movement_list"),
+        reverse("metering:movement_report") + "?date_from=2020-01-01",
+        reverse("metering:calibration_due") + "?year=2026",
+    ]
+
+    def counts() -> list[int]:
+        found = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            found.append(len(queries))
+        return found
+
+    before = counts()
+    # given more meters, models, stores and movements
+    for number in range(2, 6):
+        model = meter_model_of(operator_a, code=f"M{number}")
+        store = store_of(operator_a, f"ST{number}", Store.Kind.BRANCH)
+        meters_receive(
+            operator=operator_a,
+            store=store,
+            meter_model=model,
+            serials=[f"Q{number}-{n}" for n in range(6)],
+            received_on=datetime.date(2021, 5, 1),
+            supplier="Itron Africa",
+            acting_user=None,
+        )
+    # then every list page runs the same number of queries
+    assert counts() == before
