@@ -103,7 +103,13 @@ def movement_list(request: HttpRequest) -> HttpResponse:
 @require_roles(*METER_WRITE_ROLES)
 def movement_create(request: HttpRequest) -> HttpResponse:
     access = request.access  # type: ignore[attr-defined]
-    initial = {"kind": request.GET.get("kind", "transfer"), "moved_on": timezone.localdate(), "key": uuid.uuid4().hex}
+    initial = {
+        "kind": request.GET.get("kind", "transfer"),
+        "from_store": request.GET.get("from_store"),
+        "serials": request.GET.get("serials", ""),
+        "moved_on": timezone.localdate(),
+        "key": uuid.uuid4().hex,
+    }
     form = MovementForm(request.POST or None, operator=access.operator, initial=initial)
     ticked = [int(pk) for pk in request.POST.getlist("meter_ids") if pk.isdigit()]
     if request.method == "POST" and form.is_valid():
@@ -136,6 +142,9 @@ def movement_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.cleaned_data.get("from_store"):
         # Sent back with errors: the from-store's meters again, those ticked still ticked.
         context.update(_store_meters(access, form.cleaned_data["from_store"], form.cleaned_data.get("kind", "")))
+    elif request.method == "GET" and request.GET.get("from_store"):  # opened from a meter's or a store's page
+        store = store_get_for_access(access=access, store_id=request.GET["from_store"])
+        context.update(_store_meters(access, store, request.GET.get("kind", "transfer")))
     return render(request, TEMPLATES + "movement_form.html", context, status=400 if request.method == "POST" else 200)
 
 

@@ -88,6 +88,13 @@ def test_a_clashing_batch_on_the_page_names_the_serials_and_saves_nothing(client
 def test_meters_are_moved_on_the_page_by_ticking_them_and_refused_with_the_names(client_for, storekeeper_a, stock_a):
     client = client_for(storekeeper_a)
     branch = Store.objects.get(code="BR1")
+    detail = client.get(reverse("metering:meter_detail", args=[Meter.objects.get(serial="WM-030001").pk]))
+    assert "kind=to_lab&amp;from_store=" in detail.content.decode()
+    prefilled = client.get(
+        reverse("metering:movement_create"),
+        {"kind": "to_lab", "from_store": stock_a["central"].pk, "serials": "WM-030001"},
+    ).content.decode()
+    assert "WM-030001</textarea>" in prefilled and "5 meters in CEN can make this movement." in prefilled
     ticks = client.get(
         reverse("metering:movement_store_meters"), {"from_store": stock_a["central"].pk, "kind": "transfer"}
     ).content.decode()
@@ -223,6 +230,7 @@ def test_readers_read_writers_write_and_other_roles_are_refused(operator_a, clie
     meter = Meter.objects.get(serial="WM-030001")
     detail = technician.get(reverse("metering:meter_detail", args=[meter.pk]))
     assert detail.status_code == 200 and "Received from supplier" in detail.content.decode()
+    assert "Send to the lab" not in detail.content.decode()  # a reader sees no buttons to move it
     assert technician.get(reverse("metering:meter_list"), {"q": "wm-03000"}).status_code == 200
     assert technician.get(reverse("metering:meters_receive")).status_code == 403
     assert technician.post(reverse("metering:movement_create"), {}).status_code == 403
