@@ -32,6 +32,9 @@ STORE_FIELDS = ("code", "name", "kind", "active")
 MAX_REGISTERS = 6
 
 
+LONGEST = {"code": 40, "brand": 80, "name": 120, "size": 40}
+
+
 def _clean_model(values: dict[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     problems: dict[str, list[str]] = {}
@@ -40,6 +43,9 @@ def _clean_model(values: dict[str, Any]) -> dict[str, Any]:
             value = (value or "").strip()
             if field != "size" and not value:
                 problems[field] = [_("Required.")]
+                continue
+            if len(value) > LONGEST[field]:
+                problems[field] = [_("At most %(count)s characters.") % {"count": LONGEST[field]}]
                 continue
             if field == "code" and any(char.isspace() for char in value):
                 problems[field] = [_("A code has no spaces.")]
@@ -264,6 +270,9 @@ def _clean_store(values: dict[str, Any]) -> dict[str, Any]:
                 continue
             if field == "code" and (any(char.isspace() for char in value) or len(value) > 32):
                 problems[field] = [_("At most 32 characters, no spaces.")]
+                continue
+            if field == "name" and len(value) > 120:
+                problems[field] = [_("At most %(count)s characters.") % {"count": 120}]
                 continue
         elif field == "kind" and value not in Store.Kind.values:
             problems[field] = [_("Choose central, branch or lab.")]

@@ -167,6 +167,12 @@ def meters_receive(
             code="batch_too_large",
             fields={"serials": [_("At most %(max)s meters.") % {"max": MAX_BATCH}]},
         )
+    if too_long := [serial for serial in serials if len(serial) > 60]:
+        raise MeteringError(
+            _("A serial number has at most 60 characters: %(serial)s.") % {"serial": too_long[0][:70]},
+            code="serial_invalid",
+            fields={"serials": [_("At most 60 characters.")]},
+        )
     if twice := repeated(serials):
         raise MeteringError(
             _("These serials are written more than once: %(serials)s.") % {"serials": named(twice)},

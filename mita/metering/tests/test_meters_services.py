@@ -156,6 +156,9 @@ def test_a_receipt_needs_a_supplier_a_date_not_in_the_future_and_the_operators_s
         receive(operator_a, ["1"], model=model, on=datetime.date.today() + datetime.timedelta(days=2))
     assert error.value.code == "date_in_future"
     with pytest.raises(MeteringError) as error:
+        receive(operator_a, serial_range("X" * 60 + "1", "X" * 60 + "2"), model=model)
+    assert error.value.code == "serial_invalid"
+    with pytest.raises(MeteringError) as error:
         receive(operator_a, ["1"], model=model, store=store_of(operator_b))
     assert error.value.code == "store_invalid"
     assert not Meter.objects.exists()
@@ -313,6 +316,12 @@ def test_model_and_store_codes_are_unique_whatever_their_case(operator_a):
             operator=operator_a, acting_user=None, code="X 1", brand="", name="C", utility="gas", dial_digits=13
         )
     assert set(error.value.fields) == {"code", "brand", "utility", "dial_digits"}
+    with pytest.raises(MeteringError) as error:
+        meter_model_create(operator=operator_a, acting_user=None, code="C" * 41, brand="B", name="N", utility="water")
+    assert error.value.fields == {"code": ["At most 40 characters."]}
+    with pytest.raises(MeteringError) as error:
+        store_create(operator=operator_a, acting_user=None, code="S", name="N" * 121)
+    assert error.value.fields == {"name": ["At most 120 characters."]}
 
 
 def test_a_store_holding_meters_keeps_its_kind_and_stays_open(operator_a):
