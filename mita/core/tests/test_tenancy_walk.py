@@ -85,6 +85,12 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "package_id": lambda: _package_of(operator_a).pk,
         # metering/review, metering/readings
         "reading_id": lambda: _review_reading_of(operator_a).pk,
+        # metering/meters
+        "meter_id": lambda: _meter_of(operator_a).pk,
+        "meter_model_id": lambda: _meter_of(operator_a).meter_model_id,
+        "store_id": lambda: _meter_of(operator_a).store_id,
+        "movement_id": lambda: _meter_of(operator_a).movement_lines.get().movement_id,
+        "calibration_id": lambda: _calibration_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -136,6 +142,12 @@ MISSING: dict[str, Callable[[], Any]] = {
     "package_id": lambda: 999999,
     # metering/review, metering/readings
     "reading_id": lambda: 999999,
+    # metering/meters
+    "meter_id": lambda: 999999,
+    "meter_model_id": lambda: 999999,
+    "store_id": lambda: 999999,
+    "movement_id": lambda: 999999,
+    "calibration_id": lambda: 999999,
 }
 
 
@@ -169,6 +181,45 @@ def _review_reading_of(operator: Any) -> Any:
         note="Read at Amazi Alpha Ltd",  # names A, so that A_MARKERS catch a leak
     )
     return readings_record(operator=operator, rows=[row], source="manual")[0].reading
+
+
+# metering/meters
+def _meter_of(operator: Any) -> Any:
+    """A meter of operator A received into its store (model and store named after A, so that A_MARKERS catch a leak)."""
+    import datetime
+
+    from mita.metering.models import Meter
+    from mita.metering.services_catalogue import meter_model_create, store_create
+    from mita.metering.services_movements import meters_receive
+
+    if meter := Meter.objects.filter(operator=operator, serial="AAL-SECRET-M1").first():
+        return meter
+    model = meter_model_create(
+        operator=operator, acting_user=None, code="SECRET-MM", brand="Amazi Alpha Ltd", name="Meter", utility="water"
+    )
+    store = store_create(operator=operator, acting_user=None, code="SECRET-ST", name="Store of Amazi Alpha Ltd")
+    meters_receive(
+        operator=operator,
+        store=store,
+        meter_model=model,
+        serials=["AAL-SECRET-M1"],
+        received_on=datetime.date(2026, 1, 5),
+        supplier="Supplier of Amazi Alpha Ltd",
+        acting_user=None,
+    )
+    return Meter.objects.get(operator=operator, serial="AAL-SECRET-M1")
+
+
+def _calibration_of(operator: Any) -> Any:
+    import datetime
+
+    from mita.metering.models import Calibration
+    from mita.metering.services_calibration import calibration_record
+
+    meter = _meter_of(operator)
+    return Calibration.objects.filter(meter=meter).first() or calibration_record(
+        meter=meter, calibrated_on=datetime.date(2026, 1, 6), result="passed", note="Amazi Alpha Ltd", acting_user=None
+    )
 
 
 def _route_of(operator: Any) -> Any:
@@ -658,6 +709,12 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/packages/<package_id>",
         "metering/review/<int:reading_id>/",  # metering/review
         "api/v1/readings/<reading_id>",  # metering/readings
+        # metering/meters
+        "metering/meters/<int:meter_id>/",
+        "metering/movements/<int:movement_id>/",
+        "metering/calibrations/<int:calibration_id>/",
+        "api/v1/meters/<meter_id>",
+        "api/v1/meter-movements/<movement_id>",
     ):
         if route not in all_routes():
             continue
