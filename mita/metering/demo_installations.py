@@ -130,6 +130,11 @@ def _pair(
 ) -> tuple[list[Fitted], list[Meter]]:
     """A meter of its utility for each connection (keeping `spare` of each utility for the swaps); a few connections
     get a meter near the end of its dial, the 4-digit ones first, to roll over during the year."""
+    multipliers = dict(
+        Register.objects.filter(meter_model_id__in={meter.meter_model_id for meter in stock})
+        .order_by("-position", "-code")
+        .values_list("meter_model_id", "multiplier")
+    )  # each model's first register's multiplier (the last one read wins)
     by_utility: dict[str, list[Meter]] = defaultdict(list)
     for meter in stock:
         by_utility[meter.meter_model.utility].append(meter)
@@ -140,16 +145,18 @@ def _pair(
         wanted = [connection for connection in connections if connection.utility == utility]
         usable = max(len(meters) - spare, 0)
         spares += meters[usable:]
-        # The smallest dials first for the connections that roll over (every 150th, at least one).
-        meters = sorted(meters[:usable], key=lambda meter: meter.meter_model.dial_digits)
+        # The smallest dials without a multiplier first, for the connections that roll over (every 150th, at
+        # least one): 40 to 50 units before the wrap ("near 9,950" on a 4-digit dial), passed within the year.
         rolling = max(1, len(wanted) // 150)
+        best = sorted(
+            meters[:usable],
+            key=lambda meter: (multipliers.get(meter.meter_model_id, 1) != 1, meter.meter_model.dial_digits),
+        )[:rolling]
+        meters = best + [meter for meter in meters[:usable] if meter not in best]
         for position, (connection, meter) in enumerate(zip(wanted, meters, strict=False)):
             wrap = Decimal(10) ** meter.meter_model.dial_digits
             rollover = position < rolling
-            if rollover:  # "near 9,950" on a 4-digit dial
-                initial = wrap - wrap / 200 - rng.randrange(0, 10)
-            else:
-                initial = Decimal(rng.randrange(0, int(wrap // 5)))
+            initial = wrap - 40 - rng.randrange(0, 11) if rollover else Decimal(rng.randrange(0, int(wrap // 5)))
             fitted.append(
                 Fitted(
                     connection=connection,

@@ -114,7 +114,7 @@ def _tracks(plan: Plan, registers: dict[int, list[tuple[str, Decimal]]], rng: ra
                 meter=item.meter,
                 registers=codes,
                 rate=_rate(item.connection, rng),
-                true=[item.initial_index] + [Decimal(rng.randrange(0, 500)) for _code in codes[1:]],
+                true=[item.initial_index for _code in codes],  # one initial index for every register
                 counted=[],
                 since=item.installed_on,
                 read_day=18 + (item.connection.route_id or 4) % 8,  # a route is read on its own day
@@ -145,7 +145,7 @@ def _swap(track: Track, spare: Meter, day: datetime.date, plan: Plan, registers:
 
 
 def _special_row(kind: str, track: Track, row: ReadingInput, rng: random.Random) -> ReadingInput:
-    """The last month's planted problems, on the first register."""
+    """The last month's planted problems (a wrong index on the first register)."""
     counted = track.counted[0]
     if kind == "no_access":
         return dataclasses.replace(
@@ -207,7 +207,7 @@ def readings_year(plan: Plan, *, rng: random.Random, swaps: int) -> str:
                     register=code,
                     reader_id=reader_id,
                 )
-                if kind and position == 0:
+                if kind == "no_access" or (kind and position == 0):  # not read at all, or a problem on the first
                     row = _special_row(kind, track, row, rng)
                 rows.append(row)
                 positions.append((track, position))
