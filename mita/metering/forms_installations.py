@@ -7,9 +7,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mita.accounts.models import User
+from mita.customers.models import Route
 from mita.metering.models import Installation, Store
-
-INDEX = {"max_digits": 16, "decimal_places": 3, "min_value": 0}
 
 
 class _MeterChoice(forms.Form):
@@ -29,7 +29,9 @@ class _MeterChoice(forms.Form):
 
 class InstallForm(_MeterChoice):
     installed_on = forms.DateField(label=_("Installed on"), widget=forms.DateInput(attrs={"type": "date"}))
-    initial_index = forms.DecimalField(label=_("Initial index"), help_text=_("What the dial shows now."), **INDEX)
+    initial_index = forms.DecimalField(
+        label=_("Initial index"), help_text=_("What the dial shows now."), max_digits=16, decimal_places=3, min_value=0
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -38,7 +40,11 @@ class InstallForm(_MeterChoice):
 
 class _Removal(forms.Form):
     final_index = forms.DecimalField(
-        label=_("Final index"), help_text=_("What the old meter's dial shows as it comes off."), **INDEX
+        label=_("Final index"),
+        help_text=_("What the old meter's dial shows as it comes off."),
+        max_digits=16,
+        decimal_places=3,
+        min_value=0,
     )
     reason = forms.ChoiceField(label=_("Reason"), choices=[("", "—"), *Installation.RemovalReason.choices])
     to_store = forms.ModelChoiceField(
@@ -64,7 +70,11 @@ class ReplaceForm(_Removal):
     serial = _MeterChoice.base_fields["serial"]
     brand = _MeterChoice.base_fields["brand"]
     initial_index = forms.DecimalField(
-        label=_("Initial index of the new meter"), help_text=_("What the new meter's dial shows."), **INDEX
+        label=_("Initial index of the new meter"),
+        help_text=_("What the new meter's dial shows."),
+        max_digits=16,
+        decimal_places=3,
+        min_value=0,
     )
     field_order = ["replaced_on", "final_index", "reason", "to_store", "serial", "brand", "initial_index"]
 
@@ -74,9 +84,9 @@ class ReplaceForm(_Removal):
 
 
 class AssignForm(forms.Form):
-    route = forms.ModelChoiceField(label=_("Route"), queryset=None, empty_label="—")  # type: ignore[arg-type]
+    route = forms.ModelChoiceField(label=_("Route"), queryset=Route.objects.none(), empty_label="—")
     cycle = forms.RegexField(label=_("Cycle"), regex=r"^\d{4}-\d{2}$", max_length=7, help_text=_("YYYY-MM"))
-    reader = forms.ModelChoiceField(label=_("Meter reader"), queryset=None, empty_label="—")  # type: ignore[arg-type]
+    reader = forms.ModelChoiceField(label=_("Meter reader"), queryset=User.objects.none(), empty_label="—")
 
     def __init__(self, *args: Any, routes: Any, readers: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,22 +2,27 @@
 given to the reader, and a year of monthly readings with swaps, rollovers and the planted anomalies (and no other)."""
 
 import datetime
+import io
 import random
 from collections import Counter
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from mita.accounts.roles import Role
-from mita.core.demo import DemoContext
+from mita.core import demo
+from mita.core.demo import DemoContext, register_demo_step
 from mita.customers.models import Connection
 from mita.customers.services import connection_update
 from mita.customers.services_places import route_create
 from mita.customers.tests.world import connection_of, customer_of
+from mita.ledger.selectors import ledger_verify
 from mita.metering.demo_installations import build_installations, demo_months
 from mita.metering.models import Installation, Meter, Reading, RouteAssignment
 from mita.metering.readings import cycle_consumption
 from mita.metering.tests.demo_meters_fallback import meters_for_demo
+from mita.registry.models import Operator
 from mita.testing.factories import member
 
 pytestmark = pytest.mark.django_db
@@ -51,18 +56,22 @@ def small_world(operator_a):
             connection_update(connection=connection, acting_user=None, route=route, reading_sequence=number * 10)
     Connection.objects.filter(number="AAL-0042").update(status=Connection.Status.TERMINATED)
     meters_for_demo(operator_a)
-    return DemoContext(
+    log: list[str] = []
+    context = DemoContext(
         accounts=2,
         password="x",
         rng=random.Random(1),
         objects={"operator:amazi": operator_a, "users": users},
-        log=lambda line: None,
+        log=log.append,
     )
+    context.objects["test:log"] = log
+    return context
 
 
 def test_the_step_installs_meters_and_records_a_year_with_a_swap_and_a_rollover(operator_a, small_world):
     # when the demo step runs
     build_installations(small_world)
+    assert not [line for line in small_world.objects["test:log"] if "NOT AS PLANNED" in line]
     # then every metered, live connection has a meter, and the others none
     live = Connection.objects.filter(operator=operator_a, metered=True).exclude(status="terminated")
     assert live.count() == 40
@@ -116,3 +125,30 @@ def test_the_step_reads_every_register_of_electricity_meters(operator_a, small_w
     assert (review["zero"], review["high"], review["backwards"]) == (1, 1, 1)
     assert review["reader_code"] >= 2 and set(review) == PLANTED - {"reversed"}
     assert Reading.objects.filter(operator=operator_a, rollover=True, status="accepted").exists()
+
+
+@pytest.fixture
+def meters_step():
+    """The meters demo's step (58) for this test, unless the meters part has registered its own."""
+    added = "metering.meters" not in demo._steps
+    if added:
+        register_demo_step(58, "metering.meters", lambda ctx: [meters_for_demo(o) for o in Operator.objects.all()])
+    yield
+    if added:
+        demo._steps.pop("metering.meters")
+
+
+def test_the_whole_demo_has_meters_and_readings_and_its_ledger_verifies(settings, tmp_path, meters_step):
+    settings.VAR_DIR = tmp_path
+    output = io.StringIO()
+    call_command("demo", accounts=2, stdout=output)
+    assert ledger_verify() == []
+    assert "NOT AS PLANNED" not in output.getvalue()
+    for name in ("Amazi Meza Ltd", "Kila Raipur Gram Panchayat Water Committee", "Izuba Mini-Grids"):
+        operator = Operator.objects.get(name=name)
+        readings = Reading.objects.filter(operator=operator)
+        assert readings.filter(source="removal").exists() and readings.filter(rollover=True).exists(), name
+        assert {"zero", "high", "backwards", "reader_code"} <= set(
+            readings.filter(status="review").values_list("anomaly", flat=True)
+        ), name
+        assert RouteAssignment.objects.filter(operator=operator).exists()
