@@ -25,7 +25,9 @@ def _panel_context(access: Access, customer: Customer) -> dict[str, Any]:
 
 
 def _panel_counts(access: Access, customer: Customer) -> dict[str, int]:
-    return {"anomalies": customer_open_anomalies(operator=access.operator, customer=customer)}
+    """The customer's readings waiting for review; no figure at all for a customer without a metered connection."""
+    count = customer_open_anomalies(operator=access.operator, customer=customer)
+    return {"anomalies": count} if count is not None else {}
 
 
 def _panel_data(access: Access, customer: Customer) -> dict[str, Any]:

@@ -80,3 +80,17 @@ def test_the_360_page_shows_the_meter_the_last_reading_and_the_anomalies(operato
     assert overview["counts"]["anomalies"] == 1
     [line] = overview["panels"]["metering.meters"]["connections"]
     assert (line["meter_serial"], line["last_reading"]["status"], line["open_anomalies"]) == ("WM-030001", "review", 1)
+
+
+def test_a_customer_without_a_metered_connection_has_no_anomalies_figure(operator_a, client_for):
+    from mita.customers.tests.world import connection_of, customer_of
+
+    customer = customer_of(operator_a, name="Unmetered Customer")
+    connection_of(operator_a, customer, "AAL-0009", metered=False)
+    page = client_for(clerk_of(operator_a)).get(f"/customers/{customer.pk}/").content.decode()
+    assert 'data-testid="panel-metering.meters"' in page and "count-anomalies" not in page
+    # and with a metered connection the figure is there, at zero
+    metered_connection(operator_a, number="AAL-0010", serial="S-10")
+    installation = metered_connection(operator_a, number="AAL-0011", serial="S-11")
+    page = client_for(clerk_of(operator_a)).get(f"/customers/{installation.connection.customer_id}/").content.decode()
+    assert 'data-testid="count-anomalies">0<' in page
