@@ -5,7 +5,7 @@ import dataclasses
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import Upper
 from django.http import Http404
 
@@ -194,7 +194,7 @@ class ConnectionMeterLine:
 
 def customer_meters(*, operator: Any, customer: Customer) -> list[ConnectionMeterLine]:
     """Each metered connection of a customer with its meter, its last reading and its readings waiting for review:
-    four reads whatever the number of connections."""
+    five reads whatever the number of connections and readings."""
     connections = list(Connection.objects.filter(operator=operator, customer=customer, metered=True).order_by("number"))
     ids = [connection.pk for connection in connections]
     installed = {
@@ -203,14 +203,19 @@ def customer_meters(*, operator: Any, customer: Customer) -> list[ConnectionMete
             operator=operator, connection_id__in=ids, removed_on__isnull=True
         ).select_related("meter__meter_model")
     }
-    last: dict[int, Reading] = {}
-    for reading in (
-        Reading.objects.filter(operator=operator, connection_id__in=ids)
+    # The last reading of each connection by a subquery per connection (the index on installation and date), not
+    # by reading their whole history.
+    latest = (
+        Reading.objects.filter(operator=operator, connection_id=OuterRef("pk"))
         .exclude(status=Reading.Status.SUPERSEDED)
-        .order_by("connection_id", "-read_on", "-pk")
-        .only("connection_id", "read_on", "current_index", "consumption", "status", "anomaly", "reader_code", "source")
-    ):
-        last.setdefault(reading.connection_id, reading)
+        .order_by("-read_on", "-pk")
+        .values("pk")[:1]
+    )
+    last_ids = (
+        Connection.objects.filter(pk__in=ids).annotate(last_reading=Subquery(latest)).values_list("pk", "last_reading")
+    )
+    last_by_id = {reading_id: connection_id for connection_id, reading_id in last_ids if reading_id is not None}
+    last = {last_by_id[reading.pk]: reading for reading in Reading.objects.filter(operator=operator, pk__in=last_by_id)}
     reviews: dict[int, int] = {}
     for connection_id in Reading.objects.filter(
         operator=operator, connection_id__in=ids, status=Reading.Status.REVIEW

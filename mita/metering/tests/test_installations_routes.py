@@ -206,3 +206,28 @@ def test_another_operator_gets_404_on_route_pages_and_endpoints(operator_a, admi
     page = client.post("/metering/routes/assign/", {"route": route.pk, "cycle": CYCLE, "reader": eric.pk})
     assert page.status_code == 400
     assert RouteAssignment.objects.get(route=route).reader == eric
+
+
+def test_the_progress_and_the_book_read_the_same_number_of_queries_for_more_connections(
+    operator_a, admin_a, client_for, route_world
+):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(admin_a)
+    route = route_world["route"]
+
+    def queries(url):
+        with CaptureQueriesContext(db) as captured:
+            assert client.get(url, {"cycle": CYCLE}).status_code == 200
+        return len(captured)
+
+    before = (queries("/metering/routes/"), queries(f"/metering/routes/{route.pk}/book/"))
+    # given three more connections on the route, read in the cycle, and another route
+    for number in ("AAL-0004", "AAL-0005", "AAL-0006"):
+        installation = metered_connection(operator_a, number=number, serial=f"S-{number[-1]}")
+        connection_update(connection=installation.connection, acting_user=None, route=route, reading_sequence=None)
+        _read(operator_a, installation, 7, datetime.date(2026, 2, 20))
+    route_create(operator=operator_a, code="R-3", name="River", acting_user=None)
+    # then neither page reads more
+    assert (queries("/metering/routes/"), queries(f"/metering/routes/{route.pk}/book/")) == before
