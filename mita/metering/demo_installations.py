@@ -5,6 +5,7 @@ readings (mita/metering/demo_installations_readings.py). Set-based, so that the 
 
 import dataclasses
 import datetime
+import importlib
 import random
 import time
 from collections import defaultdict
@@ -41,16 +42,16 @@ def demo_months(today: datetime.date, months: int = MONTHS) -> list[datetime.dat
 
 
 def meters_in_store(operator: Any) -> list[Meter]:
-    """The meters the meters demo left in the operator's stores (its `demo_meters_in_store` when it has one)."""
+    """The meters the meters demo left in the operator's stores (its `demo_meters_in_store`, in reg_meters or
+    demo_meters, when it has one)."""
     meters = Meter.objects.filter(operator=operator, status=Meter.Status.IN_STORE)
-    try:
-        from mita.metering import reg_meters
-
-        chosen = reg_meters.demo_meters_in_store(operator)  # type: ignore[attr-defined]
-    except (ImportError, AttributeError):
-        pass
-    else:
+    for module_name in ("mita.metering.reg_meters", "mita.metering.demo_meters"):
+        try:
+            chosen = importlib.import_module(module_name).demo_meters_in_store(operator)
+        except (ImportError, AttributeError):
+            continue
         meters = meters.filter(pk__in=[meter.pk for meter in chosen])
+        break
     return list(meters.select_related("meter_model", "store").order_by("meter_model_id", "serial"))
 
 
