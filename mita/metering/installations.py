@@ -143,7 +143,7 @@ def meter_remove(
     reason: str,
     to_store: Store,
     acting_user: Any,
-    register: str = "main",
+    register: str | None = None,
 ) -> Installation:
     """Take the meter off a connection with its final index: the index counts as the connection's last reading of the
     meter (in the removal's cycle), and the meter goes to `to_store` (faulty meters are kept FAULTY there; a store of
@@ -162,6 +162,8 @@ def meter_remove(
         raise MeteringError(_("Choose one of your stores."), code="store_invalid", fields={"to_store": [_("Unknown.")]})
     index = _index(final_index, "final_index")
     meter = _locked_meter(installation.meter)
+    # The final index is the model's first register's (an installation has one initial and one final index).
+    register = register or _registers_of(meter)[0]
     state = (
         MeterState.objects.select_for_update(of=("self",))
         .select_related("installation__meter__meter_model")

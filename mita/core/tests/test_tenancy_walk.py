@@ -91,6 +91,8 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "store_id": lambda: _meter_of(operator_a).store_id,
         "movement_id": lambda: _meter_of(operator_a).movement_lines.get().movement_id,
         "calibration_id": lambda: _calibration_of(operator_a).pk,
+        # metering/installations
+        "installation_id": lambda: _installation_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -148,6 +150,8 @@ MISSING: dict[str, Callable[[], Any]] = {
     "store_id": lambda: 999999,
     "movement_id": lambda: 999999,
     "calibration_id": lambda: 999999,
+    # metering/installations
+    "installation_id": lambda: 999999,
 }
 
 
@@ -349,6 +353,37 @@ def _import_of(operator: Any) -> Any:
         b"connection_number,name,phone,utility,property_type\nAAL-SECRET-I1,Imported,+250788000333,water,residential\n"
     )
     return import_preview(operator=operator, acting_user=None, file_name="Amazi Alpha Ltd.csv", content=content)
+
+
+# metering/installations
+def _installation_of(operator: Any) -> Any:
+    """A meter installed on operator A's walk connection (its customer named in A_MARKERS), with a reading."""
+    import datetime
+    from decimal import Decimal
+
+    from mita.metering.installations import meter_install
+    from mita.metering.models import Installation, Meter, MeterModel, Store
+    from mita.metering.readings import ReadingInput, readings_record
+
+    connection = _connection_of(operator)
+    if installation := Installation.objects.filter(connection=connection).first():
+        return installation
+    model = MeterModel.objects.create(operator=operator, code="SECRET-M", brand="Itron", name="Secret", utility="water")
+    store = Store.objects.create(operator=operator, code="SECRET-S", name="Store of Amazi Alpha Ltd")
+    meter = Meter.objects.create(operator=operator, meter_model=model, brand="Itron", serial="SECRET-1", store=store)
+    installation = meter_install(
+        meter=meter,
+        connection=connection,
+        installed_on=datetime.date(2026, 1, 1),
+        initial_index=Decimal(3),
+        acting_user=None,
+    )
+    readings_record(
+        operator=operator,
+        rows=[ReadingInput(connection.pk, Decimal(9), datetime.date(2026, 1, 28), note="Amazi Alpha Ltd")],
+        source="manual",
+    )
+    return installation
 
 
 def _connection_of(operator: Any) -> Any:
@@ -715,6 +750,12 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "metering/calibrations/<int:calibration_id>/",
         "api/v1/meters/<meter_id>",
         "api/v1/meter-movements/<movement_id>",
+        # metering/installations
+        "metering/connections/<int:connection_id>/meter/",
+        "metering/routes/<int:route_id>/book/",
+        "api/v1/installations/<installation_id>",
+        "api/v1/connections/<connection_id>/installations",
+        "api/v1/routes/<route_id>/book",
     ):
         if route not in all_routes():
             continue

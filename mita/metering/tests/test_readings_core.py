@@ -213,3 +213,25 @@ def test_smart_meters_push_several_readings_a_cycle_and_the_cycle_sums_them(oper
         operator=operator_a, rows=[_row(installation, 10, datetime.date(2026, 3, 4))], source="manual"
     )
     assert manual[0].reading.anomaly == "conflict"
+
+
+def test_a_meter_with_active_and_reactive_registers_is_replaced_on_its_first_register(operator_a):
+    installation = metered_connection(
+        operator_a, utility="electricity", registers=("active", "reactive"), multiplier=D(20), initial_index=D(100)
+    )
+    connection = installation.connection
+    new_meter = meter_of(
+        operator_a, meter_model_of(operator_a, code="E2", utility="electricity", registers=("active",)), "E-2"
+    )
+    meter_replace(
+        connection=connection,
+        new_meter=new_meter,
+        replaced_on=datetime.date(2026, 2, 10),
+        final_index=D(105),
+        initial_index=D(0),
+        reason="faulty",
+        to_store=store_of(operator_a),
+        acting_user=None,
+    )
+    removal = Reading.objects.get(connection=connection, source="removal")
+    assert (removal.register, removal.consumption) == ("active", D(100))  # 5 units x 20

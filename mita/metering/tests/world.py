@@ -72,7 +72,7 @@ def metered_connection(
 ) -> Installation:
     """A customer's connection with a new meter of a new model installed on it."""
     customer = customer_of(operator, name=f"Customer {number}")
-    connection = connection_of(operator, customer, number=number)
+    connection = connection_of(operator, customer, number=number, utility=model_options.get("utility", "water"))
     meter_model = meter_model_of(operator, code=f"M-{number}", **model_options)
     meter = meter_of(operator, meter_model, serial)
     return meter_install(
