@@ -148,7 +148,7 @@ def test_the_whole_demo_has_meters_and_readings_and_its_ledger_verifies(settings
         operator = Operator.objects.get(name=name)
         readings = Reading.objects.filter(operator=operator)
         assert readings.filter(source="removal").exists() and readings.filter(rollover=True).exists(), name
-        assert {"zero", "high", "backwards", "reader_code"} <= set(
-            readings.filter(status="review").values_list("anomaly", flat=True)
-        ), name
+        # the planted anomalies were found; the review step then estimated the "no access" rows and decided a few
+        assert {"zero", "high", "backwards", "reader_code"} <= set(readings.values_list("anomaly", flat=True)), name
+        assert readings.filter(status="review").exists() and readings.filter(source="estimated").exists(), name
         assert RouteAssignment.objects.filter(operator=operator).exists()
