@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from mita.metering.models import Installation, MeterState, Reading
+from mita.metering.models import Installation, MeterState, Reading, Register
 
 FIELDS = ("installation_id", "last_index", "last_read_on", "last_estimated", "last_actual_index")
 
@@ -22,10 +22,24 @@ class Mismatch:
     rebuilt: Any
 
 
+def _has_register(installation: Installation, register: str) -> bool:
+    codes = set(
+        Register.objects.filter(meter_model_id=installation.meter.meter_model_id).values_list("code", flat=True)
+    )
+    return register in (codes or {"main"})
+
+
 def _rebuilt(state: MeterState) -> dict[str, Any]:
     """What the state's index fields should hold: from the open installation's accepted readings (its initial index
     when it has none), or from the last accepted reading once the meter is removed."""
-    installation = Installation.objects.filter(connection_id=state.connection_id, removed_on__isnull=True).first()
+    installation = (
+        Installation.objects.filter(connection_id=state.connection_id, removed_on__isnull=True)
+        .select_related("meter")
+        .first()
+    )
+    if installation is not None and not _has_register(installation, state.register):
+        # The meter now installed has no such register (a swap to another model): the state waits, pointing nowhere.
+        return {"installation_id": None}
     readings = Reading.objects.filter(
         connection_id=state.connection_id, register=state.register, status=Reading.Status.ACCEPTED
     ).order_by("-read_on", "-pk")
@@ -68,7 +82,7 @@ def states_check(*, operator: Any = None, repair: bool = False) -> Iterator[Mism
         rebuilt = _rebuilt(state)
         if not rebuilt:
             continue
-        wrong = [name for name in FIELDS if getattr(state, name) != rebuilt[name]]
+        wrong = [name for name in FIELDS if name in rebuilt and getattr(state, name) != rebuilt[name]]
         for name in wrong:
             yield Mismatch(state.connection_id, state.register, name, getattr(state, name), rebuilt[name])
         if wrong and repair:

@@ -235,3 +235,6 @@ def test_a_meter_with_active_and_reactive_registers_is_replaced_on_its_first_reg
     )
     removal = Reading.objects.get(connection=connection, source="removal")
     assert (removal.register, removal.consumption) == ("active", D(100))  # 5 units x 20
+    from mita.metering.state_check import states_check
+
+    assert list(states_check(operator=operator_a)) == []  # the reactive register's state waits, pointing nowhere
