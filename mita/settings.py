@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "mita.payments",
     "mita.stock",
     "mita.metering",
+    "mita.tariffs",
     "mita.servicing",
 ]
 

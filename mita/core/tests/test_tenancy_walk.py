@@ -80,6 +80,9 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "work_order_id": lambda: _service_request_of(operator_a).work_orders.get().pk,
         "material_id": lambda: _material_of(operator_a).pk,
         "import_id": lambda: _import_of(operator_a).pk,
+        "tariff_id": lambda: _tariff_of(operator_a).pk,
+        "version_id": lambda: _tariff_of(operator_a).versions.get().pk,
+        "package_id": lambda: _package_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -126,6 +129,9 @@ MISSING: dict[str, Callable[[], Any]] = {
     "work_order_id": lambda: 999999,
     "material_id": lambda: 999999,
     "import_id": lambda: 999999,
+    "tariff_id": lambda: 999999,
+    "version_id": lambda: 999999,
+    "package_id": lambda: 999999,
 }
 
 
@@ -204,6 +210,47 @@ def _material_of(operator: Any) -> Any:
         name="Pipe of Amazi Alpha Ltd",
         unit="m",
         unit_price=Decimal("100"),
+    )
+
+
+def _tariff_of(operator: Any) -> Any:
+    """A water tariff of operator A named after it (so that A_MARKERS catch a leak), with a draft version."""
+    import datetime
+
+    from mita.tariffs.models import Tariff
+    from mita.tariffs.services import tariff_create, version_create
+
+    if tariff := Tariff.objects.filter(operator=operator, code="SECRET-A").first():
+        return tariff
+    tariff = tariff_create(
+        operator=operator, acting_user=None, code="SECRET-A", name="Tariff of Amazi Alpha Ltd", utility="water"
+    )
+    definition = {
+        "currency": operator.currency,
+        "utility": "water",
+        "unit": "m3",
+        "components": [{"type": "blocks", "label": "Water of Amazi Alpha Ltd", "bands": [{"upto": None, "rate": 1}]}],
+    }
+    version_create(tariff=tariff, acting_user=None, effective_from=datetime.date(2026, 1, 1), definition=definition)
+    return tariff
+
+
+def _package_of(operator: Any) -> Any:
+    import datetime
+
+    from mita.tariffs.models import Package
+    from mita.tariffs.services import package_create
+
+    return Package.objects.filter(operator=operator).first() or package_create(
+        operator=operator,
+        acting_user=None,
+        name="Package of Amazi Alpha Ltd",
+        load_limit_w=100,
+        hours_per_day=24,
+        charging="flat",
+        payment="postpaid",
+        price="3000",
+        effective_from=datetime.date(2026, 1, 1),
     )
 
 
@@ -567,6 +614,11 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/service-requests/<request_id>",
         "api/v1/work-orders/<work_order_id>",
         "api/v1/materials/<material_id>",
+        "tariffs/<int:tariff_id>/",
+        "tariffs/versions/<int:version_id>/",
+        "api/v1/tariffs/<tariff_id>",
+        "api/v1/tariff-versions/<version_id>",
+        "api/v1/packages/<package_id>",
     ):
         if route not in all_routes():
             continue

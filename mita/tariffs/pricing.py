@@ -1,0 +1,21 @@
+"""The tariff pricing engine, pure Python (no ORM): the only place Mita computes a charge. See docs/tariffs.md.
+
+validate(definition) -> [Problem]; quote(definition, usage) -> Quote; quote_period(versions, usage) -> Quote.
+"""
+
+from mita.tariffs.pricing_engine import package_id, quote, quote_period
+from mita.tariffs.pricing_schema import SCHEMA, validate
+from mita.tariffs.pricing_types import Line, Problem, Quote, TariffInvalid, Usage
+
+__all__ = [
+    "SCHEMA",
+    "Line",
+    "Problem",
+    "Quote",
+    "TariffInvalid",
+    "Usage",
+    "package_id",
+    "quote",
+    "quote_period",
+    "validate",
+]
