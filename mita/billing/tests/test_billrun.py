@@ -29,7 +29,9 @@ def _issue(run, user=None):
 
 
 def _by_hand(definition, quantity, cycle):
-    usage = pricing.Usage(quantity=quantity, property_type="residential", days=30, period_start=cycle.start, period_end=cycle.end)
+    usage = pricing.Usage(
+        quantity=quantity, property_type="residential", days=30, period_start=cycle.start, period_end=cycle.end
+    )
     return pricing.quote_period([(datetime.date(2026, 1, 1), definition)], usage)
 
 

@@ -143,5 +143,7 @@ def billing_world(operator: Any, *, with_exceptions: bool = True) -> dict[str, A
         ClusterAssignment.objects.create(
             cluster=cluster, operator=operator, starts_on="2020-01-01", expires_on="2026-06-30"
         )
-        world["expired"] = connection_in(operator, f"{p}-X-OLD", property_type="public_tap", metered=False, cluster=cluster)
+        world["expired"] = connection_in(
+            operator, f"{p}-X-OLD", property_type="public_tap", metered=False, cluster=cluster
+        )
     return world

@@ -66,7 +66,7 @@ class Command(BaseCommand):
         progress = None if options["quiet"] else _bar
         unit_size = max(1, options["unit_size"])
         run = (
-            BillRun.objects.filter(operator=operator, cycle=cycle, scope_kind=kind, scope_id=scope_id, background=False)
+            BillRun.objects.filter(operator=operator, cycle=cycle, scope_kind=kind, scope_id=scope_id)
             .exclude(status=BillRun.Status.FAILED)
             .order_by("-pk")
             .first()
