@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from mita.billing.charges import charges_of_lines
 from mita.billing.models import Bill, BillException, BillLine, BillRun, BillRunUnit
+from mita.billing.writes import BillRow, bills_insert
 from mita.core import jobs
 from mita.core.sequences import sequence_advance, sequence_claim
 from mita.customers.models import Connection
@@ -263,7 +264,7 @@ def compute_unit(run: BillRun, unit_id: int) -> bool:
         )
         baselines = _baselines(run, metered) if metered else {}
         thresholds, _settings = thresholds_of(run.operator)
-        bills: list[Bill] = []
+        bills: list[BillRow] = []
         quotes: list[pricing.Quote] = []
         exceptions: list[BillException] = []
 
@@ -328,46 +329,23 @@ def compute_unit(run: BillRun, unit_id: int) -> bool:
             previous, current = indexes.get(pk, (None, None))
             round_off = sum((line.amount for line in quote.lines if line.kind == "round_off"), Decimal(0))
             bills.append(
-                Bill(
-                    operator_id=run.operator_id,
+                BillRow(
                     connection_id=pk,
                     account=row["number"],
-                    cycle=cycle,
-                    run=run,
-                    unit=unit,
                     metered=row["metered"],
                     consumption=quantity,
                     previous_index=previous,
                     current_index=current,
-                    tariff_version=version,
+                    tariff_version_id=version.pk,
                     currency=quote.currency,
                     net=quote.total - quote.vat_total - round_off,
                     vat=quote.vat_total,
                     round_off=round_off,
                     total=quote.total,
-                    due_on=cycle.due_on,
                 )
             )
             quotes.append(quote)
-        Bill.objects.bulk_create(bills, batch_size=1000)
-        BillLine.objects.bulk_create(
-            [
-                BillLine(
-                    bill_id=bill.pk,
-                    position=position,
-                    label=line.label[:200],
-                    quantity=line.quantity,
-                    rate=line.rate,
-                    amount=line.amount,
-                    head=line.head,
-                    vat=line.vat,
-                    kind=line.kind,
-                )
-                for bill, quote in zip(bills, quotes, strict=True)
-                for position, line in enumerate(quote.lines, start=1)
-            ],
-            batch_size=2000,
-        )
+        bills_insert(run=run, unit=unit, bills=bills, quotes=quotes)
         BillException.objects.bulk_create(exceptions, batch_size=2000)
         unit.stage = BillRunUnit.Stage.COMPUTED
         unit.bills = len(bills)

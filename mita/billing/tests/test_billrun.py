@@ -10,7 +10,7 @@ from mita.billing.errors import BillingError
 from mita.billing.models import Bill, BillException, BillRun
 from mita.billing.run import run_until_done
 from mita.billing.services import billrun_approve, billrun_create
-from mita.billing.tests.world_billing import PUBLIC_TAP, RESIDENTIAL, billing_world
+from mita.billing.tests.world_billing import RESIDENTIAL, billing_world
 from mita.core.models import Sequence
 from mita.ledger.selectors import holder_balance
 from mita.tariffs import pricing
@@ -41,7 +41,7 @@ def test_the_preview_prices_every_read_connection_as_the_engine_does_by_hand(ope
     run = _run(operator_a, cycle)
     assert run.status == BillRun.Status.PREVIEW
     bills = {bill.account: bill for bill in Bill.objects.filter(run=run).prefetch_related("lines")}
-    for number, (connection, quantity) in world["metered"].items():
+    for number, (_connection, quantity) in world["metered"].items():
         if quantity == 0:
             continue  # a zero reading waits for review (metering's rule): listed, not billed
         quote = _by_hand(RESIDENTIAL, quantity, cycle)
@@ -49,7 +49,9 @@ def test_the_preview_prices_every_read_connection_as_the_engine_does_by_hand(ope
         assert bill.status == Bill.Status.DRAFT and bill.number == ""
         assert bill.consumption == quantity and bill.total == quote.total and bill.vat == quote.vat_total
         assert bill.previous_index == D(100) and bill.current_index == D(100) + quantity
-        assert [(line.label, line.amount) for line in bill.lines.all()] == [(l.label, l.amount) for l in quote.lines]
+        assert [(line.label, line.amount) for line in bill.lines.all()] == [
+            (line.label, line.amount) for line in quote.lines
+        ]
     tap = bills[world["tap"].number]
     assert tap.total == D(2000) and not tap.metered and tap.previous_index is None
     assert len(bills) == 9  # 8 read connections + the public tap
