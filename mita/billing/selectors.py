@@ -69,7 +69,9 @@ def exceptions_by_kind(*, run: BillRun) -> list[dict[str, Any]]:
     """The run's exceptions counted by kind, with the label of each kind."""
     labels = dict(BillException.Kind.choices)
     rows = BillException.objects.filter(run=run).values("kind").annotate(count=Count("pk")).order_by("kind")
-    return [{"kind": row["kind"], "label": labels.get(row["kind"], row["kind"]), "count": row["count"]} for row in rows]
+    return [
+        {"kind": row["kind"], "label": str(labels.get(row["kind"], row["kind"])), "count": row["count"]} for row in rows
+    ]
 
 
 def exceptions_of(*, run: BillRun, kind: str = "") -> QuerySet[BillException]:

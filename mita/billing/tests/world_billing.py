@@ -147,3 +147,30 @@ def billing_world(operator: Any, *, with_exceptions: bool = True) -> dict[str, A
             operator, f"{p}-X-OLD", property_type="public_tap", metered=False, cluster=cluster
         )
     return world
+
+
+def walk_bill(operator: Any, connection: Connection) -> Any:
+    """An issued bill of the connection in October 2026 (with its cycle and run), made once: the tenancy walk's."""
+    from mita.billing.models import Bill, BillRun, BillRunUnit
+
+    if bill := Bill.objects.filter(operator=operator).select_related("cycle", "run").first():
+        return bill
+    cycles_generate(operator=operator, year=2026)
+    cycle = BillingCycle.objects.get(operator=operator, code=OCTOBER)
+    run = BillRun.objects.create(operator=operator, cycle=cycle, status=BillRun.Status.ISSUED)
+    unit = BillRunUnit.objects.create(run=run, position=1, key="block:1", connection_ids=[connection.pk])
+    return Bill.objects.create(
+        operator=operator,
+        connection=connection,
+        account=connection.number,
+        cycle=cycle,
+        run=run,
+        unit=unit,
+        status=Bill.Status.ISSUED,
+        number=f"{operator.prefix}-B-2026-000001",
+        currency=operator.currency,
+        net=D(1000),
+        vat=D(0),
+        total=D(1000),
+        due_on=cycle.due_on,
+    )

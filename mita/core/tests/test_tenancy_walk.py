@@ -83,6 +83,9 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "tariff_id": lambda: _tariff_of(operator_a).pk,
         "version_id": lambda: _tariff_of(operator_a).versions.get().pk,
         "package_id": lambda: _package_of(operator_a).pk,
+        "cycle_id": lambda: _bill_of(operator_a).cycle_id,  # billing
+        "bill_run_id": lambda: _bill_of(operator_a).run_id,  # billing
+        "bill_id": lambda: _bill_of(operator_a).pk,  # billing
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -132,7 +135,16 @@ MISSING: dict[str, Callable[[], Any]] = {
     "tariff_id": lambda: 999999,
     "version_id": lambda: 999999,
     "package_id": lambda: 999999,
+    "cycle_id": lambda: 999999,  # billing
+    "bill_run_id": lambda: 999999,  # billing
+    "bill_id": lambda: 999999,  # billing
 }
+
+
+def _bill_of(operator: Any) -> Any:  # billing
+    from mita.billing.tests.world_billing import walk_bill
+
+    return walk_bill(operator, _connection_of(operator))
 
 
 def _route_of(operator: Any) -> Any:
