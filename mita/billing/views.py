@@ -1,6 +1,5 @@
 """Billing pages: the cycles calendar, bill runs (new, progress, preview, approve, publish), bills and a bill."""
 
-import datetime
 from typing import Any
 
 from django.contrib import messages
