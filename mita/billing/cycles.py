@@ -10,14 +10,14 @@ from django.utils.translation import gettext as _
 from mita.billing.errors import BillingError
 from mita.billing.models import BillingCycle
 
-MONTHS_PER_CYCLE = {
+MONTHS_PER_CYCLE: dict[str, int] = {
     BillingCycle.Frequency.MONTHLY: 1,
     BillingCycle.Frequency.BIMONTHLY: 2,
     BillingCycle.Frequency.QUARTERLY: 3,
     BillingCycle.Frequency.HALF_YEARLY: 6,
     BillingCycle.Frequency.YEARLY: 12,
 }
-_LETTER = {
+_LETTER: dict[str, str] = {
     BillingCycle.Frequency.BIMONTHLY: "B",
     BillingCycle.Frequency.QUARTERLY: "Q",
     BillingCycle.Frequency.HALF_YEARLY: "H",

@@ -25,6 +25,7 @@ from mita.billing.charges import charges_of_lines
 from mita.billing.models import Bill, BillException, BillLine, BillRun, BillRunUnit
 from mita.billing.writes import BillRow, bills_insert
 from mita.core import jobs
+from mita.core.models import Job
 from mita.core.sequences import sequence_advance, sequence_claim
 from mita.customers.models import Connection
 from mita.ledger.selectors import holders_balances
@@ -473,7 +474,7 @@ def run_until_done(run: BillRun, *, progress: Progress | None = None, unit_size:
     pending = list(units.filter(stage=stage).order_by("position").values_list("pk", flat=True))
     if run.job_id:
         jobs.job_start(job_id=run.job_id, total=total)
-        jobs.Job.objects.filter(pk=run.job_id).update(done=total - len(pending))  # type: ignore[attr-defined]
+        Job.objects.filter(pk=run.job_id).update(done=total - len(pending))
     done = total - len(pending)
     if progress:
         progress(run, done, total)

@@ -428,13 +428,13 @@ def charge_post(
         "due_date": due_date,
         "value_date": value_date,
     }
+    explicit_vat: Decimal | None = None
     if vat is not None:
         if not isinstance(vat, Decimal) or vat < 0:
             raise LedgerError(
                 _("VAT must be an amount of zero or more."), code="vat_invalid", fields={"vat": [_("Zero or more.")]}
             )
-        body["vat"] = quantize(vat, operator.currency)
-    explicit_vat = body.get("vat")
+        explicit_vat = body["vat"] = quantize(vat, operator.currency)
 
     def write() -> Charge:
         vat = explicit_vat if explicit_vat is not None else vat_for(operator=operator, net=net, rule=vat_rule)
