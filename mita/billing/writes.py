@@ -49,7 +49,7 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -
 
 
 def _decimal(value: Decimal | None) -> Any:
-    return None if value is None else connection.ops.adapt_decimalfield_value(value)
+    return value  # both drivers take a Decimal as it is (Django registers its adapter with sqlite3)
 
 
 def bills_insert(*, run: BillRun, unit: BillRunUnit, bills: list[BillRow], quotes: list[pricing.Quote]) -> None:
