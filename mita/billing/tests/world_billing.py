@@ -83,7 +83,10 @@ def connection_in(operator: Any, number: str, *, phone: str = "", **fields: Any)
     fields.setdefault("property_type", "residential")
     digits = "".join(char for char in number if char.isdigit())[-6:].rjust(6, "0")
     customer = customer_create(
-        operator=operator, acting_user=None, name=f"Holder of {number}", phone=phone or f"+25078{operator.pk}{digits}"
+        operator=operator,
+        acting_user=None,
+        name=f"Holder of {number}",
+        phone=phone or f"+25078{operator.pk % 10}{digits}",
     )
     connection = connection_create(operator=operator, customer=customer, number=number, acting_user=None, **fields)
     Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.ACTIVE)
