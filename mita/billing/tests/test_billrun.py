@@ -6,11 +6,12 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
+from mita.billing.cycles import cycles_generate
 from mita.billing.errors import BillingError
 from mita.billing.models import Bill, BillException, BillRun
 from mita.billing.run import run_until_done
 from mita.billing.services import billrun_approve, billrun_create
-from mita.billing.tests.world_billing import RESIDENTIAL, billing_world
+from mita.billing.tests.world_billing import RESIDENTIAL, billing_world, connection_in, meter_on, read
 from mita.core.models import Sequence
 from mita.ledger.selectors import holder_balance
 from mita.tariffs import pricing
@@ -110,3 +111,41 @@ def test_an_operator_that_may_not_bill_is_refused_with_the_reason(operator_a):
     with pytest.raises(BillingError) as refused:
         billrun_create(operator=operator_a, cycle=world["cycle"], acting_user=None)
     assert refused.value.code == "operator_may_not_bill" and "no grace period" in str(refused.value)
+
+
+def test_a_much_higher_month_than_the_bills_before_is_flagged_and_still_billed(operator_a):
+    world = billing_world(operator_a, with_exceptions=False)
+    _issue(_run(operator_a, world["cycle"]))  # October: the connections' first bills
+    cycles = {cycle.code: cycle for cycle in world["cycle"].__class__.objects.filter(operator=operator_a)}
+    connection, october = world["metered"][f"{operator_a.prefix}-R1-02"]  # 12 m3 in October
+    quiet, quiet_october = world["metered"][f"{operator_a.prefix}-R1-03"]  # 37 m3 in October
+    read(operator_a, [(connection, D(100) + october + D(90)), (quiet, D(100) + quiet_october + D(40))],
+         on=datetime.date(2026, 11, 28))  # fmt: skip
+    run = _run(operator_a, cycles["2026-11"])
+    flagged = BillException.objects.filter(run=run, kind="very_high")
+    assert [exception.connection_id for exception in flagged] == [connection.pk]
+    assert "90" in flagged.get().detail and "12" in flagged.get().detail
+    assert Bill.objects.filter(run=run, connection=connection, consumption=D(90)).exists()
+
+
+def test_a_two_month_cycle_bills_the_sum_of_its_months_readings(operator_a):
+    world = billing_world(operator_a, with_exceptions=False)
+    cycles_generate(operator=operator_a, year=2026, frequency="bimonthly", due_days=15)
+    connection = connection_in(operator_a, f"{operator_a.prefix}-BI-01", billing_cycle="bimonthly")
+    meter_on(connection, "BI1")
+    read(operator_a, [(connection, D(110))], on=datetime.date(2026, 9, 29))
+    read(operator_a, [(connection, D(125))], on=datetime.date(2026, 10, 29))
+    september_october = world["cycle"].__class__.objects.get(operator=operator_a, code="2026-B5")
+    assert september_october.months == ["2026-09", "2026-10"]
+    run = _run(operator_a, september_october)
+    bill = Bill.objects.get(run=run)
+    assert bill.connection_id == connection.pk and bill.consumption == D(25)
+    assert (bill.previous_index, bill.current_index) == (D(100), D(125))
+    # priced as two months of the monthly tariff: the service charge twice, the blocks on 25 m3
+    by_hand = pricing.quote_period(
+        [(datetime.date(2026, 1, 1), RESIDENTIAL)],
+        pricing.Usage(quantity=D(25), property_type="residential", days=60, period_start=september_october.start,
+                      period_end=september_october.end),
+    )  # fmt: skip
+    assert bill.total == by_hand.total
+    assert any(line.label == "Service charge" and line.amount == D(1000) for line in bill.lines.all())
