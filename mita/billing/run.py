@@ -29,7 +29,8 @@ from mita.core.models import Job
 from mita.core.sequences import sequence_advance, sequence_claim
 from mita.customers.models import Connection
 from mita.ledger.selectors import holders_balances
-from mita.ledger.services import charge_post, holder_accounts_ensure
+from mita.ledger.services import holder_accounts_ensure
+from mita.ledger.services_bulk import ChargeSpec, charges_post_many
 from mita.metering.models import MeterState, Reading
 from mita.metering.readings import average_daily, cycle_consumption, thresholds_of
 from mita.registry.models import Cluster
@@ -389,8 +390,9 @@ def bill_number(*, prefix: str, year: int, value: int) -> str:
 
 
 def issue_unit(run: BillRun, unit_id: int) -> bool:
-    """Number the unit's drafts (gapless, in connection order), post each to the ledger (one charge per revenue head
-    with the tariff's own VAT; the ledger applies the customer's credit) and mark them issued, in one transaction."""
+    """Number the unit's drafts (gapless, in connection order), post them to the ledger (one charge per revenue head
+    of each bill, with the tariff's own VAT, all in a few statements: ledger.services_bulk; the ledger applies the
+    customers' credit) and mark them issued, in one transaction."""
     operator = run.operator
     cycle = run.cycle
     with transaction.atomic():
@@ -419,24 +421,23 @@ def issue_unit(run: BillRun, unit_id: int) -> bool:
             first = sequence_advance(sequence, len(drafts))
             now = timezone.now()
             updates = []
+            specs: list[ChargeSpec] = []
             for offset, (bill_id, account) in enumerate(drafts):
                 number = bill_number(prefix=operator.prefix, year=year, value=first + offset)
                 reference = f"bill:{number}"
                 owed, credit = balances.get(account, (Decimal(0), Decimal(0)))
-                for head, net, vat in charges_of_lines(lines[bill_id]):
-                    charge_post(
-                        operator=operator,
-                        holder=account,
-                        head=head,
-                        amount=net,
-                        vat=vat,
-                        vat_rule="standard",
-                        reference=reference,
-                        due_date=cycle.due_on,
-                        value_date=cycle.bill_on,
-                        acting_user=run.approved_by,
-                    )
+                specs.extend(
+                    ChargeSpec(holder=account, head=head, net=net, vat=vat, reference=reference)
+                    for head, net, vat in charges_of_lines(lines[bill_id])
+                )
                 updates.append((number, Bill.Status.ISSUED, owed, credit, reference, now, bill_id))
+            charges_post_many(
+                operator=operator,
+                charges=specs,
+                due_date=cycle.due_on,
+                value_date=cycle.bill_on,
+                acting_user=run.approved_by,
+            )
             with db_connection.cursor() as cursor:
                 cursor.executemany(
                     f"UPDATE {Bill._meta.db_table} SET number = %s, status = %s, arrears = %s, credit = %s, "  # noqa: S608
