@@ -70,6 +70,8 @@ DENOMINATIONS: dict[str, tuple[Denomination, ...]] = {
     "EUR": _list(
         ("500", "200", "100", "50", "20", "10", "5"), ("2", "1", "0.50", "0.20", "0.10", "0.05", "0.02", "0.01")
     ),
+    # South African Reserve Bank: notes R200 to R10, coins R5 to 10 cents (1c, 2c and 5c are no longer issued).
+    "ZAR": _list(("200", "100", "50", "20", "10"), ("5", "2", "1", "0.50", "0.20", "0.10")),
 }
 
 

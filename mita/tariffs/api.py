@@ -5,18 +5,20 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from mita.core.permissions import request_access, require_api_roles
+from mita.customers.models import Connection
+from mita.registry.models import SupplySystem
 from mita.tariffs import pricing
 from mita.tariffs.models import Package, Tariff, TariffVersion
 from mita.tariffs.selectors import (
     TARIFF_READ_ROLES,
     TARIFF_WRITE_ROLES,
-    connection_numbers_of,
     package_get_for_access,
     packages_visible_to,
     tariff_get_for_access,
@@ -24,17 +26,17 @@ from mita.tariffs.selectors import (
     version_get_for_access,
     version_in_force,
     versions_of,
+    with_version_in_force,
 )
 from mita.tariffs.services import (
     TariffError,
-    package_create,
-    package_update,
     tariff_create,
     tariff_update,
     version_create,
     version_publish,
     version_update,
 )
+from mita.tariffs.services_packages import package_create, package_update
 
 router = Router(tags=["tariffs"])
 
@@ -82,6 +84,7 @@ class VersionIn(Schema):
     effective_from: datetime.date
     definition: dict[str, Any]
     note: str = ""
+    idempotency_key: str = Field("", description="a key made by the client: a retry returns the first draft")
 
 
 class VersionPatch(Schema):
@@ -165,7 +168,12 @@ class QuoteOut(Schema):
 
 
 def _tariff_out(tariff: Tariff) -> dict[str, Any]:
-    in_force = version_in_force(tariff=tariff, on=timezone.localdate())
+    """A tariff as the API gives it; from a list (with_version_in_force and prefetched relations) without a query."""
+    if hasattr(tariff, "in_force_id"):
+        in_force_id = tariff.in_force_id
+    else:
+        version = version_in_force(tariff=tariff, on=timezone.localdate())
+        in_force_id = version.pk if version else None
     return {
         "id": tariff.pk,
         "operator_id": tariff.operator_id,
@@ -175,11 +183,11 @@ def _tariff_out(tariff: Tariff) -> dict[str, Any]:
         "kind": tariff.kind,
         "property_types": tariff.property_types,
         "connection_types": tariff.connection_types,
-        "supply_system_ids": sorted(tariff.supply_systems.values_list("pk", flat=True)),
-        "connection_numbers": connection_numbers_of(tariff=tariff),
+        "supply_system_ids": sorted(system.pk for system in tariff.supply_systems.all()),
+        "connection_numbers": sorted(connection.number for connection in tariff.connections.all()),
         "priority": tariff.priority,
         "active": tariff.active,
-        "version_in_force_id": in_force.pk if in_force else None,
+        "version_in_force_id": in_force_id,
         "created_at": tariff.created_at,
     }
 
@@ -207,7 +215,11 @@ def tariff_list(
 ) -> list[dict[str, Any]]:
     require_api_roles(request, *TARIFF_READ_ROLES)
     tariffs = tariffs_visible_to(access=request_access(request), search=q, utility=utility, kind=kind, active=active)
-    return [_tariff_out(tariff) for tariff in tariffs.prefetch_related("supply_systems")[:500]]
+    listed = with_version_in_force(tariffs, on=timezone.localdate()).prefetch_related(
+        Prefetch("supply_systems", queryset=SupplySystem.objects.only("pk")),
+        Prefetch("connections", queryset=Connection.objects.only("pk", "number")),
+    )
+    return [_tariff_out(tariff) for tariff in listed[:500]]
 
 
 @router.post("/tariffs", response={201: TariffOut}, summary="Add a tariff and where it applies")
@@ -239,7 +251,7 @@ def version_list(request: HttpRequest, tariff_id: int) -> list[TariffVersion]:
 def version_create_endpoint(request: HttpRequest, tariff_id: int, payload: VersionIn) -> Status[Any]:
     tariff = _own_tariff(request, tariff_id)
     version = version_create(tariff=tariff, acting_user=request.user, **payload.dict())
-    return Status(201, version)
+    return Status(201, version)  # a replay gets the first draft, with the same status
 
 
 @router.get("/tariff-versions/{version_id}", response=VersionOut, summary="One version with its definition")
@@ -278,7 +290,8 @@ def tariff_quote(request: HttpRequest, tariff_id: int, payload: QuoteIn) -> dict
         version = version_in_force(tariff=tariff, on=day)
         if version is None:
             raise TariffError(
-                _("No published version of %(code)s is in force on %(day)s.") % {"code": tariff.code, "day": day.isoformat()},
+                _("No published version of %(code)s is in force on %(day)s.")
+                % {"code": tariff.code, "day": day.isoformat()},
                 code="no_version_in_force",
                 fields={"on": [_("No version in force that day.")]},
                 status=404,
@@ -296,15 +309,14 @@ def tariff_quote(request: HttpRequest, tariff_id: int, payload: QuoteIn) -> dict
         quote = pricing.quote(version.definition, usage)
     except pricing.TariffInvalid as error:
         raise TariffError(str(error), code="quote_invalid", fields=error.as_fields()) from None
-    priced = quote.as_json()
     return {
         "tariff_id": tariff.pk,
         "version_id": version.pk,
         "effective_from": version.effective_from,
         "currency": quote.currency,
-        "lines": priced["lines"],
-        "total": priced["total"],
-        "vat_total": priced["vat_total"],
+        "lines": [line.as_json() for line in quote.lines],
+        "total": format(quote.total, "f"),
+        "vat_total": format(quote.vat_total, "f"),
     }
 
 

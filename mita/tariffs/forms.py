@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mita.registry.models import SupplySystem
 from mita.tariffs.models import Package, Tariff, TariffVersion
 
 PROPERTY_TYPE_CHOICES = [
@@ -42,9 +43,9 @@ class TariffForm(forms.Form):
         max_length=500,
         help_text=_("Separated by commas, e.g. yard_tap, household; empty: every connection type."),
     )
-    supply_systems = forms.ModelMultipleChoiceField(
+    supply_systems: forms.ModelMultipleChoiceField = forms.ModelMultipleChoiceField(
         label=_("Supply systems"),
-        queryset=None,  # set per operator
+        queryset=SupplySystem.objects.none(),  # set per operator
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every supply system."),
@@ -115,16 +116,25 @@ def _plain(value: Any) -> Any:
 
 class VersionForm(forms.Form):
     effective_from = forms.DateField(
-        label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}), help_text=_("The first day it prices.")
+        label=_("Effective from"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The first day it prices."),
     )
     definition = DefinitionField(
         label=_("Definition (JSON)"), help_text=_("The format is in docs/tariffs.md; each problem names its place.")
     )
-    note = forms.CharField(label=_("Note"), required=False, max_length=300, help_text=_("Why it changes, e.g. RURA decision."))
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=300, help_text=_("Why it changes, e.g. RURA decision.")
+    )
+
+
+class VersionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.effective_from.isoformat()} ({obj.get_status_display()})"
 
 
 class SimulateForm(forms.Form):
-    version = forms.ModelChoiceField(label=_("Version"), queryset=TariffVersion.objects.none(), required=False)
+    version = VersionChoiceField(label=_("Version"), queryset=TariffVersion.objects.none(), required=False)
     usage = forms.DecimalField(label=_("Usage"), min_value=0, max_digits=14, decimal_places=3, initial=10)
     property_type = forms.ChoiceField(
         label=_("Property type"), choices=[("", "—"), *PROPERTY_TYPE_CHOICES], required=False
@@ -140,8 +150,8 @@ class SimulateForm(forms.Form):
 
 
 class CompareForm(forms.Form):
-    old = forms.ModelChoiceField(label=_("Old version"), queryset=TariffVersion.objects.none())
-    new = forms.ModelChoiceField(label=_("New version"), queryset=TariffVersion.objects.none())
+    old = VersionChoiceField(label=_("Old version"), queryset=TariffVersion.objects.none())
+    new = VersionChoiceField(label=_("New version"), queryset=TariffVersion.objects.none())
     up_to = forms.DecimalField(label=_("Usages up to"), min_value=0, max_value=100000, initial=50, max_digits=12)
     step = forms.DecimalField(label=_("In steps of"), min_value=Decimal("0.001"), initial=5, max_digits=12)
     property_type = forms.ChoiceField(
@@ -171,5 +181,19 @@ class PackageForm(forms.Form):
         label=_("Price"), min_value=0, max_digits=16, decimal_places=4, help_text=_("The fee per month, or per kWh.")
     )
     payment = forms.ChoiceField(label=_("Payment"), choices=Package.Payment.choices)
-    deposit_amount = forms.DecimalField(label=_("Deposit"), min_value=0, max_digits=16, decimal_places=2, required=False)
+    deposit_amount = forms.DecimalField(
+        label=_("Deposit"), min_value=0, max_digits=16, decimal_places=2, required=False
+    )
     effective_from = forms.DateField(label=_("Price effective from"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PackageEditForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    deposit_amount = forms.DecimalField(
+        label=_("Deposit"), min_value=0, max_digits=16, decimal_places=2, required=False
+    )
+    active = forms.BooleanField(
+        label=_("Offered to new customers"),
+        required=False,
+        help_text=_("A package no longer offered still prices the connections on it."),
+    )

@@ -77,6 +77,8 @@ class TariffVersion(models.Model):
     definition = models.JSONField(_("definition"))
     note = models.CharField(_("note"), max_length=300, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # A client's key for saving this draft: a retry with the same key returns it instead of a second draft.
+    idempotency_key = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     published_by = models.ForeignKey(
@@ -93,6 +95,11 @@ class TariffVersion(models.Model):
                 fields=["tariff", "effective_from"],
                 condition=models.Q(status="published"),
                 name="tariff_version_one_published_per_day",
+            ),
+            models.UniqueConstraint(
+                fields=["tariff", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="tariff_version_unique_key",
             ),
             models.CheckConstraint(
                 condition=models.Q(status="draft") | models.Q(published_at__isnull=False),

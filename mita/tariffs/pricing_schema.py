@@ -1,5 +1,6 @@
 """The tariff definition format: its JSON Schema (SCHEMA) and validate(), which says what to fix and where."""
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -10,6 +11,7 @@ UTILITIES = ("water", "electricity", "sanitation")
 UNITS = ("m3", "kL", "kWh")
 # A period's standard length in days, used for proration when the definition does not give "standard_days".
 PERIOD_DAYS = {"month": 30, "two_months": 60, "quarter": 91, "half_year": 182, "year": 365}
+PERIOD_MONTHS = {"month": 1, "two_months": 2, "quarter": 3, "half_year": 6, "year": 12}
 COMPONENT_TYPES = ("blocks", "fixed", "flat", "per_unit", "minimum", "derived", "package")
 CONDITION_KEYS = ("property_types", "connection_types", "meter_sizes", "indigent")
 BY_KEYS = ("meter_size", "connection_type", "property_type")
@@ -17,6 +19,7 @@ BY_KEYS = ("meter_size", "connection_type", "property_type")
 _NUMBER = {"type": ["number", "string"], "pattern": r"^-?\d+(\.\d+)?$"}
 _AMOUNT = {"type": ["number", "string"], "pattern": r"^\d+(\.\d+)?$", "minimum": 0}
 _NAME = {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$"}
+_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
 _WORDS = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
 _BAND = {
     "type": "object",
@@ -247,9 +250,7 @@ class _Checker:
         return number
 
     def name(self, path: str, value: Any) -> None:
-        if not isinstance(value, str) or not value or not value[0].isalpha() or not value.islower():
-            self.add(path, f"{value!r} is not a name: use lower-case letters, digits and _, starting with a letter.")
-        elif not all(character.isalnum() or character == "_" for character in value):
+        if not isinstance(value, str) or not _NAME_PATTERN.fullmatch(value):
             self.add(path, f"{value!r} is not a name: use lower-case letters, digits and _, starting with a letter.")
 
     def words(self, path: str, value: Any) -> None:
@@ -268,9 +269,7 @@ def validate(definition: Any) -> list[Problem]:
     if currency is None:
         check.add("currency", f"Missing; give the currency code, one of: {', '.join(sorted(CURRENCY_EXPONENTS))}.")
     elif currency not in CURRENCY_EXPONENTS:
-        check.add(
-            "currency", f"Unknown currency {currency!r}; give one of: {', '.join(sorted(CURRENCY_EXPONENTS))}."
-        )
+        check.add("currency", f"Unknown currency {currency!r}; give one of: {', '.join(sorted(CURRENCY_EXPONENTS))}.")
     check.choice("utility", definition.get("utility"), UTILITIES)
     check.choice("unit", definition.get("unit"), UNITS)
     check.choice("period", definition.get("period"), tuple(PERIOD_DAYS), required=False)
@@ -377,9 +376,7 @@ def _check_bands(check: _Checker, path: str, bands: Any) -> None:
         start = check.amount(f"{band_path}.from", band.get("from"), required=False)
         if start is not None and start != previous:
             what = "overlaps the band before" if start < previous else "leaves a gap after the band before"
-            check.add(
-                f"{band_path}.from", f"It starts at {start} but the band before ends at {previous}: it {what}."
-            )
+            check.add(f"{band_path}.from", f"It starts at {start} but the band before ends at {previous}: it {what}.")
         if "upto" not in band:
             check.add(f"{band_path}.upto", "Missing; give the band's upper edge, or null for the open top band.")
             continue
@@ -459,7 +456,7 @@ def _check_derived(check: _Checker, path: str, component: dict[str, Any], earlie
     if base not in earlier:
         check.add(
             f"{path}.base",
-            f"{base!r} is neither \"quantity\" nor the id of a component before this one; give one of: "
+            f'{base!r} is neither "quantity" nor the id of a component before this one; give one of: '
             f"quantity, {', '.join(earlier) or '(none)'}.",
         )
     for key in ("rate", "bands", "method"):

@@ -87,13 +87,8 @@ class Quote:
     vat_total: Decimal = Decimal(0)
 
     def as_json(self) -> dict[str, Any]:
-        """{"lines": [{"label", "quantity", "rate", "amount", ...}], "total": "..."}: decimals as strings."""
-        return {
-            "lines": [line.as_json() for line in self.lines],
-            "total": format(self.total, "f"),
-            "currency": self.currency,
-            "vat_total": format(self.vat_total, "f"),
-        }
+        """{"lines": [{"label", "quantity", "rate", "amount", "head", "kind", "vat"}], "total": "..."}: decimal strings."""
+        return {"lines": [line.as_json() for line in self.lines], "total": format(self.total, "f")}
 
 
 def _plain(value: Decimal) -> str:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from mita.accounts.roles import OPERATOR_ROLES, Role
@@ -22,6 +22,20 @@ PUBLISHED = TariffVersion.Status.PUBLISHED
 
 
 # Lists and lookups ----------------------------------------------------------------------------------------------------
+def _in_force_on(on: datetime.date, field: str) -> Subquery:
+    """The value of `field` of the tariff's published version in force on that day (for list annotations)."""
+    return Subquery(
+        TariffVersion.objects.filter(tariff=OuterRef("pk"), status=PUBLISHED, effective_from__lte=on)
+        .order_by("-effective_from", "-pk")
+        .values(field)[:1]
+    )
+
+
+def with_version_in_force(tariffs: QuerySet[Tariff], *, on: datetime.date) -> QuerySet[Tariff]:
+    """Tariffs annotated with their version in force that day: in_force_id, in_force_from (None without one)."""
+    return tariffs.annotate(in_force_id=_in_force_on(on, "pk"), in_force_from=_in_force_on(on, "effective_from"))
+
+
 def tariffs_visible_to(
     *, access: Access, search: str = "", utility: str = "", kind: str = "", active: bool | None = None
 ) -> QuerySet[Tariff]:
@@ -70,6 +84,17 @@ def packages_visible_to(*, access: Access, active: bool | None = None) -> QueryS
     return packages.order_by("operator__name", "load_limit_w", "code")
 
 
+def packages_with_prices(*, access: Access, on: datetime.date) -> QuerySet[Package]:
+    """The packages the workspace reads, each with the definition of its price in force that day (price_definition,
+    None before its first price): one query for the list."""
+    in_force = Subquery(
+        TariffVersion.objects.filter(tariff=OuterRef("tariff_id"), status=PUBLISHED, effective_from__lte=on)
+        .order_by("-effective_from", "-pk")
+        .values("definition")[:1]
+    )
+    return packages_visible_to(access=access).annotate(price_definition=in_force)
+
+
 def package_get_for_access(*, access: Access, package_id: int) -> Package:
     package = packages_visible_to(access=access).filter(pk=package_id).first()
     if package is None:
@@ -77,11 +102,27 @@ def package_get_for_access(*, access: Access, package_id: int) -> Package:
     return package
 
 
+def tariff_history(*, tariff: Tariff, limit: int = 50) -> list[Any]:
+    """The audit entries of a tariff, its versions and its package, newest first."""
+    from mita.core.models import AuditEntry
+
+    version_ids = [str(pk) for pk in tariff.versions.values_list("pk", flat=True)]
+    about = Q(target_type="tariffs.tariff", target_id=str(tariff.pk)) | Q(
+        target_type="tariffs.tariffversion", target_id__in=version_ids
+    )
+    package_id = Package.objects.filter(tariff=tariff).values_list("pk", flat=True).first()
+    if package_id is not None:
+        about |= Q(target_type="tariffs.package", target_id=str(package_id))
+    return list(
+        AuditEntry.objects.filter(about, operator_id=tariff.operator_id)
+        .select_related("actor")
+        .order_by("-at", "-pk")[:limit]
+    )
+
+
 def version_in_force(*, tariff: Tariff, on: datetime.date) -> TariffVersion | None:
     """The published version in force on that day: the latest effective on or before it."""
-    return (
-        tariff.versions.filter(status=PUBLISHED, effective_from__lte=on).order_by("-effective_from", "-pk").first()
-    )
+    return tariff.versions.filter(status=PUBLISHED, effective_from__lte=on).order_by("-effective_from", "-pk").first()
 
 
 def versions_for_period(
@@ -157,17 +198,17 @@ class TariffBook:
     """An operator's tariffs in force on one day, in memory: answers tariff_for for many connections without a query
     each (a bill run builds one per period day it prices, then matches every connection of a unit against it)."""
 
-    def __init__(self, candidates: Iterable[_Candidate], packages: dict[str, _Candidate]) -> None:
+    def __init__(self, candidates: Iterable[_Candidate], packages: dict[str, _Candidate | None]) -> None:
         # Most specific first; among equals the higher priority, then the older tariff (a stable, documented order).
         self._candidates = sorted(candidates, key=lambda c: (c.specificity(), -c.tariff.pk), reverse=True)
         self._packages = packages
 
     def match(self, facts: ConnectionFacts) -> tuple[Tariff, TariffVersion] | None:
         """The tariff and version that price this connection, or None (nothing applies: billing lists it)."""
-        if facts.package:
-            # A connection on a package is priced by its package, and only by it: a package that is unknown or not
-            # in force is a gap to fix, not a reason to bill at another tariff.
-            candidate = self._packages.get(facts.package.upper())
+        if facts.package and facts.package.upper() in self._packages:
+            # A connection on a package is priced by its package only (also one no longer offered to new customers);
+            # a package without a price in force that day is a gap to fix, not a reason to bill at another tariff.
+            candidate = self._packages[facts.package.upper()]
             if candidate is None or candidate.tariff.utility != facts.utility:
                 return None
             return candidate.tariff, candidate.version
@@ -180,11 +221,10 @@ class TariffBook:
 def tariff_book(*, operator: Any, on: datetime.date) -> TariffBook:
     """The operator's active tariffs with a published version in force on that day (four queries in all)."""
     operator_id = getattr(operator, "pk", operator)
-    in_force = TariffVersion.objects.filter(status=PUBLISHED, effective_from__lte=on).order_by(
-        "-effective_from", "-pk"
-    )
+    in_force = TariffVersion.objects.filter(status=PUBLISHED, effective_from__lte=on).order_by("-effective_from", "-pk")
+    # Standard tariffs apply while active; a package prices the connections on it even when no longer offered.
     tariffs = (
-        Tariff.objects.filter(operator_id=operator_id, active=True)
+        Tariff.objects.filter(Q(active=True) | Q(kind=Tariff.Kind.PACKAGE), operator_id=operator_id)
         .prefetch_related(Prefetch("versions", queryset=in_force, to_attr="in_force"))
         .order_by("pk")
     )
@@ -199,10 +239,12 @@ def tariff_book(*, operator: Any, on: datetime.date) -> TariffBook:
     ).values_list("tariff_id", "connection_id"):
         named[tariff_id].add(connection_id)
     candidates: list[_Candidate] = []
-    packages: dict[str, _Candidate] = {}
+    packages: dict[str, _Candidate | None] = {}
     for tariff in tariffs:
-        versions = tariff.in_force  # type: ignore[attr-defined]
+        versions = tariff.in_force
         if not versions:
+            if tariff.kind == Tariff.Kind.PACKAGE:
+                packages[tariff.code.upper()] = None  # a known package without a price that day
             continue  # not yet in force that day: the next less specific tariff applies
         candidate = _Candidate(
             tariff=tariff,
@@ -222,7 +264,8 @@ def tariff_book(*, operator: Any, on: datetime.date) -> TariffBook:
 def tariff_for(connection: Any, on: datetime.date) -> tuple[Tariff, TariffVersion] | None:
     """The tariff and its version that price this connection on that day, or None when none applies.
 
-    Rules (docs/tariff-versions.md): a connection on a package is priced by that package's tariff only. Otherwise
+    Rules (docs/tariff-versions.md): a connection whose package (Connection.package) is one of the operator's packages
+    is priced by that package's tariff only (None when it has no price that day). Otherwise
     among the operator's active tariffs of the connection's utility with a version in force that day, those whose
     every criterion matches apply, and the most specific wins: named connections > supply systems > connection types
     > property types > no criterion (the utility's default); then the higher priority; then the older tariff.
@@ -244,16 +287,23 @@ def tariff_conflicts(
     """Active standard tariffs that would tie with this applicability for some connection: the same criteria set,
     overlapping values in each, and the same priority (neither would win; the service refuses that)."""
     others = (
-        Tariff.objects.filter(operator=operator, utility=utility, kind=Tariff.Kind.STANDARD, active=True, priority=priority)
+        Tariff.objects.filter(
+            operator=operator, utility=utility, kind=Tariff.Kind.STANDARD, active=True, priority=priority
+        )
         .prefetch_related("supply_systems", "connections")
         .order_by("code")
     )
     if exclude_pk is not None:
         others = others.exclude(pk=exclude_pk)
-    mine = (set(connection_ids), set(supply_system_ids), {t.casefold() for t in connection_types}, set(property_types))
+    mine: tuple[set[Any], ...] = (
+        set(connection_ids),
+        set(supply_system_ids),
+        {t.casefold() for t in connection_types},
+        set(property_types),
+    )
     clashes = []
     for other in others:
-        theirs = (
+        theirs: tuple[set[Any], ...] = (
             {c.pk for c in other.connections.all()},
             {s.pk for s in other.supply_systems.all()},
             {str(t).casefold() for t in other.connection_types},

@@ -2,7 +2,7 @@
 mini-grid packages. Each is one transaction with its audit entry; bad input is a TariffError naming the fields."""
 
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -11,9 +11,8 @@ from django.utils.translation import gettext as _
 
 from mita.core.audit import audit_record, snapshot
 from mita.core.errors import Conflict, DomainError
-from mita.core.money import quantize
 from mita.tariffs import pricing
-from mita.tariffs.models import Package, Tariff, TariffVersion
+from mita.tariffs.models import Tariff, TariffVersion
 from mita.tariffs.selectors import connections_by_number, supply_system_choices, tariff_conflicts
 
 TARIFF_FIELDS = ["code", "name", "utility", "kind", "property_types", "connection_types", "priority", "active"]
@@ -26,11 +25,11 @@ class TariffError(DomainError):
     """Bad tariff input: says which field and what to fix."""
 
 
-def _invalid(fields: dict[str, list[str]], message: str | None = None) -> TariffError:
+def tariff_invalid(fields: dict[str, list[str]], message: str | None = None) -> TariffError:
     return TariffError(message or _("Please correct the tariff's details."), code="tariff_invalid", fields=fields)
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
     return str(value or "").strip()
 
 
@@ -41,7 +40,7 @@ def _text_list(value: Any) -> list[str]:
     items = value.split(",") if isinstance(value, str) else list(value)
     seen: list[str] = []
     for item in items:
-        text = _text(item)
+        text = text_of(item)
         if text and text not in seen:
             seen.append(text)
     return seen
@@ -164,7 +163,7 @@ def tariff_create(
 ) -> Tariff:
     """Add a tariff with where it applies; its prices come with its first version (version_create)."""
     problems: dict[str, list[str]] = {}
-    code, name = _text(code), _text(name)
+    code, name = text_of(code), text_of(name)
     if not code:
         problems["code"] = [_("Required.")]
     elif any(char.isspace() for char in code) or len(code) > 40:
@@ -185,7 +184,7 @@ def tariff_create(
         problems=problems,
     )
     if problems:
-        raise _invalid(problems)
+        raise tariff_invalid(problems)
     if Tariff.objects.filter(operator=operator, code__iexact=code).exists():
         raise _code_taken(code)
     if active:
@@ -216,7 +215,7 @@ def tariff_create(
 def tariff_update(*, tariff: Tariff, acting_user: Any, **changes: Any) -> Tariff:
     """Change a tariff's name, where it applies, its priority or whether it is active (its code and utility stay).
     Bills already issued keep the tariff they were priced with."""
-    if "code" in changes and _text(changes["code"]) != tariff.code:
+    if "code" in changes and text_of(changes["code"]) != tariff.code:
         raise TariffError(
             _("A tariff's code cannot be changed; add a new tariff and deactivate this one."),
             code="code_not_editable",
@@ -227,23 +226,24 @@ def tariff_update(*, tariff: Tariff, acting_user: Any, **changes: Any) -> Tariff
     if unknown:
         raise TariffError(_("“%(field)s” cannot be changed here.") % {"field": unknown[0]}, code="field_not_editable")
     tariff = Tariff.objects.select_for_update().get(pk=tariff.pk)
-    if tariff.kind == Tariff.Kind.PACKAGE and set(changes) & set(APPLICABILITY):
+    if tariff.kind == Tariff.Kind.PACKAGE:
         raise TariffError(
-            _("A package applies to the connections on it; it has no other applicability."), code="package_applicability"
+            _("A package's tariff changes with its package (name, deposit, offered); its price is a new version."),
+            code="package_tariff",
         )
     before = _state(tariff)
     problems: dict[str, list[str]] = {}
-    if "name" in changes and not _text(changes["name"]):
+    if "name" in changes and not text_of(changes["name"]):
         problems["name"] = [_("Required.")]
     cleaned = _applicability(operator=tariff.operator, values=changes, problems=problems)
     if problems:
-        raise _invalid(problems)
+        raise tariff_invalid(problems)
     values = {**_current_applicability(tariff), **cleaned}
     active = bool(changes.get("active", tariff.active))
     if active:
         _refuse_ties(operator=tariff.operator, tariff=tariff, utility=tariff.utility, kind=tariff.kind, values=values)
     if "name" in changes:
-        tariff.name = _text(changes["name"])
+        tariff.name = text_of(changes["name"])
     tariff.active = active
     tariff.property_types = values["property_types"]
     tariff.connection_types = values["connection_types"]
@@ -269,16 +269,19 @@ def definition_problems(*, tariff: Tariff, definition: Any) -> list[str]:
     """What is wrong with a definition for this tariff, each as "path: message" (none when it prices)."""
     if not isinstance(definition, dict):
         return [_("definition: write the tariff as a JSON object, {...}; see docs/tariffs.md.")]
-    problems = [f"{problem.path}: {problem.message}" if problem.path else problem.message for problem in pricing.validate(definition)]
+    problems = [
+        f"{problem.path}: {problem.message}" if problem.path else problem.message
+        for problem in pricing.validate(definition)
+    ]
     currency = tariff.operator.currency
     if isinstance(definition.get("currency"), str) and definition["currency"] != currency:
         problems.append(
-            _("currency: the operator bills in %(currency)s; write \"currency\": \"%(currency)s\".")
+            _('currency: the operator bills in %(currency)s; write "currency": "%(currency)s".')
             % {"currency": currency}
         )
     if isinstance(definition.get("utility"), str) and definition["utility"] != tariff.utility:
         problems.append(
-            _("utility: this tariff is for %(utility)s; write \"utility\": \"%(utility)s\".") % {"utility": tariff.utility}
+            _('utility: this tariff is for %(utility)s; write "utility": "%(utility)s".') % {"utility": tariff.utility}
         )
     return problems
 
@@ -291,29 +294,41 @@ def definition_clean(value: Any) -> Any:
     if isinstance(value, list):
         return [definition_clean(item) for item in value]
     if isinstance(value, float):
-        return repr(value) if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        return repr(value)  # the shortest text that reads back as the same float: what the client wrote
     if isinstance(value, Decimal):
         return format(value, "f")
     return value
 
 
-def _date(value: Any, field: str) -> datetime.date:
+def date_of(value: Any, field: str) -> datetime.date:
     if isinstance(value, datetime.date):
         return value
     try:
-        return datetime.date.fromisoformat(_text(value))
+        return datetime.date.fromisoformat(text_of(value))
     except ValueError:
-        raise _invalid({field: [_("Write a date as YYYY-MM-DD, e.g. 2026-01-01.")]}) from None
+        raise tariff_invalid({field: [_("Write a date as YYYY-MM-DD, e.g. 2026-01-01.")]}) from None
 
 
 @transaction.atomic
 def version_create(
-    *, tariff: Tariff, acting_user: Any, effective_from: Any, definition: Any, note: str = ""
+    *,
+    tariff: Tariff,
+    acting_user: Any,
+    effective_from: Any,
+    definition: Any,
+    note: str = "",
+    idempotency_key: str = "",
 ) -> TariffVersion:
     """Save a draft version of a tariff. A definition the pricing engine refuses is not saved: the problems come
-    back on the definition field, each with its path."""
-    effective = _date(effective_from, "effective_from")
+    back on the definition field, each with its path. With a key, a retry returns the first draft; the same key with
+    other contents is a conflict."""
+    effective = date_of(effective_from, "effective_from")
     definition = definition_clean(definition)
+    key = text_of(idempotency_key)[:100]
+    if key:
+        first = TariffVersion.objects.filter(tariff=tariff, idempotency_key=key).first()
+        if first is not None:
+            return _replayed(first, effective=effective, definition=definition, note=text_of(note))
     problems = definition_problems(tariff=tariff, definition=definition)
     if problems:
         raise TariffError(
@@ -321,17 +336,23 @@ def version_create(
             code="definition_invalid",
             fields={"definition": problems},
         )
-    note = _text(note)
+    note = text_of(note)
     if len(note) > 300:
-        raise _invalid({"note": [_("At most 300 characters.")]})
-    version = TariffVersion.objects.create(
-        operator_id=tariff.operator_id,
-        tariff=tariff,
-        effective_from=effective,
-        definition=definition,
-        note=note,
-        created_by=acting_user,
-    )
+        raise tariff_invalid({"note": [_("At most 300 characters.")]})
+    try:
+        with transaction.atomic():
+            version = TariffVersion.objects.create(
+                operator_id=tariff.operator_id,
+                tariff=tariff,
+                effective_from=effective,
+                definition=definition,
+                note=note,
+                created_by=acting_user,
+                idempotency_key=key,
+            )
+    except IntegrityError:  # the same key saved at the same moment by a concurrent retry
+        first = TariffVersion.objects.get(tariff=tariff, idempotency_key=key)
+        return _replayed(first, effective=effective, definition=definition, note=note)
     audit_record(
         actor=acting_user,
         action="tariff.version_created",
@@ -339,6 +360,16 @@ def version_create(
         after={"tariff": tariff.code, "effective_from": effective, "note": note},
     )
     return version
+
+
+def _replayed(first: TariffVersion, *, effective: datetime.date, definition: Any, note: str) -> TariffVersion:
+    if (first.effective_from, first.definition, first.note) != (effective, definition, note):
+        raise Conflict(
+            _("This key already saved another version; use a new key for new contents."),
+            code="idempotency_key_reused",
+            fields={"idempotency_key": [_("Already used for other contents.")]},
+        )
+    return first
 
 
 @transaction.atomic
@@ -351,7 +382,7 @@ def version_update(
         raise _published(version)
     before = snapshot(version, ["effective_from", "definition", "note"])
     if effective_from is not None:
-        version.effective_from = _date(effective_from, "effective_from")
+        version.effective_from = date_of(effective_from, "effective_from")
     if definition is not None:
         definition = definition_clean(definition)
         problems = definition_problems(tariff=version.tariff, definition=definition)
@@ -363,7 +394,7 @@ def version_update(
             )
         version.definition = definition
     if note is not None:
-        version.note = _text(note)[:300]
+        version.note = text_of(note)[:300]
     version.save()
     audit_record(
         actor=acting_user,
@@ -426,172 +457,3 @@ def version_publish(*, version: TariffVersion, acting_user: Any) -> TariffVersio
         after={"tariff": version.tariff.code, "effective_from": version.effective_from},
     )
     return version
-
-
-# Packages -------------------------------------------------------------------------------------------------------------
-def _amount(value: Any, field: str, currency: str, problems: dict[str, list[str]], *, required: bool) -> Decimal | None:
-    if value in (None, ""):
-        if required:
-            problems[field] = [_("Required.")]
-        return None
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(_text(value))
-    except (InvalidOperation, ValueError):
-        problems[field] = [_("Write a number, e.g. 1500.")]
-        return None
-    if not amount.is_finite() or amount < 0:
-        problems[field] = [_("Zero or more.")]
-        return None
-    return amount
-
-
-def _whole(value: Any, field: str, low: int, high: int, problems: dict[str, list[str]]) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        problems[field] = [_("Write a whole number.")]
-        return 0
-    if not low <= number <= high:
-        problems[field] = [_("Between %(low)d and %(high)d.") % {"low": low, "high": high}]
-    return number
-
-
-@transaction.atomic
-def package_create(
-    *,
-    operator: Any,
-    acting_user: Any,
-    name: str,
-    load_limit_w: Any,
-    hours_per_day: Any,
-    charging: str,
-    payment: str,
-    price: Any,
-    effective_from: Any,
-    deposit_amount: Any = None,
-) -> Package:
-    """Offer a mini-grid package: its code is made from its parts, and its price is the first published version of
-    a tariff of its own (a later price is a new version of that tariff)."""
-    problems: dict[str, list[str]] = {}
-    name = _text(name)
-    if not name:
-        problems["name"] = [_("Required.")]
-    load = _whole(load_limit_w, "load_limit_w", 1, 1_000_000, problems)
-    hours = _whole(hours_per_day, "hours_per_day", 1, 24, problems)
-    if charging not in Package.Charging.values:
-        problems["charging"] = [_("Choose a flat fee or a price per kWh.")]
-    if payment not in Package.Payment.values:
-        problems["payment"] = [_("Choose prepaid or postpaid.")]
-    currency = operator.currency
-    amount = _amount(price, "price", currency, problems, required=True)
-    deposit = _amount(deposit_amount, "deposit_amount", currency, problems, required=False)
-    if deposit is not None and quantize(deposit, currency) != deposit:
-        problems["deposit_amount"] = [_("%(currency)s amounts have no smaller units than this.") % {"currency": currency}]
-    effective = _date(effective_from, "effective_from")
-    if problems:
-        raise _invalid(problems, _("Please correct the package's details."))
-    assert amount is not None
-    definition = package_definition(
-        currency=currency, load_limit_w=load, hours_per_day=hours, charging=charging, payment=payment, price=amount, name=name
-    )
-    code = pricing.package_id(definition["components"][0])
-    if Tariff.objects.filter(operator=operator, code__iexact=code).exists():
-        raise Conflict(
-            _("Package %(code)s is already offered: change its price with a new version of its tariff.")
-            % {"code": code},
-            code="package_exists",
-            fields={"load_limit_w": [_("The same parts as package %(code)s.") % {"code": code}]},
-        )
-    tariff = Tariff.objects.create(
-        operator=operator,
-        code=code,
-        name=name,
-        utility=Tariff.Utility.ELECTRICITY,
-        kind=Tariff.Kind.PACKAGE,
-        created_by=acting_user,
-    )
-    problems_found = definition_problems(tariff=tariff, definition=definition)
-    if problems_found:
-        raise TariffError(
-            _("The package's price cannot be priced: %(problem)s") % {"problem": problems_found[0]},
-            code="definition_invalid",
-            fields={"price": problems_found},
-        )
-    package = Package.objects.create(
-        operator=operator,
-        tariff=tariff,
-        code=code,
-        name=name,
-        load_limit_w=load,
-        hours_per_day=hours,
-        charging=charging,
-        payment=payment,
-        deposit_amount=deposit,
-        created_by=acting_user,
-    )
-    version = version_create(
-        tariff=tariff, acting_user=acting_user, effective_from=effective, definition=definition, note=_("First price")
-    )
-    version_publish(version=version, acting_user=acting_user)
-    audit_record(
-        actor=acting_user,
-        action="tariff.package_created",
-        target=package,
-        after={**snapshot(package, ["code", "name", "load_limit_w", "hours_per_day", "charging", "payment", "deposit_amount"]), "price": amount},
-    )
-    return Package.objects.select_related("tariff").get(pk=package.pk)  # the deposit as stored
-
-
-@transaction.atomic
-def package_update(*, package: Package, acting_user: Any, **changes: Any) -> Package:
-    """Rename a package, change its deposit or stop offering it (its parts and code never change; its price is a
-    new version of its tariff)."""
-    unknown = sorted(set(changes) - {"name", "deposit_amount", "active"})
-    if unknown:
-        raise TariffError(
-            _("“%(field)s” cannot be changed: a package's parts make its code; offer a new package instead.")
-            % {"field": unknown[0]},
-            code="field_not_editable",
-        )
-    package = Package.objects.select_for_update().select_related("operator", "tariff").get(pk=package.pk)
-    problems: dict[str, list[str]] = {}
-    before = snapshot(package, ["name", "deposit_amount", "active"])
-    if "name" in changes:
-        if not _text(changes["name"]):
-            problems["name"] = [_("Required.")]
-        package.name = _text(changes["name"])
-    if "deposit_amount" in changes:
-        package.deposit_amount = _amount(
-            changes["deposit_amount"], "deposit_amount", package.operator.currency, problems, required=False
-        )
-    if "active" in changes:
-        package.active = bool(changes["active"])
-    if problems:
-        raise _invalid(problems, _("Please correct the package's details."))
-    package.save()
-    Tariff.objects.filter(pk=package.tariff_id).update(name=package.name, active=package.active)
-    audit_record(
-        actor=acting_user,
-        action="tariff.package_updated",
-        target=package,
-        before=before,
-        after=snapshot(package, ["name", "deposit_amount", "active"]),
-    )
-    return package
-
-
-def package_definition(
-    *, currency: str, load_limit_w: int, hours_per_day: int, charging: str, payment: str, price: Decimal, name: str = ""
-) -> dict[str, Any]:
-    """The pricing definition of a package's price (docs/tariffs.md, the "package" component)."""
-    component: dict[str, Any] = {
-        "type": "package",
-        "load_limit_w": load_limit_w,
-        "hours": hours_per_day,
-        "pricing": charging,
-        "payment": payment,
-    }
-    if name:
-        component["name"] = name
-    component["fee" if charging == Package.Charging.FLAT else "price_per_kwh"] = format(price, "f")
-    return {"currency": currency, "utility": "electricity", "unit": "kWh", "period": "month", "components": [component]}

@@ -15,4 +15,5 @@ urlpatterns = [
     path("versions/<int:version_id>/publish/", views.version_publish_view, name="version_publish"),
     path("packages/", views.package_list, name="package_list"),
     path("packages/new/", views.package_create_view, name="package_create"),
+    path("packages/<int:package_id>/", views.package_edit, name="package_edit"),
 ]

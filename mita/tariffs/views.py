@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,21 +18,31 @@ from mita.core.errors import DomainError
 from mita.core.forms import form_add_domain_error
 from mita.core.permissions import require_roles
 from mita.tariffs import pricing
-from mita.tariffs.forms import CompareForm, PackageForm, SimulateForm, TariffForm, VersionForm
+from mita.tariffs.forms import CompareForm, PackageEditForm, PackageForm, SimulateForm, TariffForm, VersionForm
 from mita.tariffs.models import Tariff, TariffVersion
 from mita.tariffs.selectors import (
     TARIFF_READ_ROLES,
     TARIFF_WRITE_ROLES,
     connection_numbers_of,
-    packages_visible_to,
+    package_get_for_access,
+    packages_with_prices,
     supply_system_choices,
     tariff_get_for_access,
+    tariff_history,
     tariffs_visible_to,
     version_get_for_access,
     version_in_force,
     versions_of,
+    with_version_in_force,
 )
-from mita.tariffs.services import package_create, tariff_create, tariff_update, version_create, version_publish, version_update
+from mita.tariffs.services import (
+    tariff_create,
+    tariff_update,
+    version_create,
+    version_publish,
+    version_update,
+)
+from mita.tariffs.services_packages import package_create, package_update
 from mita.tariffs.simulation import compare, simulate, usage_for
 
 
@@ -62,8 +73,7 @@ def tariff_list(request: HttpRequest) -> HttpResponse:
     tariffs = tariffs_visible_to(
         access=access, search=search, utility=utility if utility in Tariff.Utility.values else "", kind="standard"
     )
-    today = timezone.localdate()
-    rows = [(tariff, version_in_force(tariff=tariff, on=today)) for tariff in tariffs[:200]]
+    rows = with_version_in_force(tariffs, on=timezone.localdate())[:200]
     return render(
         request,
         "tariffs/tariff_list.html",
@@ -149,12 +159,18 @@ def tariff_detail(request: HttpRequest, tariff_id: int) -> HttpResponse:
     versions = list(versions_of(tariff=tariff))
     in_force = version_in_force(tariff=tariff, on=timezone.localdate())
     default = _default_version(tariff, versions)
-    older = next((v for v in versions if default is not None and v.pk != default.pk), None)
+    # Compare the newest version (often a draft of new prices) with the one in force, or the one before it.
+    newest = versions[0] if versions else None
+    base = in_force if in_force is not None and in_force != newest else (versions[1] if len(versions) > 1 else None)
     simulate_form = SimulateForm(
-        initial={"version": default, "usage": 10}, versions=versions_of(tariff=tariff), auto_id="sim_%s"
+        initial={"version": default, "usage": 10, "property_type": "residential"},
+        versions=versions_of(tariff=tariff),
+        auto_id="sim_%s",
     )
     compare_form = CompareForm(
-        initial={"old": older, "new": default, "up_to": 50, "step": 5}, versions=versions_of(tariff=tariff), auto_id="cmp_%s"
+        initial={"old": base, "new": newest, "up_to": 50, "step": 5, "property_type": "residential"},
+        versions=versions_of(tariff=tariff),
+        auto_id="cmp_%s",
     )
     return render(
         request,
@@ -168,6 +184,7 @@ def tariff_detail(request: HttpRequest, tariff_id: int) -> HttpResponse:
             "package": getattr(tariff, "package", None) if tariff.kind == Tariff.Kind.PACKAGE else None,
             "simulate_form": simulate_form,
             "compare_form": compare_form,
+            "audit_entries": tariff_history(tariff=tariff),
             "can_write": access.operator is not None
             and access.operator.pk == tariff.operator_id
             and access.has_role(*TARIFF_WRITE_ROLES),
@@ -245,11 +262,11 @@ def _pretty(definition: Any) -> str:
 def version_create_view(request: HttpRequest, tariff_id: int) -> HttpResponse:
     tariff = _writer_tariff(request, tariff_id)
     latest = versions_of(tariff=tariff).first()
+    next_month = (timezone.localdate().replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
     initial = {
-        "effective_from": timezone.localdate().replace(day=1) + datetime.timedelta(days=32),
+        "effective_from": next_month,
         "definition": _pretty(latest.definition) if latest else _pretty(_skeleton(tariff)),
     }
-    initial["effective_from"] = initial["effective_from"].replace(day=1)
     form = VersionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -290,7 +307,11 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         and access.has_role(*TARIFF_WRITE_ROLES)
         and version.status == TariffVersion.Status.DRAFT
     )
-    initial = {"effective_from": version.effective_from, "definition": _pretty(version.definition), "note": version.note}
+    initial = {
+        "effective_from": version.effective_from,
+        "definition": _pretty(version.definition),
+        "note": version.note,
+    }
     form = VersionForm(request.POST if request.method == "POST" and can_write else None, initial=initial)
     if request.method == "POST" and can_write and form.is_valid():
         try:
@@ -342,25 +363,25 @@ def version_publish_view(request: HttpRequest, version_id: int) -> HttpResponse:
 @require_roles(*TARIFF_READ_ROLES)
 def package_list(request: HttpRequest) -> HttpResponse:
     access = _access(request)
-    today = timezone.localdate()
-    packages = list(packages_visible_to(access=access))
-    rows = [(package, version_in_force(tariff=package.tariff, on=today)) for package in packages]
+    packages = packages_with_prices(access=access, on=timezone.localdate())
     return render(
         request,
         "tariffs/package_list.html",
         {
-            "rows": [(package, version, _price_of(version)) for package, version in rows],
+            "rows": [(package, _price_of(package.price_definition)) for package in packages],  # type: ignore[attr-defined]
             "oversight": access.operator is None,
             "can_write": access.operator is not None and access.has_role(*TARIFF_WRITE_ROLES),
         },
     )
 
 
-def _price_of(version: TariffVersion | None) -> str:
-    """The package's price as its version states it (the fee or the price per kWh)."""
-    if version is None:
+def _price_of(definition: Any) -> str:
+    """The package's price as its version in force states it (the fee or the price per kWh)."""
+    if isinstance(definition, str):  # a JSON subquery comes back as text on some databases
+        definition = json.loads(definition)
+    if not isinstance(definition, dict):
         return "—"
-    for component in version.definition.get("components", []):
+    for component in definition.get("components", []):
         if isinstance(component, dict) and component.get("type") == "package":
             return str(component.get("fee") or component.get("price_per_kwh") or "—")
     return "—"
@@ -382,3 +403,29 @@ def package_create_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Package %(code)s is offered.") % {"code": package.code})
             return redirect("tariffs:package_list")
     return render(request, "tariffs/package_form.html", {"form": form}, status=_status(request))
+
+
+@login_required
+@require_roles(*TARIFF_WRITE_ROLES)
+def package_edit(request: HttpRequest, package_id: int) -> HttpResponse:
+    """Rename a package, change its deposit, or stop offering it; its parts and price are not changed here."""
+    access = _access(request)
+    package = package_get_for_access(access=access, package_id=package_id)
+    if access.operator is None or package.operator_id != access.operator.pk:
+        raise Http404
+    initial = {"name": package.name, "deposit_amount": package.deposit_amount, "active": package.active}
+    form = PackageEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            package_update(package=package, acting_user=request.user, **form.cleaned_data)
+        except DomainError as error:
+            form_add_domain_error(form, error)
+        else:
+            messages.success(request, _("Package %(code)s is changed.") % {"code": package.code})
+            return redirect("tariffs:package_list")
+    context = {
+        "form": form,
+        "package": package,
+        "tariff_url": reverse("tariffs:tariff_detail", args=[package.tariff_id]),
+    }
+    return render(request, "tariffs/package_edit.html", context, status=_status(request))

@@ -251,7 +251,7 @@ def _package_of(operator: Any) -> Any:
     import datetime
 
     from mita.tariffs.models import Package
-    from mita.tariffs.services import package_create
+    from mita.tariffs.services_packages import package_create
 
     return Package.objects.filter(operator=operator).first() or package_create(
         operator=operator,
@@ -628,6 +628,7 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/materials/<material_id>",
         "tariffs/<int:tariff_id>/",
         "tariffs/versions/<int:version_id>/",
+        "tariffs/packages/<int:package_id>/",
         "api/v1/tariffs/<tariff_id>",
         "api/v1/tariff-versions/<version_id>",
         "api/v1/packages/<package_id>",

@@ -6,7 +6,7 @@ import pytest
 
 from mita.accounts.roles import Role
 from mita.tariffs.models import TariffVersion
-from mita.tariffs.services import package_create
+from mita.tariffs.services_packages import package_create
 from mita.tariffs.tests.world_tariffs import WASAC_2019, connection_at, officer_of, tariff_of, version_of, water
 from mita.testing.factories import member
 
@@ -20,8 +20,13 @@ def test_a_tariff_is_created_given_a_version_published_and_quoted(client_for, op
     # when a tariff is created
     response = client.post(
         "/api/v1/tariffs",
-        {"code": "RES", "name": "Residential", "utility": "water", "property_types": ["residential"],
-         "connection_numbers": ["aal-9"]},
+        {
+            "code": "RES",
+            "name": "Residential",
+            "utility": "water",
+            "property_types": ["residential"],
+            "connection_numbers": ["aal-9"],
+        },
         content_type=JSON,
     )
     assert response.status_code == 201, response.content
@@ -107,8 +112,16 @@ def test_packages_are_offered_and_listed(client_for, operator_a):
     client = client_for(officer_of(operator_a))
     response = client.post(
         "/api/v1/packages",
-        {"name": "Lights", "load_limit_w": 100, "hours_per_day": 24, "charging": "flat", "payment": "postpaid",
-         "price": "3000", "effective_from": "2026-01-01", "deposit_amount": "5000"},
+        {
+            "name": "Lights",
+            "load_limit_w": 100,
+            "hours_per_day": 24,
+            "charging": "flat",
+            "payment": "postpaid",
+            "price": "3000",
+            "effective_from": "2026-01-01",
+            "deposit_amount": "5000",
+        },
         content_type=JSON,
     )
     assert response.status_code == 201, response.content
@@ -117,9 +130,14 @@ def test_packages_are_offered_and_listed(client_for, operator_a):
     assert [p["code"] for p in client.get("/api/v1/packages").json()] == ["MG-100W-24H-FLAT"]
     quote = client.post(f"/api/v1/tariffs/{package['tariff_id']}/quote", {"usage": "40"}, content_type=JSON)
     assert quote.json()["total"] == "3000"
-    bad = client.post("/api/v1/packages", {"name": "", "load_limit_w": 0, "charging": "x", "payment": "y",
-                                            "price": "1", "effective_from": "2026-01-01"}, content_type=JSON)
-    assert bad.status_code == 400 and {"name", "load_limit_w", "charging", "payment"} <= set(bad.json()["error"]["fields"])
+    bad = client.post(
+        "/api/v1/packages",
+        {"name": "", "load_limit_w": 0, "charging": "x", "payment": "y", "price": "1", "effective_from": "2026-01-01"},
+        content_type=JSON,
+    )
+    assert bad.status_code == 400 and {"name", "load_limit_w", "charging", "payment"} <= set(
+        bad.json()["error"]["fields"]
+    )
 
 
 @pytest.mark.django_db
@@ -129,13 +147,22 @@ def test_readers_cannot_write_and_the_regulator_reads_across_operators(
     tariff = tariff_of(operator_a, "RES-A")
     tariff_of(operator_b, "RES-B")
     cashier = client_for(member(Role.CASHIER, operator_a))
-    assert cashier.post("/api/v1/tariffs", {"code": "X", "name": "X", "utility": "water"}, content_type=JSON).status_code == 403
+    assert (
+        cashier.post("/api/v1/tariffs", {"code": "X", "name": "X", "utility": "water"}, content_type=JSON).status_code
+        == 403
+    )
     assert cashier.patch(f"/api/v1/tariffs/{tariff.pk}", {"name": "Y"}, content_type=JSON).status_code == 403
     regulator = client_for(regulator_viewer)
     assert {t["code"] for t in regulator.get("/api/v1/tariffs").json()} == {"RES-A", "RES-B"}
     assert regulator.post(f"/api/v1/tariffs/{tariff.pk}/quote", {"usage": "1"}, content_type=JSON).status_code == 200
-    assert regulator.post(f"/api/v1/tariffs/{tariff.pk}/versions", {"effective_from": "2026-01-01", "definition": {}},
-                          content_type=JSON).status_code == 403
+    assert (
+        regulator.post(
+            f"/api/v1/tariffs/{tariff.pk}/versions",
+            {"effective_from": "2026-01-01", "definition": {}},
+            content_type=JSON,
+        ).status_code
+        == 403
+    )
 
 
 @pytest.mark.django_db
@@ -143,15 +170,28 @@ def test_another_operators_tariffs_versions_and_packages_are_404(client_for, ope
     tariff = tariff_of(operator_a, "RES")
     draft = version_of(tariff, datetime.date(2026, 6, 1), 120, publish=False)
     package = package_create(
-        operator=operator_a, acting_user=None, name="Lights", load_limit_w=100, hours_per_day=24, charging="flat",
-        payment="postpaid", price="3000", effective_from=datetime.date(2026, 1, 1),
+        operator=operator_a,
+        acting_user=None,
+        name="Lights",
+        load_limit_w=100,
+        hours_per_day=24,
+        charging="flat",
+        payment="postpaid",
+        price="3000",
+        effective_from=datetime.date(2026, 1, 1),
     )
     client = client_for(admin_b)
     assert client.get(f"/api/v1/tariffs/{tariff.pk}").status_code == 404
     assert client.patch(f"/api/v1/tariffs/{tariff.pk}", {"name": "Mine"}, content_type=JSON).status_code == 404
     assert client.get(f"/api/v1/tariffs/{tariff.pk}/versions").status_code == 404
-    assert client.post(f"/api/v1/tariffs/{tariff.pk}/versions", {"effective_from": "2026-01-01", "definition": WASAC_2019},
-                       content_type=JSON).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/tariffs/{tariff.pk}/versions",
+            {"effective_from": "2026-01-01", "definition": WASAC_2019},
+            content_type=JSON,
+        ).status_code
+        == 404
+    )
     assert client.post(f"/api/v1/tariffs/{tariff.pk}/quote", {"usage": "1"}, content_type=JSON).status_code == 404
     assert client.get(f"/api/v1/tariff-versions/{draft.pk}").status_code == 404
     assert client.patch(f"/api/v1/tariff-versions/{draft.pk}", {"note": "x"}, content_type=JSON).status_code == 404
@@ -161,3 +201,19 @@ def test_another_operators_tariffs_versions_and_packages_are_404(client_for, ope
     assert client.get("/api/v1/tariffs").json() == [] and client.get("/api/v1/packages").json() == []
     draft.refresh_from_db()
     assert draft.status == TariffVersion.Status.DRAFT
+
+
+@pytest.mark.django_db
+def test_a_draft_saved_with_a_key_is_saved_once_and_the_key_with_other_contents_is_a_409(client_for, operator_a):
+    tariff = tariff_of(operator_a, "RES")
+    client = client_for(officer_of(operator_a))
+    body = {"effective_from": "2026-07-01", "definition": water((None, 120)), "idempotency_key": "draft-2026-07"}
+    first = client.post(f"/api/v1/tariffs/{tariff.pk}/versions", body, content_type=JSON)
+    again = client.post(f"/api/v1/tariffs/{tariff.pk}/versions", body, content_type=JSON)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert TariffVersion.objects.filter(tariff=tariff).count() == 2  # the published one and this draft
+    other = client.post(
+        f"/api/v1/tariffs/{tariff.pk}/versions", {**body, "definition": water((None, 130))}, content_type=JSON
+    )
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"

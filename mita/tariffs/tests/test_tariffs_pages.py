@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from mita.accounts.roles import Role
 from mita.tariffs.models import Package, Tariff, TariffVersion
-from mita.tariffs.services import package_create
+from mita.tariffs.services_packages import package_create
 from mita.tariffs.tests.world_tariffs import WASAC_2019, officer_of, tariff_of, version_of, water
 from mita.testing.factories import member
 
@@ -62,8 +62,16 @@ def test_a_billing_officer_creates_a_tariff_then_its_first_version(client_for, o
     client = client_for(officer_of(operator_a))
     response = client.post(
         reverse("tariffs:tariff_create"),
-        {"code": "RES", "name": "Residential", "utility": "water", "property_types": ["residential"], "priority": 0,
-         "active": "on", "connection_types": "", "connection_numbers": ""},
+        {
+            "code": "RES",
+            "name": "Residential",
+            "utility": "water",
+            "property_types": ["residential"],
+            "priority": 0,
+            "active": "on",
+            "connection_types": "",
+            "connection_numbers": "",
+        },
     )
     tariff = Tariff.objects.get(code="RES")
     assert response.status_code == 302 and response["Location"] == reverse("tariffs:version_create", args=[tariff.pk])
@@ -81,6 +89,8 @@ def test_a_billing_officer_creates_a_tariff_then_its_first_version(client_for, o
     assert version.status == TariffVersion.Status.PUBLISHED
     body = client.get(reverse("tariffs:tariff_detail", args=[tariff.pk])).content.decode()
     assert "2026-01-01" in body and "in force" in body
+    # and its history says who did what
+    assert "tariff.created" in body and "tariff.version_published" in body and "by Bea Billing" in body
 
 
 @pytest.mark.django_db
@@ -89,14 +99,27 @@ def test_tariff_form_errors_are_shown_next_to_their_fields(client_for, operator_
     client = client_for(officer_of(operator_a))
     response = client.post(
         reverse("tariffs:tariff_create"),
-        {"code": "res", "name": "Again", "utility": "water", "priority": 0, "connection_numbers": "", "connection_types": ""},
+        {
+            "code": "res",
+            "name": "Again",
+            "utility": "water",
+            "priority": 0,
+            "connection_numbers": "",
+            "connection_types": "",
+        },
     )
     assert response.status_code == 400
     assert "Already in use." in response.content.decode()
     response = client.post(
         reverse("tariffs:tariff_create"),
-        {"code": "NEW", "name": "New", "utility": "water", "priority": 0, "connection_numbers": "NO-SUCH-1",
-         "connection_types": ""},
+        {
+            "code": "NEW",
+            "name": "New",
+            "utility": "water",
+            "priority": 0,
+            "connection_numbers": "NO-SUCH-1",
+            "connection_types": "",
+        },
     )
     assert response.status_code == 400 and "No connection NO-SUCH-1" in response.content.decode()
     assert Tariff.objects.count() == 1
@@ -170,14 +193,17 @@ def test_the_simulator_shows_the_quote_lines_and_total(client_for, operator_a, s
     page = client.get(reverse("tariffs:tariff_detail", args=[tariff.pk])).content.decode()
     assert 'data-testid="simulate-form"' in page
     response = client.get(
-        reverse("tariffs:tariff_simulate", args=[tariff.pk]), {"usage": "25", "property_type": "residential"},
+        reverse("tariffs:tariff_simulate", args=[tariff.pk]),
+        {"usage": "25", "property_type": "residential"},
         headers={"HX-Request": "true"},
     )
     body = response.content.decode()
     # 5 x 340 + 15 x 720 + 5 x 845 = 16,725
     assert response.status_code == 200 and 'data-testid="quote-total">16725<' in body
     assert "<html" not in body  # a fragment for htmx
-    bad = client.get(reverse("tariffs:tariff_simulate", args=[tariff.pk]), {"usage": "-3"}, headers={"HX-Request": "true"})
+    bad = client.get(
+        reverse("tariffs:tariff_simulate", args=[tariff.pk]), {"usage": "-3"}, headers={"HX-Request": "true"}
+    )
     assert bad.status_code == 400 and "Usage" in bad.content.decode()
 
 
@@ -196,7 +222,8 @@ def test_the_comparison_shows_old_and_new_totals_and_the_difference(client_for, 
     assert '<td class="num">10</td><td class="num">1000</td><td class="num">1200</td><td class="num">200</td>' in body
     assert '<td class="num">20.0</td>' in body
     too_many = client.get(
-        reverse("tariffs:tariff_compare", args=[tariff.pk]), {"old": old.pk, "new": new.pk, "up_to": "1000", "step": "1"}
+        reverse("tariffs:tariff_compare", args=[tariff.pk]),
+        {"old": old.pk, "new": new.pk, "up_to": "1000", "step": "1"},
     )
     assert too_many.status_code == 400 and "At most 200 rows" in too_many.content.decode()
 
@@ -209,14 +236,30 @@ def test_packages_are_listed_and_created(client_for, operator_a):
     assert "MG-100W-24H-FLAT" in body and "3000" in body
     response = client.post(
         reverse("tariffs:package_create"),
-        {"name": "Shop", "load_limit_w": 250, "hours_per_day": 12, "charging": "per_kwh", "price": "400",
-         "payment": "prepaid", "effective_from": "2026-01-01", "deposit_amount": ""},
+        {
+            "name": "Shop",
+            "load_limit_w": 250,
+            "hours_per_day": 12,
+            "charging": "per_kwh",
+            "price": "400",
+            "payment": "prepaid",
+            "effective_from": "2026-01-01",
+            "deposit_amount": "",
+        },
     )
     assert response.status_code == 302 and Package.objects.filter(code="MG-250W-12H-KWH-PRE").exists()
     again = client.post(
         reverse("tariffs:package_create"),
-        {"name": "Shop", "load_limit_w": 250, "hours_per_day": 12, "charging": "per_kwh", "price": "400",
-         "payment": "prepaid", "effective_from": "2026-01-01", "deposit_amount": ""},
+        {
+            "name": "Shop",
+            "load_limit_w": 250,
+            "hours_per_day": 12,
+            "charging": "per_kwh",
+            "price": "400",
+            "payment": "prepaid",
+            "effective_from": "2026-01-01",
+            "deposit_amount": "",
+        },
     )
     assert again.status_code == 400 and "already offered" in again.content.decode()
 
@@ -231,6 +274,7 @@ def test_staff_who_only_read_cannot_open_the_writing_pages(client_for, operator_
         reverse("tariffs:tariff_edit", args=[tariff.pk]),
         reverse("tariffs:version_create", args=[tariff.pk]),
         reverse("tariffs:package_create"),
+        reverse("tariffs:package_edit", args=[_package(operator_a).pk]),
     ):
         assert client.get(url).status_code == 403, url
     assert client.post(reverse("tariffs:version_publish", args=[version.pk])).status_code == 403
@@ -250,6 +294,7 @@ def test_another_operators_tariff_pages_are_404(client_for, operator_a, admin_b)
         reverse("tariffs:version_create", args=[tariff.pk]),
         reverse("tariffs:version_detail", args=[version.pk]),
         reverse("tariffs:tariff_detail", args=[package.tariff_id]),
+        reverse("tariffs:package_edit", args=[package.pk]),
     ]
     for url in urls:
         assert client.get(url).status_code == 404, url
@@ -260,3 +305,60 @@ def test_another_operators_tariff_pages_are_404(client_for, operator_a, admin_b)
         assert "RES" not in body and "MG-100W" not in body
     version.refresh_from_db()
     assert version.status == TariffVersion.Status.DRAFT
+
+
+@pytest.mark.django_db
+def test_the_lists_do_not_grow_their_query_count_with_more_tariffs(
+    client_for, operator_a, django_assert_max_num_queries
+):
+    client = client_for(officer_of(operator_a))
+    for index in range(3):
+        tariff_of(operator_a, f"T{index}", connection_types=[f"type{index}"])
+        package_create(
+            operator=operator_a,
+            acting_user=None,
+            name=f"P{index}",
+            load_limit_w=100 + index,
+            hours_per_day=24,
+            charging="flat",
+            payment="postpaid",
+            price="3000",
+            effective_from=JAN,
+        )
+    counts = {}
+    for url in (reverse("tariffs:tariff_list"), reverse("tariffs:package_list"), "/api/v1/tariffs"):
+        with django_assert_max_num_queries(100) as few:
+            client.get(url)
+        counts[url] = len(few.captured_queries)
+    for index in range(3, 13):
+        tariff_of(operator_a, f"T{index}", connection_types=[f"type{index}"])
+        package_create(
+            operator=operator_a,
+            acting_user=None,
+            name=f"P{index}",
+            load_limit_w=100 + index,
+            hours_per_day=24,
+            charging="flat",
+            payment="postpaid",
+            price="3000",
+            effective_from=JAN,
+        )
+    for url, before in counts.items():
+        with django_assert_max_num_queries(before):
+            response = client.get(url)
+        assert response.status_code == 200
+        assert "T12" in response.content.decode() or "MG-112W" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_package_is_renamed_and_withdrawn_from_its_page(client_for, operator_a):
+    package = _package(operator_a)
+    client = client_for(officer_of(operator_a))
+    bad = client.post(reverse("tariffs:package_edit", args=[package.pk]), {"name": "", "deposit_amount": "-5"})
+    assert bad.status_code == 400
+    response = client.post(
+        reverse("tariffs:package_edit", args=[package.pk]), {"name": "Lights 100", "deposit_amount": "4000"}
+    )
+    assert response.status_code == 302
+    package.refresh_from_db()
+    assert package.name == "Lights 100" and not package.active and str(package.deposit_amount) == "4000.00"

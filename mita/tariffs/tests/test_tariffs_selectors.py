@@ -8,7 +8,8 @@ import pytest
 from mita.customers.models import Connection
 from mita.tariffs import pricing
 from mita.tariffs.selectors import ConnectionFacts, tariff_book, tariff_for, versions_for_period
-from mita.tariffs.services import package_create, tariff_update
+from mita.tariffs.services import tariff_update
+from mita.tariffs.services_packages import package_create, package_update
 from mita.tariffs.tests.world_tariffs import (
     connection_at,
     flat_rate,
@@ -134,7 +135,7 @@ def test_the_version_in_force_changes_on_its_effective_date(operator_a):
 @pytest.mark.django_db
 def test_a_connection_on_a_package_is_priced_by_that_package_only(operator_a):
     # given an electricity default tariff and a 100 W package
-    tariff_of(operator_a, "ELEC", utility="electricity")
+    tariff_of(operator_a, "ELEC", utility="electricity", effective_from=datetime.date(2025, 1, 1))
     package = package_create(
         operator=operator_a,
         acting_user=None,
@@ -148,14 +149,19 @@ def test_a_connection_on_a_package_is_priced_by_that_package_only(operator_a):
     )
     on_package = connection_at(operator_a, "AAL-P1", utility="electricity")
     Connection.objects.filter(pk=on_package.pk).update(package=package.code.lower())
-    on_unknown = connection_at(operator_a, "AAL-P2", utility="electricity")
-    Connection.objects.filter(pk=on_unknown.pk).update(package="MG-999W-1H-FLAT")
+    on_other = connection_at(operator_a, "AAL-P2", utility="electricity")
+    Connection.objects.filter(pk=on_other.pk).update(package="DOMESTIC-PLUS")
     plain = connection_at(operator_a, "AAL-P3", utility="electricity")
-    # then the package prices its connection (its code whatever the case), the default the plain one,
+    # then the package prices its connection (its code whatever the case), the default the plain one
     assert _code(Connection.objects.get(pk=on_package.pk)) == package.code
     assert _code(plain) == "ELEC"
-    # and a connection on an unknown package gets nothing (billing lists it) rather than another tariff
-    assert _code(Connection.objects.get(pk=on_unknown.pk)) is None
+    # and a package code that is no package of the operator (a service level for deposits) leaves the usual rules
+    assert _code(Connection.objects.get(pk=on_other.pk)) == "ELEC"
+    # a package no longer offered still prices the connections on it
+    package_update(package=package, acting_user=None, active=False)
+    assert _code(Connection.objects.get(pk=on_package.pk)) == package.code
+    # and before its first price, nothing prices them (billing lists it) rather than another tariff
+    assert _code(Connection.objects.get(pk=on_package.pk), datetime.date(2025, 12, 31)) is None
 
 
 @pytest.mark.django_db

@@ -11,14 +11,13 @@ from mita.tariffs import pricing
 from mita.tariffs.models import Package, Tariff, TariffVersion
 from mita.tariffs.services import (
     TariffError,
-    package_create,
-    package_update,
     tariff_create,
     tariff_update,
     version_create,
     version_publish,
     version_update,
 )
+from mita.tariffs.services_packages import package_create, package_update
 from mita.tariffs.tests.world_tariffs import WASAC_2019, connection_at, officer_of, supply_system_of, tariff_of, water
 
 JAN = datetime.date(2026, 1, 1)
@@ -93,7 +92,9 @@ def test_two_equally_specific_overlapping_tariffs_are_refused_unless_priorities_
         )
     assert caught.value.code == "tariff_tie"
     # not overlapping, less specific, or another priority: all fine
-    tariff_create(operator=operator_a, acting_user=None, code="I", name="I", utility="water", property_types=["industrial"])
+    tariff_create(
+        operator=operator_a, acting_user=None, code="I", name="I", utility="water", property_types=["industrial"]
+    )
     tariff_create(operator=operator_a, acting_user=None, code="ALL", name="All", utility="water")
     tariff_create(
         operator=operator_a,
@@ -328,3 +329,21 @@ def test_a_package_is_renamed_or_withdrawn_but_its_parts_never_change(operator_a
     assert package.name == "Lights 100" and not package.active and not package.tariff.active
     with pytest.raises(TariffError):
         package_update(package=package, acting_user=None, load_limit_w=200)
+
+
+@pytest.mark.django_db
+def test_a_packages_tariff_is_changed_only_through_its_package(operator_a):
+    package = package_create(
+        operator=operator_a,
+        acting_user=None,
+        name="Lights",
+        load_limit_w=100,
+        hours_per_day=24,
+        charging="flat",
+        payment="postpaid",
+        price="3000",
+        effective_from=JAN,
+    )
+    with pytest.raises(TariffError) as caught:
+        tariff_update(tariff=package.tariff, acting_user=None, name="Renamed")
+    assert caught.value.code == "package_tariff"
