@@ -36,11 +36,9 @@ from mita.metering.readings import average_daily, cycle_consumption, thresholds_
 from mita.registry.models import Cluster
 from mita.registry.selectors_clusters import cluster_billable
 from mita.tariffs import pricing
-from mita.tariffs.pricing_schema import PERIOD_DAYS
 from mita.tariffs.selectors import ConnectionFacts, TariffBook, tariff_book, versions_for_period
 
 UNIT_SIZE = 2000  # connections in a block unit (a route larger than this is cut into blocks too)
-PERIOD_MONTHS = {"month": 1, "two_months": 2, "quarter": 3, "half_year": 6, "year": 12}
 Progress = Callable[[BillRun, int, int], None]  # (run, units done, units in all)
 
 
@@ -133,26 +131,24 @@ class _Pricer:
 
     run: BillRun
     book: TariffBook
-    versions: dict[int, tuple[list[Any], int | None]] = dataclasses.field(default_factory=dict)
+    versions: dict[int, list[Any]] = dataclasses.field(default_factory=dict)
     quotes: dict[tuple[Any, ...], pricing.Quote | pricing.TariffInvalid] = dataclasses.field(default_factory=dict)
 
-    def versions_of(self, tariff: Any) -> tuple[list[Any], int | None]:
+    def versions_of(self, tariff: Any) -> list[Any]:
         if tariff.pk not in self.versions:
             cycle = self.run.cycle
-            versions = versions_for_period(tariff, cycle.start, cycle.end)
-            self.versions[tariff.pk] = (versions, _standard_days(versions, months=len(cycle.months)))
+            self.versions[tariff.pk] = versions_for_period(tariff, cycle.start, cycle.end)
         return self.versions[tariff.pk]
 
     def quote(self, tariff: Any, facts: ConnectionFacts, quantity: Decimal) -> pricing.Quote:
         key = (tariff.pk, quantity, facts.property_type, facts.connection_type)
         if key not in self.quotes:
-            versions, days = self.versions_of(tariff)
+            versions = self.versions_of(tariff)
             cycle = self.run.cycle
             usage = pricing.Usage(
                 quantity=quantity,
                 property_type=facts.property_type,
                 connection_type=facts.connection_type,
-                days=days,
                 period_start=cycle.start,
                 period_end=cycle.end,
             )
@@ -164,19 +160,6 @@ class _Pricer:
         if isinstance(found, pricing.TariffInvalid):
             raise found
         return found
-
-
-def _standard_days(versions: list[Any], *, months: int) -> int | None:
-    """A full cycle is a whole number of the tariff's periods, not prorated by its calendar days (a 31-day month is
-    one month): the standard days of the tariff's period times the cycle's months over the period's. None (the
-    cycle's real days) when that is not a whole number of days."""
-    if not versions:
-        return None
-    definition = versions[-1][1]
-    period = definition.get("period", "month")
-    standard = definition.get("standard_days") or PERIOD_DAYS.get(period, 30)
-    days = Decimal(standard) * months / PERIOD_MONTHS.get(period, 1)
-    return int(days) if days == days.to_integral_value() and days >= 1 else None
 
 
 _PRICERS: dict[int, _Pricer] = {}

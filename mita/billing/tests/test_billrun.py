@@ -31,7 +31,7 @@ def _issue(run, user=None):
 
 def _by_hand(definition, quantity, cycle):
     usage = pricing.Usage(
-        quantity=quantity, property_type="residential", days=30, period_start=cycle.start, period_end=cycle.end
+        quantity=quantity, property_type="residential", period_start=cycle.start, period_end=cycle.end
     )
     return pricing.quote_period([(datetime.date(2026, 1, 1), definition)], usage)
 
@@ -144,7 +144,7 @@ def test_a_two_month_cycle_bills_the_sum_of_its_months_readings(operator_a):
     # priced as two months of the monthly tariff: the service charge twice, the blocks on 25 m3
     by_hand = pricing.quote_period(
         [(datetime.date(2026, 1, 1), RESIDENTIAL)],
-        pricing.Usage(quantity=D(25), property_type="residential", days=60, period_start=september_october.start,
+        pricing.Usage(quantity=D(25), property_type="residential", period_start=september_october.start,
                       period_end=september_october.end),
     )  # fmt: skip
     assert bill.total == by_hand.total
