@@ -173,7 +173,7 @@ def billrun_publish(*, run: BillRun, acting_user: Any, background: bool = True) 
 @transaction.atomic
 def billrun_resume(*, run: BillRun, acting_user: Any, background: bool = True) -> BillRun:
     """Queue a stopped run's current step again (its worker died or failed): the units already done stay done."""
-    run = BillRun.objects.select_for_update().select_related("cycle", "operator", "job").get(pk=run.pk)
+    run = BillRun.objects.select_for_update().select_related("cycle", "operator").get(pk=run.pk)
     if run.status not in ACTIVE:
         raise BillingError(
             _("Only a run that is still working can be resumed; this one is %(status)s.")
