@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "mita.metering",
     "mita.tariffs",
     "mita.servicing",
+    "mita.billing",
 ]
 
 MIDDLEWARE = [

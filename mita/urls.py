@@ -17,6 +17,7 @@ urlpatterns = [
     path("stock/", include("mita.stock.urls")),
     path("metering/", include("mita.metering.urls")),
     path("tariffs/", include("mita.tariffs.urls")),
+    path("billing/", include("mita.billing.urls")),
     path("q/<str:token>/", servicing_views.quote_page, name="quote"),
     path("notifications/", include("mita.notifications.urls")),
     path("payments/daraja/", include("mita.payments.views_mpesa")),

@@ -104,6 +104,27 @@ def charges_of(*, operator: Any, holder: str) -> QuerySet[Charge]:
     return Charge.objects.filter(operator=operator, holder=holder).order_by("due_date", "pk")
 
 
+def holders_balances(*, operator: Any, holders: list[str]) -> dict[str, tuple[Decimal, Decimal]]:
+    """(owed, credit) of many customer accounts in one query, as holder_balance and holder_credit give them one by
+    one (a bill run shows them on every bill it issues); accounts never opened are left out (nothing, both zero)."""
+    codes = {f"{purpose}:{holder}": (purpose, holder) for holder in holders for purpose in _BALANCE_PURPOSES}
+    found: dict[str, list[Decimal]] = {}
+    rows = Balance.objects.filter(account__operator=operator, account__code__in=list(codes)).values_list(
+        "account__code", "debits", "credits"
+    )
+    for code, debits, credits in rows:
+        purpose, holder = codes[code]
+        owed_credit = found.setdefault(holder, [ZERO, ZERO])
+        if purpose == "receivable":  # an asset: debit-normal
+            owed_credit[0] += debits - credits
+        else:  # credit and VAT held on advances: liabilities, credit-normal
+            owed_credit[1] += credits - debits
+    return {holder: (values[0], values[1]) for holder, values in found.items()}
+
+
+_BALANCE_PURPOSES = ("receivable", "credit", "advance_vat")
+
+
 def holder_credit(*, operator: Any, holder: str) -> Decimal:
     """A customer account's credit: its credit account plus the VAT held apart on advances (operators that hold
     advances excluding VAT), both the customer's money."""

@@ -403,9 +403,13 @@ def charge_post(
     acting_user: Any,
     value_date: datetime.date | None = None,
     idempotency_key: str | None = None,
+    vat: Decimal | None = None,
 ) -> Charge:
     """Charge a customer account: the receivable is debited with net + VAT, the revenue head and VAT payable
-    credited. Every module that bills anything posts through here."""
+    credited. Every module that bills anything posts through here.
+
+    `vat` given (a bill priced by its tariff, which says its own VAT) is posted as it is instead of `vat_rule`'s.
+    """
     if head not in REVENUE_HEADS:
         raise LedgerError(
             _("Unknown revenue head %(head)s.") % {"head": head},
@@ -424,9 +428,16 @@ def charge_post(
         "due_date": due_date,
         "value_date": value_date,
     }
+    explicit_vat: Decimal | None = None
+    if vat is not None:
+        if not isinstance(vat, Decimal) or vat < 0:
+            raise LedgerError(
+                _("VAT must be an amount of zero or more."), code="vat_invalid", fields={"vat": [_("Zero or more.")]}
+            )
+        explicit_vat = body["vat"] = quantize(vat, operator.currency)
 
     def write() -> Charge:
-        vat = vat_for(operator=operator, net=net, rule=vat_rule)
+        vat = explicit_vat if explicit_vat is not None else vat_for(operator=operator, net=net, rule=vat_rule)
         receivable = holder_account(operator=operator, holder=holder, purpose="receivable")
         charge = Charge.objects.create(
             operator=operator,

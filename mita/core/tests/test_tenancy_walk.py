@@ -93,6 +93,9 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "calibration_id": lambda: _calibration_of(operator_a).pk,
         # metering/installations
         "installation_id": lambda: _installation_of(operator_a).pk,
+        "cycle_id": lambda: _bill_of(operator_a).cycle_id,  # billing
+        "bill_run_id": lambda: _bill_of(operator_a).run_id,  # billing
+        "bill_id": lambda: _bill_of(operator_a).pk,  # billing
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -152,6 +155,9 @@ MISSING: dict[str, Callable[[], Any]] = {
     "calibration_id": lambda: 999999,
     # metering/installations
     "installation_id": lambda: 999999,
+    "cycle_id": lambda: 999999,  # billing
+    "bill_run_id": lambda: 999999,  # billing
+    "bill_id": lambda: 999999,  # billing
 }
 
 
@@ -224,6 +230,12 @@ def _calibration_of(operator: Any) -> Any:
     return Calibration.objects.filter(meter=meter).first() or calibration_record(
         meter=meter, calibrated_on=datetime.date(2026, 1, 6), result="passed", note="Amazi Alpha Ltd", acting_user=None
     )
+
+
+def _bill_of(operator: Any) -> Any:  # billing
+    from mita.billing.tests.world_billing import walk_bill
+
+    return walk_bill(operator, _connection_of(operator))
 
 
 def _route_of(operator: Any) -> Any:

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BillingConfig(AppConfig):
+    name = "mita.billing"
+    label = "billing"
+    verbose_name = _("Billing")
+
+    def ready(self) -> None:
+        from mita.billing import bench, messages, navigation, tasks  # noqa: F401  (registrations)

@@ -1,0 +1,237 @@
+"""`mita bench billrun --accounts N [--database URL] [--profile]`: N synthetic metered accounts (a meter, a tariff and
+October's reading each, seeded with bulk inserts) on a scratch database, then a bill run's preview and issue through
+the real code; one JSON line: accounts, seconds (and of each step), accounts per second, bills, rows written."""
+
+import cProfile
+import datetime
+import io
+import pstats
+import random
+import sys
+import time
+from decimal import Decimal
+from typing import Any
+
+import dj_database_url
+from django.db import connection, transaction
+from django.utils import timezone
+
+from mita.billing.cycles import cycles_generate
+from mita.billing.models import Bill, BillException, BillingCycle, BillLine, BillRunUnit
+from mita.billing.run import UNIT_SIZE, run_until_done
+from mita.billing.services import billrun_approve, billrun_create
+from mita.core.bench import Benchmark, database_vendor, register_bench, scratch_database
+from mita.customers.models import Connection, Customer
+from mita.ledger.models import Charge, Transfer
+from mita.ledger.services import holder_accounts_ensure
+from mita.metering.models import Installation, Meter, MeterModel, Reading, Register
+from mita.registry.models import Boundary, Licence, Operator
+from mita.registry.services.organisations import operator_create
+from mita.tariffs.services import tariff_create, version_create, version_publish
+
+BATCH = 5000
+DEFINITION = {
+    "currency": "RWF",
+    "utility": "water",
+    "unit": "m3",
+    "period": "month",
+    "components": [
+        {
+            "type": "blocks",
+            "id": "water",
+            "label": "Water",
+            "method": "incremental",
+            "bands": [
+                {"upto": 5, "rate": 340},
+                {"upto": 20, "rate": 720},
+                {"upto": 50, "rate": 845},
+                {"upto": None, "rate": 877},
+            ],
+        },
+        {"type": "fixed", "id": "service", "label": "Service charge", "amount": 500},
+    ],
+    "vat": {"rate": 18, "mode": "exclusive", "applies_to": ["water"]},
+}
+
+
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("--accounts", type=int, default=10000, help="Metered accounts to bill (default 10000).")
+    parser.add_argument("--database", default="", help="A database URL to make the scratch database next to.")
+    parser.add_argument("--unit-size", type=int, default=UNIT_SIZE, help="Connections in a unit.")
+    parser.add_argument("--profile", action="store_true", help="Print the run's top costs (cProfile) on stderr.")
+    parser.add_argument("--compute-only", action="store_true", help="Stop after the preview (no ledger posting).")
+
+
+def _seed(count: int) -> tuple[Operator, BillingCycle]:
+    """The world, set-based: customers, connections, meters, installations and readings by bulk inserts."""
+    rng = random.Random(7)
+    with transaction.atomic():
+        operator = operator_create(
+            name="Bench Water Ltd",
+            kind=Operator.Kind.PRIVATE_OPERATOR,
+            utility=Operator.Utility.WATER,
+            prefix="BEN",
+            country_code="RW",
+            currency="RWF",
+            districts=list(Boundary.objects.districts()[:1]),
+            acting_user=None,
+        )
+        Licence.objects.create(
+            number="L-BENCH",
+            operator=operator,
+            holder_name=operator.name,
+            status="valid",
+            issued_on=datetime.date(2020, 1, 1),
+            expires_on=datetime.date(2099, 12, 31),
+            fetched_at=timezone.now(),
+        )
+        cycles_generate(operator=operator, year=2026, frequency=BillingCycle.Frequency.MONTHLY)
+        tariff = tariff_create(
+            operator=operator, acting_user=None, code="RES", name="Residential", utility="water", property_types=[]
+        )
+        version = version_create(
+            tariff=tariff, acting_user=None, effective_from=datetime.date(2026, 1, 1), definition=DEFINITION, note=""
+        )
+        version_publish(version=version, acting_user=None)
+        model = MeterModel.objects.create(
+            operator=operator, code="B15", brand="Itron", name="Bench", utility="water", dial_digits=6, size="15 mm"
+        )
+        Register.objects.create(meter_model=model, code="main", unit="m3", position=1)
+    installed_on = datetime.date(2026, 1, 1)
+    for start in range(0, count, BATCH):
+        size = min(BATCH, count - start)
+        numbers = [f"BEN-{start + i + 1:07d}" for i in range(size)]
+        with transaction.atomic():
+            customers = Customer.objects.bulk_create(
+                [
+                    Customer(
+                        operator=operator,
+                        sequence_number=start + i + 1,
+                        number=f"C{start + i + 1:07d}",
+                        name=f"Bench customer {start + i + 1}",
+                        phone=f"+250788{start + i + 1:06d}"[-13:],
+                    )
+                    for i in range(size)
+                ]
+            )
+            connections = Connection.objects.bulk_create(
+                [
+                    Connection(
+                        operator=operator,
+                        number=number,
+                        customer=customer,
+                        utility="water",
+                        property_type="residential",
+                        status=Connection.Status.ACTIVE,
+                    )
+                    for number, customer in zip(numbers, customers, strict=True)
+                ]
+            )
+            meters = Meter.objects.bulk_create(
+                [
+                    Meter(operator=operator, meter_model=model, brand="Itron", serial=f"S{number}", status="installed")
+                    for number in numbers
+                ]
+            )
+            installations = Installation.objects.bulk_create(
+                [
+                    Installation(
+                        operator=operator, meter=meter, connection=c, installed_on=installed_on, initial_index=0
+                    )
+                    for meter, c in zip(meters, connections, strict=True)
+                ]
+            )
+            readings = []
+            for c, installation in zip(connections, installations, strict=True):
+                previous = Decimal(rng.randint(0, 5000))
+                used = Decimal(rng.randint(1, 60))
+                readings.append(
+                    Reading(
+                        operator=operator,
+                        connection=c,
+                        installation=installation,
+                        cycle="2026-10",
+                        read_on=datetime.date(2026, 10, 28),
+                        previous_index=previous,
+                        current_index=previous + used,
+                        consumption=used,
+                        source="manual",
+                        status="accepted",
+                    )
+                )
+            Reading.objects.bulk_create(readings)
+            holder_accounts_ensure(operator=operator, holders=numbers, purpose="receivable")
+    return operator, BillingCycle.objects.get(operator=operator, code="2026-10")
+
+
+def _rows() -> int:
+    return sum(model.objects.count() for model in (Bill, BillLine, BillException, BillRunUnit, Charge, Transfer))
+
+
+def _switch(url: str) -> None:
+    """Point the default connection at another database (the scratch database is made next to it)."""
+    connection.close()
+    parsed = dj_database_url.parse(url)
+    connection.settings_dict.update({key: value for key, value in parsed.items() if key != "CONN_MAX_AGE"})
+
+
+def _profiled(step: str, profiling: bool, work: Any) -> Any:
+    """Run a step, under cProfile when asked (its top costs go to stderr, by own time and by cumulative time)."""
+    if not profiling:
+        return work()
+    profile = cProfile.Profile()
+    result = profile.runcall(work)
+    text = io.StringIO()
+    text.write(f"--- {step} ---\n")
+    stats = pstats.Stats(profile, stream=text)
+    stats.sort_stats("tottime").print_stats(15)
+    stats.sort_stats("cumulative").print_stats(30)
+    sys.stderr.write(text.getvalue())
+    return result
+
+
+def run(options: dict[str, Any]) -> dict[str, Any]:
+    if options.get("database"):
+        _switch(options["database"])
+    count = options["accounts"]
+    with scratch_database(keep=options["keep"]):
+        seeding = time.perf_counter()
+        operator, cycle = _seed(count)
+        seeded = time.perf_counter()
+        rows_before = _rows()
+        profiling = bool(options.get("profile"))
+        started = time.perf_counter()
+        billrun = billrun_create(operator=operator, cycle=cycle, acting_user=None, background=False)
+        billrun = _profiled("compute", profiling, lambda: run_until_done(billrun, unit_size=options["unit_size"]))
+        computed = time.perf_counter()
+        if not options.get("compute_only"):
+            billrun = billrun_approve(run=billrun, acting_user=None, background=False)
+            billrun = _profiled("issue", profiling, lambda: run_until_done(billrun))
+        issued = time.perf_counter()
+        seconds = issued - started
+        return {
+            "bench": "billrun",
+            "database": database_vendor(),
+            "accounts": count,
+            "seconds": round(seconds, 2),
+            "accounts_per_second": round(count / seconds, 1) if seconds else None,
+            "compute_seconds": round(computed - started, 2),
+            "issue_seconds": round(issued - computed, 2),
+            "seed_seconds": round(seeded - seeding, 2),
+            "units": billrun.units_total,
+            "bills": Bill.objects.filter(run=billrun).count(),
+            "bills_issued": Bill.objects.filter(run=billrun, status=Bill.Status.ISSUED).count(),
+            "exceptions": billrun.exceptions,
+            "rows_written": _rows() - rows_before,
+            "status": billrun.status,
+        }
+
+
+register_bench(
+    Benchmark(
+        name="billrun",
+        help="A bill run (preview and issue) of N synthetic metered accounts: seconds and accounts per second.",
+        add_arguments=add_arguments,
+        run=run,
+    )
+)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from mita.billing import views
+
+app_name = "billing"
+urlpatterns = [
+    path("cycles/", views.cycle_list, name="cycle_list"),
+    path("runs/", views.run_list, name="run_list"),
+    path("runs/new/", views.run_create_view, name="run_create"),
+    path("runs/<int:bill_run_id>/", views.run_detail, name="run_detail"),
+    path("runs/<int:bill_run_id>/approve/", views.run_approve_view, name="run_approve"),
+    path("runs/<int:bill_run_id>/publish/", views.run_publish_view, name="run_publish"),
+    path("runs/<int:bill_run_id>/resume/", views.run_resume_view, name="run_resume"),
+    path("bills/", views.bill_list, name="bill_list"),
+    path("bills/<int:bill_id>/", views.bill_detail, name="bill_detail"),
+]
