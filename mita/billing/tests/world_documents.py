@@ -49,7 +49,9 @@ def issued_world(operator: Any, *, approve: bool = True) -> dict[str, Any]:
     world = billing_world(operator, with_exceptions=False)
     p = operator.prefix
     cluster = Cluster.objects.create(code=f"CL-{p}", name=f"Hills of {p}")
-    ClusterAssignment.objects.create(cluster=cluster, operator=operator, starts_on="2020-01-01", expires_on="2099-12-31")
+    ClusterAssignment.objects.create(
+        cluster=cluster, operator=operator, starts_on="2020-01-01", expires_on="2099-12-31"
+    )
     Connection.objects.filter(operator=operator, route=world["routes"]["R1"]).update(cluster=cluster)
     world["cluster"] = cluster
     old_charge(operator, f"{p}-R1-03", ARREARS, "bill:september")
