@@ -145,3 +145,15 @@ def test_another_operator_gets_404_for_a_household(client_for, admin_b, world):
     assert client.get(f"/billing/connections/{connection.pk}/household/").status_code == 404
     assert client.get(f"/api/v1/connections/{connection.pk}/household").status_code == 404
     assert client.get(f"/api/v1/connections/{connection.pk}/household?year=bad").status_code == 404
+
+
+def test_a_draft_leaves_its_month_unbilled_with_a_link_to_the_draft(client_for, admin_a, operator_a):
+    world = issued_world(operator_a, approve=False)
+    draft = world["bills"]["AAL-R1-02"]
+    connection = _connection(world, "AAL-R1-02")
+    view = household(connection=connection, year=2026, today=JANUARY_2027)
+    october = next(card for card in view.cards if card.month == "2026-10")
+    assert october.status == "unbilled" and october.draft_bill_id == draft.pk and october.bill_id is None
+    assert view.months_billed == 0 and view.consumed == 0
+    body = client_for(admin_a).get(f"/billing/connections/{connection.pk}/household/?year=2026").content.decode()
+    assert f"/billing/bills/{draft.pk}/pdf/?layout=a4" in body and "action-draft-pdf" in body
