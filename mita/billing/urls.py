@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mita.billing import views
+from mita.billing import urls_documents, views
 
 app_name = "billing"
 urlpatterns = [
@@ -13,4 +13,5 @@ urlpatterns = [
     path("runs/<int:bill_run_id>/resume/", views.run_resume_view, name="run_resume"),
     path("bills/", views.bill_list, name="bill_list"),
     path("bills/<int:bill_id>/", views.bill_detail, name="bill_detail"),
+    *urls_documents.urlpatterns,
 ]

@@ -768,6 +768,10 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/installations/<installation_id>",
         "api/v1/connections/<connection_id>/installations",
         "api/v1/routes/<route_id>/book",
+        "billing/bills/<int:bill_id>/pdf/",  # billing/documents
+        "billing/connections/<int:connection_id>/household/",  # billing/documents
+        "api/v1/bills/<bill_id>/pdf",  # billing/documents
+        "api/v1/connections/<connection_id>/household",  # billing/documents
     ):
         if route not in all_routes():
             continue
