@@ -134,12 +134,16 @@ def dial_of(state: MeterState, multipliers: dict[tuple[int, str], Decimal]) -> D
     )
 
 
-def state_advance(state: MeterState, reading: Reading, *, history_size: int = HISTORY) -> None:
+def state_advance(
+    state: MeterState, reading: Reading, *, history_size: int = HISTORY, record_history: bool = True
+) -> None:
     """Move a register's state past an accepted reading (in memory; the caller saves)."""
     assert reading.current_index is not None and reading.consumption is not None
     days = max((reading.read_on - state.last_read_on).days, 0)
     estimated = reading.source == Reading.Source.ESTIMATED
-    if not estimated and reading.source != Reading.Source.REMOVAL:
+    # The history holds what the meter itself showed over a stretch: an estimate, a removal and a reading that trues
+    # estimates up (its consumption is the correction, not the stretch's use) would bend the average.
+    if record_history and not estimated and reading.source != Reading.Source.REMOVAL and not state.last_estimated:
         state.history = [*state.history, [days, str(reading.consumption)]][-history_size:]
     state.last_index = reading.current_index
     state.last_read_on = reading.read_on
@@ -235,10 +239,14 @@ def readings_record(
         )
         dial = dial_of(state, multipliers)
         reading.multiplier = dial.multiplier
+        # Smart meters push several readings a cycle: those after the cycle's first are intervals, checked only for
+        # going backwards and kept out of the average (docs/metering.md). Any other second actual reading of a cycle,
+        # or one older than what was counted, waits for staff.
+        repeat = cycle == state.last_cycle and not state.last_estimated
+        interval = repeat and source == Reading.Source.SMART
         if row.current_index is None:
             reading.status, reading.anomaly = Reading.Status.REVIEW, Reading.Anomaly.READER_CODE
-        elif row.read_on < state.last_read_on or (cycle == state.last_cycle and not state.last_estimated):
-            # Older than what was counted, or a second actual reading of the same cycle: staff decide.
+        elif row.read_on < state.last_read_on or (repeat and not interval):
             reading.status, reading.anomaly = Reading.Status.REVIEW, Reading.Anomaly.CONFLICT
         else:
             check = reading_check(
@@ -247,9 +255,9 @@ def readings_record(
                 dial=dial,
                 thresholds=thresholds,
                 last_actual=state.last_actual_index if state.last_estimated else None,
-                average_daily=average_daily(state.history),
+                average_daily=None if interval else average_daily(state.history),
                 days=max((row.read_on - state.last_read_on).days, 1),
-                active=True,
+                active=not interval,
                 in_window=in_reading_window(
                     row.read_on, cycle, days_before=settings.window_days_before, days_after=settings.window_days_after
                 ),
@@ -258,7 +266,9 @@ def readings_record(
             reading.rollover, reading.true_up, reading.anomaly = check.rollover, check.true_up, check.anomaly
             reading.status = Reading.Status.REVIEW if check.anomaly else Reading.Status.ACCEPTED
             if reading.status == Reading.Status.ACCEPTED:
-                state_advance(state, reading, history_size=settings.history_readings or HISTORY)
+                state_advance(
+                    state, reading, history_size=settings.history_readings or HISTORY, record_history=not interval
+                )
                 touched[state.pk] = state
         fresh.append((position, reading))
         if row.key:

@@ -7,9 +7,10 @@ takes plain values and returns plain values.
 
 import dataclasses
 import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 ZERO = Decimal(0)
+UNIT = Decimal("0.001")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,35 +56,40 @@ def reading_check(
     """Check one reading against the one before it.
 
     - `current >= previous`: consumption = (current - previous) x multiplier.
-    - `current < previous`:
-      - when the estimates since the last actual reading overshot (`last_actual <= current < previous`), the reading
-        trues them up: consumption is negative by what was over-estimated, and it is no anomaly;
-      - when the advance through the wrap (current + 10^digits - previous) is at most `rollover_share` of the dial,
-        the dial rolled over: consumption is that advance x multiplier;
-      - otherwise a reversible meter ran backwards (REVERSED) and any other meter reads below its previous index
-        (BACKWARDS); both count 0 until reviewed, so a reading never makes a negative bill.
+    - `current < previous`: when the advance through the wrap (current + 10^digits - previous) is at most
+      `rollover_share` of the dial, the dial rolled over and consumption is that advance x multiplier; otherwise a
+      reversible meter ran backwards (REVERSED) and any other meter reads below its previous index (BACKWARDS); both
+      count 0 until reviewed, so a reading never makes a negative bill.
+    - after estimates (`last_actual` given): the meter's advance from the last actual index (through the wrap as
+      above) less what the estimates counted: the reading trues them up, negative when they overshot, and the
+      stretch's total is exactly actual - actual. Only the window is checked.
     - then, for a plausible advance: ZERO on an active connection (operator setting), HIGH / LOW against the
       connection's own average daily consumption x days (differences under `min_units` ignored), OUT_OF_CYCLE when
       read outside the cycle's window.
     """
     if current < 0:
         raise ValueError("An index is never negative.")
-    rollover = true_up = False
-    if current >= previous:
-        advance = current - previous
-    elif last_actual is not None and last_actual <= current:
+    if last_actual is not None:
+        # After estimates the meter's own advance counts from the last actual index; what the estimates counted is
+        # taken back, so that the stretch's total is exactly actual - actual (negative when they overshot).
+        actual = _advance(last_actual, current, dial, thresholds)
+        if actual is None:
+            return Check(consumption=ZERO, anomaly="reversed" if dial.reversible else "backwards")
+        estimated = previous - last_actual
+        if estimated < 0:  # the estimates went through the wrap
+            estimated += dial.wrap
+        consumption = units((actual[0] - estimated) * dial.multiplier)
         return Check(
-            consumption=(current - previous) * dial.multiplier,
-            true_up=True,
+            consumption=consumption,
+            rollover=actual[1],
+            true_up=consumption < 0,  # flagged when it gives back what the estimates overshot
             anomaly="" if in_window else "out_of_cycle",
         )
-    else:
-        through_wrap = current + dial.wrap - previous
-        if previous < dial.wrap and through_wrap <= dial.wrap * thresholds.rollover_share:
-            advance, rollover = through_wrap, True
-        else:
-            return Check(consumption=ZERO, anomaly="reversed" if dial.reversible else "backwards")
-    consumption = advance * dial.multiplier
+    advanced = _advance(previous, current, dial, thresholds)
+    if advanced is None:
+        return Check(consumption=ZERO, anomaly="reversed" if dial.reversible else "backwards")
+    advance, rollover = advanced
+    consumption = units(advance * dial.multiplier)
     anomaly = ""
     if consumption == 0:
         if active and thresholds.zero_is_anomaly:
@@ -96,7 +102,22 @@ def reading_check(
             anomaly = "low"
     if not anomaly and not in_window:
         anomaly = "out_of_cycle"
-    return Check(consumption=consumption, rollover=rollover, true_up=true_up, anomaly=anomaly)
+    return Check(consumption=consumption, rollover=rollover, anomaly=anomaly)
+
+
+def units(quantity: Decimal) -> Decimal:
+    """Consumption as stored: to the thousandth of a unit (a litre of water, a watt-hour)."""
+    return quantity.quantize(UNIT, rounding=ROUND_HALF_UP)
+
+
+def _advance(previous: Decimal, current: Decimal, dial: Dial, thresholds: Thresholds) -> tuple[Decimal, bool] | None:
+    """How far the dial moved from `previous` to `current`: (units, rolled over), or None when it went backwards."""
+    if current >= previous:
+        return current - previous, False
+    through_wrap = current + dial.wrap - previous
+    if previous < dial.wrap and through_wrap <= dial.wrap * thresholds.rollover_share:
+        return through_wrap, True
+    return None
 
 
 def cycle_of(day: datetime.date) -> str:

@@ -86,6 +86,8 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "cycle_id": lambda: _bill_of(operator_a).cycle_id,  # billing
         "bill_run_id": lambda: _bill_of(operator_a).run_id,  # billing
         "bill_id": lambda: _bill_of(operator_a).pk,  # billing
+        # metering/review, metering/readings
+        "reading_id": lambda: _review_reading_of(operator_a).pk,
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -138,6 +140,8 @@ MISSING: dict[str, Callable[[], Any]] = {
     "cycle_id": lambda: 999999,  # billing
     "bill_run_id": lambda: 999999,  # billing
     "bill_id": lambda: 999999,  # billing
+    # metering/review, metering/readings
+    "reading_id": lambda: 999999,
 }
 
 
@@ -145,6 +149,38 @@ def _bill_of(operator: Any) -> Any:  # billing
     from mita.billing.tests.world_billing import walk_bill
 
     return walk_bill(operator, _connection_of(operator))
+
+
+def _review_reading_of(operator: Any) -> Any:
+    """metering/review: a reading of operator A's walk connection waiting for review (not read: a reader's code)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from mita.metering.installations import meter_install
+    from mita.metering.models import Installation, Reading
+    from mita.metering.readings import ReadingInput, readings_record
+    from mita.metering.tests.world import meter_model_of, meter_of
+
+    connection = _connection_of(operator)
+    if reading := Reading.objects.filter(connection=connection, status="review").first():
+        return reading
+    if not Installation.objects.filter(connection=connection, removed_on__isnull=True).exists():
+        meter_install(
+            meter=meter_of(operator, meter_model_of(operator, code="WALK-REVIEW"), "SECRET-METER-A"),
+            connection=connection,
+            installed_on=datetime.date(2026, 1, 1),
+            initial_index=0,
+            acting_user=None,
+        )
+    row = ReadingInput(
+        connection_id=connection.pk,
+        current_index=None,
+        read_on=timezone.localdate(),
+        reader_code="dog",
+        note="Read at Amazi Alpha Ltd",  # names A, so that A_MARKERS catch a leak
+    )
+    return readings_record(operator=operator, rows=[row], source="manual")[0].reading
 
 
 def _route_of(operator: Any) -> Any:
@@ -632,6 +668,8 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/tariffs/<tariff_id>",
         "api/v1/tariff-versions/<version_id>",
         "api/v1/packages/<package_id>",
+        "metering/review/<int:reading_id>/",  # metering/review
+        "api/v1/readings/<reading_id>",  # metering/readings
     ):
         if route not in all_routes():
             continue

@@ -58,6 +58,18 @@ def test_estimates_that_overshot_are_trued_up_by_the_next_actual_reading():
     assert (check.consumption, check.true_up, check.anomaly) == (D("-10"), True, "")
 
 
+def test_a_true_up_counts_through_the_wrap_when_the_estimates_did():
+    # last actual 9,990 on a 4-digit dial, estimated 19 (index 10,009 or 9 once wrapped), the meter shows 15
+    for estimated_index in (D("10009"), D("9")):
+        check = reading_check(previous=estimated_index, current=D(15), dial=Dial(digits=4), last_actual=D(9990))
+        assert (check.consumption, check.rollover, check.true_up, check.anomaly) == (D(6), True, False, "")
+
+
+def test_a_true_up_below_the_last_actual_index_is_still_backwards():
+    check = reading_check(previous=D(130), current=D(95), dial=Dial(digits=5), last_actual=D(100))
+    assert (check.consumption, check.anomaly) == (D(0), "backwards")
+
+
 def _row(installation, index, day, **options):
     return ReadingInput(connection_id=installation.connection_id, current_index=D(index), read_on=day, **options)
 
@@ -165,3 +177,39 @@ def test_a_meter_goes_on_one_connection_at_a_time(operator_a):
             acting_user=None,
         )
     assert refused.value.code == "meter_not_in_store"
+
+
+def test_estimates_and_their_true_up_stay_out_of_the_connections_average(operator_a):
+    from mita.metering.models import MeterState
+
+    installation = metered_connection(operator_a, initial_index=D(0))
+    days = [datetime.date(2026, month, 28) for month in range(1, 6)]
+    for index, day in zip((10, 20, 30), days, strict=False):
+        readings_record(operator=operator_a, rows=[_row(installation, index, day)], source="manual")
+    readings_record(operator=operator_a, rows=[_row(installation, 45, days[3])], source="estimated")
+    trued_up = readings_record(operator=operator_a, rows=[_row(installation, 41, days[4])], source="manual")[0]
+    assert (trued_up.reading.consumption, trued_up.reading.true_up) == (D(-4), True)
+    state = MeterState.objects.get(connection_id=installation.connection_id)
+    assert [consumption for _days, consumption in state.history] == ["10.000", "10.000", "10.000"]
+    assert (state.last_index, state.last_actual_index, state.last_estimated) == (D(41), D(41), False)
+
+
+def test_smart_meters_push_several_readings_a_cycle_and_the_cycle_sums_them(operator_a):
+    installation = metered_connection(operator_a, initial_index=D(0))
+    days = [datetime.date(2026, 3, day) for day in (1, 2, 2, 3)]
+    rows = [_row(installation, index, day) for index, day in zip((4, 4, 6, 9), days, strict=True)]
+    results = readings_record(operator=operator_a, rows=rows, source=Reading.Source.SMART)
+    assert [(r.reading.status, r.reading.consumption) for r in results] == [
+        ("accepted", D(4)),
+        ("accepted", D(0)),  # no zero anomaly for an interval
+        ("accepted", D(2)),
+        ("accepted", D(3)),
+    ]
+    assert cycle_consumption(operator=operator_a, connection_ids=[installation.connection_id], cycle="2026-03") == {
+        installation.connection_id: D(9)
+    }
+    # a reader's second reading of that cycle is still a conflict for staff
+    manual = readings_record(
+        operator=operator_a, rows=[_row(installation, 10, datetime.date(2026, 3, 4))], source="manual"
+    )
+    assert manual[0].reading.anomaly == "conflict"
