@@ -97,6 +97,7 @@ def penalty_rule_save(
     merged.setdefault("kind", PenaltyRule.Kind.PERCENT)
     merged.setdefault("base", PenaltyRule.Base.BILL)
     merged.setdefault("active", True)
+    merged.setdefault("days_after_due", 30)
     merged.setdefault("applies_from", timezone.localdate())
     merged["rate"] = _money(merged.get("rate"), "rate") or ZERO
     merged["amount"] = _money(merged.get("amount"), "amount") or ZERO

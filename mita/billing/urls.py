@@ -13,3 +13,7 @@ urlpatterns = [
     path("bills/", views.bill_list, name="bill_list"),
     path("bills/<int:bill_id>/", views.bill_detail, name="bill_detail"),
 ]
+
+from mita.billing import urls_corrections  # noqa: E402  (billing/corrections)
+
+urlpatterns += urls_corrections.urlpatterns

@@ -86,6 +86,7 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "cycle_id": lambda: _bill_of(operator_a).cycle_id,  # billing
         "bill_run_id": lambda: _bill_of(operator_a).run_id,  # billing
         "bill_id": lambda: _bill_of(operator_a).pk,  # billing
+        "penalty_rule_id": lambda: _penalty_rule_of(operator_a).pk,  # billing/corrections
         # metering/review, metering/readings
         "reading_id": lambda: _review_reading_of(operator_a).pk,
         "message_id": lambda: (
@@ -140,6 +141,7 @@ MISSING: dict[str, Callable[[], Any]] = {
     "cycle_id": lambda: 999999,  # billing
     "bill_run_id": lambda: 999999,  # billing
     "bill_id": lambda: 999999,  # billing
+    "penalty_rule_id": lambda: 999999,  # billing/corrections
     # metering/review, metering/readings
     "reading_id": lambda: 999999,
 }
@@ -149,6 +151,16 @@ def _bill_of(operator: Any) -> Any:  # billing
     from mita.billing.tests.world_billing import walk_bill
 
     return walk_bill(operator, _connection_of(operator))
+
+
+def _penalty_rule_of(operator: Any) -> Any:  # billing/corrections
+    """A penalty rule of operator A named after it (so that A_MARKERS catch a leak)."""
+    from mita.billing.models import PenaltyRule
+    from mita.billing.penalties import penalty_rule_save
+
+    return PenaltyRule.objects.filter(operator=operator).first() or penalty_rule_save(
+        operator=operator, acting_user=None, name="Penalty of Amazi Alpha Ltd", kind="flat", amount="100"
+    )
 
 
 def _review_reading_of(operator: Any) -> Any:
@@ -670,6 +682,8 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/packages/<package_id>",
         "metering/review/<int:reading_id>/",  # metering/review
         "api/v1/readings/<reading_id>",  # metering/readings
+        "billing/penalties/rules/<int:penalty_rule_id>/",  # billing/corrections
+        "api/v1/penalty-rules/<penalty_rule_id>",  # billing/corrections
     ):
         if route not in all_routes():
             continue
