@@ -225,4 +225,6 @@ def bill_list(
 @router.get("/bills/{bill_id}", response=BillOut, summary="One bill with its lines")
 def bill_get(request: HttpRequest, bill_id: int) -> dict[str, Any]:
     return _bill_out(bill_get_for_access(access=_reader(request), bill_id=bill_id), lines=True)
+
+
 router.add_router("/", "mita.billing.api_corrections.router")  # billing/corrections

@@ -138,7 +138,7 @@ def bill_rebill(*, bill: Bill, acting_user: Any) -> Bill:
         raise BillingError(_("Cancel the bill before rebilling it."), code="not_cancelled", status=409)
     if cancellation.rebill_id:
         raise Conflict(
-            _("This bill was already rebilled as %(number)s.") % {"number": cancellation.rebill.number},  # type: ignore[union-attr]
+            _("This bill was already rebilled as %(number)s.") % {"number": cancellation.rebill.number},
             code="already_rebilled",
         )
     if Bill.objects.filter(connection_id=bill.connection_id, cycle=bill.cycle).exclude(status="cancelled").exists():

@@ -161,7 +161,7 @@ class PenaltyDue:
         return f"penalty:{self.number}:{self.rule_id}"
 
 
-_AMOUNT = DecimalField(max_digits=16, decimal_places=2)
+_AMOUNT: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
 
 
 def with_unpaid(bills: Any) -> Any:

@@ -14,13 +14,13 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def bill_corrections(context: Any, bill: Any) -> dict[str, Any]:
     access = getattr(context.get("request"), "access", None)
-    own = access is not None and access.operator is not None and access.operator.pk == bill.operator_id
+    if access is None or access.operator is None or access.operator.pk != bill.operator_id:
+        return {**corrections_of(bill), "can_cancel": False, "can_rebill": False}
     found = corrections_of(bill)
     cancellation = found["cancellation"]
-    found["can_cancel"] = own and bill.status == "issued" and access.has_role(*CANCEL_ROLES)
+    found["can_cancel"] = bill.status == "issued" and access.has_role(*CANCEL_ROLES)
     found["can_rebill"] = (
-        own
-        and bill.status == "cancelled"
+        bill.status == "cancelled"
         and cancellation is not None
         and cancellation.rebill_id is None
         and access.has_role(*REBILL_ROLES)
