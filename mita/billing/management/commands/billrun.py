@@ -2,8 +2,8 @@
 [--publish]`: compute a bill run (or resume the unfinished one of that cycle and scope), approve and publish it; a
 progress bar on stderr, a JSON summary on stdout."""
 
+import functools
 import json
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,13 +16,12 @@ from mita.customers.models import Route
 from mita.registry.models import Cluster, Operator
 
 
-def _bar(run: BillRun, done: int, total: int) -> None:
+def _bar(stream: Any, run: BillRun, done: int, total: int) -> None:
     width = 30
     filled = width * done // total if total else width
-    sys.stderr.write(f"\r{run.get_status_display():<28} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} units")
-    if done >= total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+    line = f"\r{run.get_status_display():<28} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} units"
+    stream.write(line + ("\n" if done >= total else ""), ending="")
+    stream.flush()
 
 
 class Command(BaseCommand):
@@ -63,7 +62,7 @@ class Command(BaseCommand):
         if cycle is None:
             raise CommandError(f"No cycle {options['cycle']} of {operator.prefix}; make the calendar first.")
         kind, scope_id = self._scope(operator, options["scope"])
-        progress = None if options["quiet"] else _bar
+        progress = None if options["quiet"] else functools.partial(_bar, self.stderr)
         unit_size = max(1, options["unit_size"])
         run = (
             BillRun.objects.filter(operator=operator, cycle=cycle, scope_kind=kind, scope_id=scope_id)
