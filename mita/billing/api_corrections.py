@@ -209,18 +209,33 @@ def penalty_list(request: HttpRequest, bill_id: int | None = None) -> list[dict[
     return [_penalty_out(penalty) for penalty in penalties_of(access=access, bill=bill)[:500]]
 
 
-@router.post("/bills/{bill_id}/cancel", response=CorrectedBillOut, summary="Cancel an issued bill (operator admin)")
+@router.post(
+    "/bills/{bill_id}/cancel",
+    response=CorrectedBillOut,
+    summary="Cancel an issued bill (operator admin); the same reason again returns the cancelled bill",
+)
 def bill_cancel_endpoint(request: HttpRequest, bill_id: int, payload: CancelIn) -> dict[str, Any]:
     access = require_api_roles(request, *CANCEL_ROLES)
     bill = own_bill(access=access, bill_id=bill_id)
+    first = BillCancellation.objects.filter(bill=bill).first()
+    if first is not None and first.reason == payload.reason.strip()[:500]:
+        return _bill_out(bill)  # the same request again: its first result (another reason is a 409)
     bill_cancel(bill=bill, reason=payload.reason, acting_user=request.user)
     return _bill_out(own_bill(access=access, bill_id=bill_id))
 
 
-@router.post("/bills/{bill_id}/rebill", response={201: CorrectedBillOut}, summary="Issue a cancelled bill's rebill")
+@router.post(
+    "/bills/{bill_id}/rebill",
+    response={200: CorrectedBillOut, 201: CorrectedBillOut},
+    summary="Issue a cancelled bill's rebill (201; sent again, 200 with the rebill first issued)",
+)
 def bill_rebill_endpoint(request: HttpRequest, bill_id: int) -> Status[dict[str, Any]]:
     access = require_api_roles(request, *REBILL_ROLES)
-    new = bill_rebill(bill=own_bill(access=access, bill_id=bill_id), acting_user=request.user)
+    bill = own_bill(access=access, bill_id=bill_id)
+    first = BillCancellation.objects.filter(bill=bill, rebill__isnull=False).first()
+    if first is not None and first.rebill_id is not None:
+        return Status(200, _bill_out(own_bill(access=access, bill_id=first.rebill_id)))
+    new = bill_rebill(bill=bill, acting_user=request.user)
     return Status(201, _bill_out(own_bill(access=access, bill_id=new.pk)))
 
 

@@ -183,8 +183,14 @@ def test_the_api_cancels_and_rebills(client_for, admin_a, staff_a, operator_a, w
     rebilled = client_for(staff_a).post(f"/api/v1/bills/{tap.pk}/rebill")
     assert rebilled.status_code == 201 and rebilled.json()["replaces_id"] == tap.pk
     assert D(rebilled.json()["total"]) == D(2000) and rebilled.json()["number"] != tap.number
+    # sent again (a client retrying): the first results, nothing new; another reason is a conflict
     again = client_for(staff_a).post(f"/api/v1/bills/{tap.pk}/rebill")
-    assert again.status_code == 409 and again.json()["error"]["code"] == "already_rebilled"
+    assert again.status_code == 200 and again.json()["id"] == rebilled.json()["id"]
+    replay = client_for(admin_a).post(f"/api/v1/bills/{tap.pk}/cancel", {"reason": "Tap closed"}, content_type=JSON)
+    assert replay.status_code == 200 and replay.json()["replaced_by_id"] == rebilled.json()["id"]
+    other = client_for(admin_a).post(f"/api/v1/bills/{tap.pk}/cancel", {"reason": "Other"}, content_type=JSON)
+    assert other.status_code == 409 and other.json()["error"]["code"] == "already_cancelled"
+    assert Bill.objects.filter(connection=tap.connection, cycle=tap.cycle).count() == 2
     assert client_for(admin_a).get("/api/v1/bills-to-rebill").json() == []
 
 
