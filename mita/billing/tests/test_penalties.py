@@ -177,3 +177,24 @@ def test_changing_a_rule_is_audited_and_keeps_what_was_levied(operator_a, world)
     assert rule.amount == D(500) and _penalty_of(tap).amount == D(300)
     entry = AuditEntry.objects.filter(action="billing.penalty_rule_saved").order_by("pk").last()
     assert D(entry.before["amount"]) == D(300) and D(entry.after["amount"]) == D(500)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_runs_at_the_same_moment_levy_each_penalty_once(operator_a):
+    from mita.testing.threads import in_threads
+
+    # given the issued October bills and a flat rule
+    world = issued_world(operator_a)
+    tap = world["tap_bill"]
+    _rule(operator_a, kind="flat", amount="300")
+    on = tap.due_on + 10 * DAY
+
+    # when four runs start together
+    results = in_threads(lambda _index: penalties_apply(operator=operator_a, on=on, acting_user=None).levied, 4)
+
+    # then each bill is penalised once, by one of them
+    assert not [r for r in results if isinstance(r, Exception)], {repr(r) for r in results}
+    assert sum(results) == Penalty.objects.count() == len(world["bills"])
+    assert Charge.objects.filter(head="penalties").count() == len(world["bills"])
+    assert holder_balance(operator=operator_a, holder=tap.account) == D(2300)
+    assert ledger_verify(operator=operator_a) == []
