@@ -168,3 +168,24 @@ def billrun_publish(*, run: BillRun, acting_user: Any, background: bool = True) 
     if background:
         _enqueue(run)
     return run
+
+
+@transaction.atomic
+def billrun_resume(*, run: BillRun, acting_user: Any, background: bool = True) -> BillRun:
+    """Queue a stopped run's current step again (its worker died or failed): the units already done stay done."""
+    run = BillRun.objects.select_for_update().select_related("cycle", "operator", "job").get(pk=run.pk)
+    if run.status not in ACTIVE:
+        raise BillingError(
+            _("Only a run that is still working can be resumed; this one is %(status)s.")
+            % {"status": run.get_status_display()},
+            code="not_working",
+            status=409,
+        )
+    step = {BillRun.Status.COMPUTING: "compute", BillRun.Status.ISSUING: "issue", BillRun.Status.PUBLISHING: "publish"}
+    _new_job(run, step=step[run.status], acting_user=acting_user)  # type: ignore[index]
+    run.message = ""
+    run.save(update_fields=["job", "message"])
+    audit_record(actor=acting_user, action="billing.run_resumed", target=run, operator=run.operator, detail={})
+    if background:
+        _enqueue(run)
+    return run

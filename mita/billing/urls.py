@@ -10,6 +10,7 @@ urlpatterns = [
     path("runs/<int:bill_run_id>/", views.run_detail, name="run_detail"),
     path("runs/<int:bill_run_id>/approve/", views.run_approve_view, name="run_approve"),
     path("runs/<int:bill_run_id>/publish/", views.run_publish_view, name="run_publish"),
+    path("runs/<int:bill_run_id>/resume/", views.run_resume_view, name="run_resume"),
     path("bills/", views.bill_list, name="bill_list"),
     path("bills/<int:bill_id>/", views.bill_detail, name="bill_detail"),
 ]

@@ -24,9 +24,10 @@ from mita.billing.selectors import (
     run_get_for_access,
     runs_visible_to,
 )
-from mita.billing.services import billrun_approve, billrun_create, billrun_publish
+from mita.billing.services import billrun_approve, billrun_create, billrun_publish, billrun_resume
 from mita.core.errors import DomainError
 from mita.core.forms import form_add_domain_error
+from mita.core.models import Job
 from mita.core.permissions import require_roles
 
 
@@ -125,6 +126,7 @@ def run_detail(request: HttpRequest, bill_run_id: int) -> HttpResponse:
         "bills": bills_visible_to(access=access, run=run)[:100],
         "can_write": _can_write(access) and run.operator_id == access.operator.pk,
         "working": run.status in (BillRun.Status.COMPUTING, BillRun.Status.ISSUING, BillRun.Status.PUBLISHING),
+        "stopped": run.job is not None and run.job.status == Job.Status.FAILED,
     }
     template = "billing/run_detail.html#progress" if request.htmx else "billing/run_detail.html"  # type: ignore[attr-defined]
     return render(request, template, context)
@@ -149,6 +151,18 @@ def run_publish_view(request: HttpRequest, bill_run_id: int) -> HttpResponse:
     run = _own_run(request, bill_run_id)
     try:
         billrun_publish(run=run, acting_user=request.user)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    return redirect("billing:run_detail", bill_run_id=run.pk)
+
+
+@login_required
+@require_roles(*BILLING_WRITE_ROLES)
+@require_POST
+def run_resume_view(request: HttpRequest, bill_run_id: int) -> HttpResponse:
+    run = _own_run(request, bill_run_id)
+    try:
+        billrun_resume(run=run, acting_user=request.user)
     except DomainError as error:
         messages.error(request, str(error.message))
     return redirect("billing:run_detail", bill_run_id=run.pk)

@@ -5,9 +5,10 @@ from decimal import Decimal
 import pytest
 
 from mita.billing.models import Bill, BillingCycle, BillRun
-from mita.billing.run import run_until_done
+from mita.billing.run import compute_unit, plan, run_until_done
 from mita.billing.services import billrun_approve, billrun_create
 from mita.billing.tests.world_billing import billing_world
+from mita.core.jobs import job_fail, job_start
 from mita.notifications.models import OutboxMessage
 
 JSON = "application/json"
@@ -132,3 +133,21 @@ def test_the_regulator_reads_bills_of_every_operator_but_cannot_approve(
     assert client.get(f"/billing/runs/{run.pk}/").status_code == 200
     assert client.post(f"/billing/runs/{run.pk}/approve/").status_code == 403
     assert client.post(f"/api/v1/bill-runs/{run.pk}/approve").status_code == 403
+
+
+def test_a_run_whose_step_failed_is_resumed_from_its_page_and_finishes(client_for, staff_a, operator_a, world):
+    # a run whose worker computed one unit and then died
+    run = billrun_create(operator=operator_a, cycle=world["cycle"], acting_user=None, background=False)
+    plan(run, unit_size=4)
+    job_start(job_id=run.job_id, total=run.units.count())
+    first = run.units.order_by("position").first()
+    compute_unit(BillRun.objects.select_related("operator", "cycle").get(pk=run.pk), first.pk)
+    job_fail(job_id=run.job_id, message="worker died")
+    client = client_for(staff_a)
+    page = client.get(f"/billing/runs/{run.pk}/")
+    assert b"run-resume" in page.content and f'hx-get="/billing/runs/{run.pk}/"'.encode() not in page.content
+    assert client.post(f"/billing/runs/{run.pk}/resume/").status_code == 302
+    run = run_until_done(run)
+    assert run.status == BillRun.Status.PREVIEW and run.bills == 9
+    assert client.post(f"/billing/runs/{run.pk}/resume/").status_code == 302  # refused with a message: nothing to do
+    assert BillRun.objects.get(pk=run.pk).status == BillRun.Status.PREVIEW
