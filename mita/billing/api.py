@@ -228,3 +228,4 @@ def bill_get(request: HttpRequest, bill_id: int) -> dict[str, Any]:
 
 
 router.add_router("/", "mita.billing.api_documents.router")  # bill PDFs, household view, customers billed
+router.add_router("/", "mita.billing.api_corrections.router")  # billing/corrections

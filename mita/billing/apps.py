@@ -8,4 +8,5 @@ class BillingConfig(AppConfig):
     verbose_name = _("Billing")
 
     def ready(self) -> None:
+        import mita.billing.registrations_corrections  # noqa: F401  (billing/corrections)
         from mita.billing import bench, messages, navigation, tasks  # noqa: F401  (registrations)

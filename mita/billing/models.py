@@ -265,3 +265,6 @@ class BillException(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.connection_id}"
+
+
+from mita.billing.models_corrections import *  # noqa: E402, F403

@@ -15,3 +15,7 @@ urlpatterns = [
     path("bills/<int:bill_id>/", views.bill_detail, name="bill_detail"),
     *urls_documents.urlpatterns,
 ]
+
+from mita.billing import urls_corrections  # noqa: E402  (billing/corrections)
+
+urlpatterns += urls_corrections.urlpatterns

@@ -96,6 +96,7 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "cycle_id": lambda: _bill_of(operator_a).cycle_id,  # billing
         "bill_run_id": lambda: _bill_of(operator_a).run_id,  # billing
         "bill_id": lambda: _bill_of(operator_a).pk,  # billing
+        "penalty_rule_id": lambda: _penalty_rule_of(operator_a).pk,  # billing/corrections
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -145,6 +146,10 @@ MISSING: dict[str, Callable[[], Any]] = {
     "tariff_id": lambda: 999999,
     "version_id": lambda: 999999,
     "package_id": lambda: 999999,
+    "cycle_id": lambda: 999999,  # billing
+    "bill_run_id": lambda: 999999,  # billing
+    "bill_id": lambda: 999999,  # billing
+    "penalty_rule_id": lambda: 999999,  # billing/corrections
     # metering/review, metering/readings
     "reading_id": lambda: 999999,
     # metering/meters
@@ -155,10 +160,23 @@ MISSING: dict[str, Callable[[], Any]] = {
     "calibration_id": lambda: 999999,
     # metering/installations
     "installation_id": lambda: 999999,
-    "cycle_id": lambda: 999999,  # billing
-    "bill_run_id": lambda: 999999,  # billing
-    "bill_id": lambda: 999999,  # billing
 }
+
+
+def _bill_of(operator: Any) -> Any:  # billing
+    from mita.billing.tests.world_billing import walk_bill
+
+    return walk_bill(operator, _connection_of(operator))
+
+
+def _penalty_rule_of(operator: Any) -> Any:  # billing/corrections
+    """A penalty rule of operator A named after it (so that A_MARKERS catch a leak)."""
+    from mita.billing.models import PenaltyRule
+    from mita.billing.penalties import penalty_rule_save
+
+    return PenaltyRule.objects.filter(operator=operator).first() or penalty_rule_save(
+        operator=operator, acting_user=None, name="Penalty of Amazi Alpha Ltd", kind="flat", amount="100"
+    )
 
 
 def _review_reading_of(operator: Any) -> Any:
@@ -230,12 +248,6 @@ def _calibration_of(operator: Any) -> Any:
     return Calibration.objects.filter(meter=meter).first() or calibration_record(
         meter=meter, calibrated_on=datetime.date(2026, 1, 6), result="passed", note="Amazi Alpha Ltd", acting_user=None
     )
-
-
-def _bill_of(operator: Any) -> Any:  # billing
-    from mita.billing.tests.world_billing import walk_bill
-
-    return walk_bill(operator, _connection_of(operator))
 
 
 def _route_of(operator: Any) -> Any:
@@ -772,6 +784,8 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "billing/connections/<int:connection_id>/household/",  # billing/documents
         "api/v1/bills/<bill_id>/pdf",  # billing/documents
         "api/v1/connections/<connection_id>/household",  # billing/documents
+        "billing/penalties/rules/<int:penalty_rule_id>/",  # billing/corrections
+        "api/v1/penalty-rules/<penalty_rule_id>",  # billing/corrections
     ):
         if route not in all_routes():
             continue
