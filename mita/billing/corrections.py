@@ -24,7 +24,7 @@ from mita.ledger.models import Charge
 from mita.ledger.selectors import holders_balances
 from mita.ledger.services import holder_accounts_ensure
 from mita.ledger.services_bulk import ChargeSpec, charges_post_many
-from mita.metering.models import IndexAdjustment
+from mita.metering.adjustments import adjustments_mark_rebilled as metering_adjustments_mark_rebilled
 from mita.metering.selectors_review import adjustments_needing_rebill
 from mita.payments.corrections import charge_cancel_posting
 
@@ -230,19 +230,10 @@ def adjustments_cover(adjustment: Any) -> Q:
 
 
 def adjustments_mark_rebilled(*, bill: Bill, when: datetime.datetime) -> list[int]:
-    """Mark handled the adjustments waiting for a rebill that the corrected bill of this connection and cycle
-    covers. Metering has no service for it (its rows say billing sets `rebilled_at`): one UPDATE here."""
-    waiting = IndexAdjustment.objects.filter(
-        operator_id=bill.operator_id,
-        connection_id=bill.connection_id,
-        rebill_needed=True,
-        rebilled_at__isnull=True,
+    """Mark handled the adjustments waiting for a rebill that the corrected bill of this connection and cycle covers."""
+    return metering_adjustments_mark_rebilled(
+        operator_id=bill.operator_id, connection_id=bill.connection_id, months=bill.cycle.months, when=when
     )
-    months = set(bill.cycle.months)
-    ids = [adjustment.pk for adjustment in waiting if months & {str(month) for month in adjustment.cycles or []}]
-    if ids:
-        IndexAdjustment.objects.filter(pk__in=ids).update(rebilled_at=when)
-    return ids
 
 
 def bills_flagged_for_rebill(*, operator: Any, limit: int = 500) -> list[dict[str, Any]]:

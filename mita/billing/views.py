@@ -94,7 +94,8 @@ def run_create_view(request: HttpRequest) -> HttpResponse:
     access = _access(request)
     if access.operator is None:
         raise Http404
-    form = RunForm(request.POST or None, operator=access.operator)
+    # The household view's "generate bill" links here with the cycle and the scope filled in.
+    form = RunForm(request.POST or None, operator=access.operator, initial=request.GET.dict())
     if request.method == "POST" and form.is_valid():
         try:
             run = billrun_create(

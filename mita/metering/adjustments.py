@@ -7,6 +7,8 @@ state moves when the reading adjusted was the last one counted. An IndexAdjustme
 touched is in the past, bills may exist: `rebill_needed`, and the `index_adjusted` signal tells billing after commit.
 """
 
+import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -249,3 +251,18 @@ def _state_follow(
         ):
             _last_history(state, rebased.consumption)
     state.save(update_fields=["last_index", "last_actual_index", "history"])
+
+
+def adjustments_mark_rebilled(
+    *, operator_id: int, connection_id: int, months: Iterable[str], when: datetime.datetime
+) -> list[int]:
+    """Billing has corrected the bills of these months of a connection: the adjustments that flagged them for a rebill
+    are handled (`rebilled_at` set). Returns their ids."""
+    wanted = set(months)
+    waiting = IndexAdjustment.objects.filter(
+        operator_id=operator_id, connection_id=connection_id, rebill_needed=True, rebilled_at__isnull=True
+    )
+    ids = [adjustment.pk for adjustment in waiting if wanted & {str(month) for month in adjustment.cycles or []}]
+    if ids:
+        IndexAdjustment.objects.filter(pk__in=ids).update(rebilled_at=when)
+    return ids
