@@ -9,4 +9,4 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         import mita.billing.registrations_corrections  # noqa: F401  (billing/corrections)
-        from mita.billing import bench, messages, navigation, tasks  # noqa: F401  (registrations)
+        from mita.billing import bench, demo, messages, navigation, tasks  # noqa: F401  (registrations)
