@@ -459,3 +459,6 @@ class MeterState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection_id} {self.register} at {self.last_index}"
+
+
+from mita.metering.models_imports import *  # noqa: E402, F403

@@ -1,0 +1,554 @@
+"""Reading a file of readings (CSV or XLSX) into checked rows: tolerant headers, one cell reader per column, and the
+look-ups that turn connection numbers, meter serials and readers into ids with one query per few thousand rows
+(never one per row). The columns are the one table COLUMNS below; docs/metering-imports.md is the operator's guide."""
+
+import csv
+import dataclasses
+import datetime
+import io
+import re
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models.functions import Upper
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from mita.accounts.phones import normalize_phone
+from mita.accounts.selectors import users_of_operator
+from mita.metering.errors import MeteringError
+from mita.metering.models import Installation, Meter, Reading, Register
+from mita.metering.reading_writes import among
+from mita.metering.validation import cycle_bounds, cycle_of
+
+MAX_FILE_BYTES = 30 * 1024 * 1024
+MAX_ROWS = 200_000
+XLSX_MAGIC = b"PK\x03\x04"
+LARGEST_INDEX = Decimal(10) ** 13  # the Reading's indexes hold 16 digits, 3 of them decimals
+
+
+class ReadingFileError(MeteringError):
+    """The file as a whole cannot be read (format, encoding, columns): nothing was saved."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    key: str
+    label: Promise  # what to write, for the upload page and the docs
+    aliases: tuple[str, ...] = ()
+    example: str = ""
+
+
+# fmt: off
+COLUMNS: tuple[Column, ...] = (
+    Column("connection_number", gettext_lazy("Connection number (or give the meter serial)"), ("connection", "connection_no", "connection_id", "account", "account_number", "account_no"), "AAL-0001"),
+    Column("meter_serial", gettext_lazy("Meter serial number (or give the connection number)"), ("meter", "serial", "serial_number", "serial_no", "meter_number", "meter_no", "meter_serial_number"), "30001"),
+    Column("brand", gettext_lazy("Meter brand, when two brands share a serial (optional)"), ("meter_brand", "make"), ""),
+    Column("register", gettext_lazy("Register (empty: main)"), ("reg", "register_code"), "main"),
+    Column("index", gettext_lazy("Index read on the dial (empty when not read: then a reader's code)"), ("reading", "current_index", "current_reading", "meter_reading", "new_index", "value"), "1234.5"),
+    Column("read_on", gettext_lazy("Read date: 2026-10-28 or 28/10/2026"), ("read_date", "date", "reading_date", "date_read", "read_at"), "2026-10-28"),
+    Column("cycle", gettext_lazy("Cycle YYYY-MM (empty: the month of the read date)"), ("period", "billing_cycle", "month"), "2026-10"),
+    Column("reader_code", gettext_lazy("Reader's code when not read: no_access, dog, meter_broken, ... (optional)"), ("code", "reader_s_code", "readers_code", "remark_code", "obs_code"), ""),
+    Column("reader", gettext_lazy("Reader: phone or name of a user of your operator (optional)"), ("reader_phone", "reader_name", "read_by", "meter_reader"), ""),
+    Column("note", gettext_lazy("Note (optional)"), ("notes", "comment", "comments", "remark", "remarks"), ""),
+)
+# fmt: on
+# Columns the reading book export writes for the reader's benefit; an import reads past them.
+BOOK_ONLY = ("route", "sequence", "customer", "previous_index", "previous_date", "unit")
+COLUMN_KEYS = tuple(column.key for column in COLUMNS)
+ALIASES = {alias: column.key for column in COLUMNS for alias in column.aliases} | {key: key for key in COLUMN_KEYS}
+READER_CODE_ALIASES = {
+    "na": "no_access",
+    "noaccess": "no_access",
+    "closed": "locked",
+    "gate_locked": "locked",
+    "broken": "meter_broken",
+    "buried": "meter_buried",
+    "covered": "meter_buried",
+    "unreadable": "dial_unreadable",
+    "fogged": "dial_unreadable",
+    "dog_present": "dog",
+}
+
+
+@dataclasses.dataclass(slots=True)
+class FileRow:
+    """One line of the file, as read, then as resolved (ids), with what is wrong with it."""
+
+    number: int
+    connection_number: str
+    meter_serial: str
+    brand: str
+    register: str
+    index: Decimal | None
+    read_on: datetime.date | None
+    cycle: str
+    reader_code: str
+    reader: str
+    note: str
+    errors: list[dict[str, str]]
+    blank: bool = False  # neither an index nor a reader's code: a connection of the book not read
+    connection_id: int | None = None
+    meter_id: int | None = None
+    reader_id: int | None = None
+
+    def error(self, column: str, message: Any) -> None:
+        self.errors.append({"column": column, "message": str(message)})
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.blank
+
+
+@dataclasses.dataclass
+class ReadingFile:
+    file_format: str
+    columns: list[str]
+    ignored_columns: list[str]
+    rows: list[FileRow]
+
+
+# Records: lists of cell texts --------------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    """An XLSX cell as the text a CSV would hold (dates as ISO, whole numbers without .0)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _records_csv(content: bytes) -> Iterator[list[str]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ReadingFileError(
+            _("The file is not in UTF-8. Save it as “CSV UTF-8” (or as XLSX) and upload it again."),
+            code="import_encoding",
+        ) from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _records_xlsx(content: bytes) -> Iterator[list[str]]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a damaged file
+        raise ReadingFileError(
+            _("This XLSX file cannot be opened. Save it again from your spreadsheet, or save it as CSV UTF-8."),
+            code="import_xlsx_invalid",
+        ) from None
+    try:
+        for values in workbook.worksheets[0].iter_rows(values_only=True):
+            yield [_cell(value) for value in values]
+    finally:
+        workbook.close()
+
+
+HEADER_CLEAN = re.compile(r"[^a-z0-9]+")
+
+
+def header_key(raw: Any) -> str:
+    """A header as typed (“Meter Serial”, "meter-serial", "METER_SERIAL ") -> its column key, or its cleaned text."""
+    key = HEADER_CLEAN.sub("_", str(raw or "").strip().casefold()).strip("_")
+    return ALIASES.get(key, key)
+
+
+def _header(record: list[str]) -> tuple[list[str], list[str]]:
+    """The key of each position ("" for a column read past) and the columns read past, as written."""
+    keys: list[str] = []
+    ignored: list[str] = []
+    for raw in record:
+        key = header_key(raw)
+        if key in COLUMN_KEYS:
+            if key in keys:
+                raise ReadingFileError(
+                    _("The column “%(column)s” appears twice: keep one.") % {"column": str(raw).strip()},
+                    code="import_columns",
+                )
+            keys.append(key)
+        else:
+            keys.append("")
+            if key and key not in BOOK_ONLY:
+                ignored.append(str(raw).strip())
+    missing = []
+    if "connection_number" not in keys and "meter_serial" not in keys:
+        missing.append(_("connection_number or meter_serial"))
+    missing += [key for key in ("index", "read_on") if key not in keys]
+    if missing:
+        raise ReadingFileError(
+            _("Required columns are missing: %(missing)s. Name them as in the template (%(known)s).")
+            % {"missing": ", ".join(missing), "known": ", ".join(COLUMN_KEYS)},
+            code="import_columns",
+        )
+    return keys, ignored
+
+
+# Cells ---------------------------------------------------------------------------------------------------------------
+
+
+def _index(text: str, row: FileRow) -> Decimal | None:
+    if not text:
+        return None
+    if "," in text:
+        row.error("index", _("Write the index with a dot for decimals and no thousands separator, e.g. 1234.5."))
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        row.error("index", _("Write the index as a number, e.g. 1234 or 1234.5."))
+        return None
+    if not value.is_finite():
+        row.error("index", _("Write the index as a number, e.g. 1234 or 1234.5."))
+    elif value < 0:
+        row.error("index", _("An index is never negative: write the number on the dial."))
+    elif value >= LARGEST_INDEX or value.as_tuple().exponent < -3:  # type: ignore[operator]
+        row.error("index", _("Write the index with at most 13 digits before the dot and 3 after it."))
+    else:
+        return value
+    return None
+
+
+DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+
+
+def _date(text: str, row: FileRow, today: datetime.date) -> datetime.date | None:
+    if not text:
+        return None
+    try:
+        day = datetime.date.fromisoformat(text[:10])
+    except ValueError:
+        match = DAY_FIRST.match(text.split(" ", 1)[0])
+        try:
+            if match is None:
+                raise ValueError(text)
+            day = datetime.date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+        except ValueError:
+            row.error("read_on", _("Write the date as year-month-day (2026-10-28) or day/month/year (28/10/2026)."))
+            return None
+    if day > today:
+        row.error("read_on", _("This date is in the future: write the day the meter was read."))
+        return None
+    return day
+
+
+READER_CODES = {
+    **{str(value).casefold(): str(value) for value, _label in Reading.ReaderCode.choices if value},
+    **{str(value).replace("_", " "): str(value) for value, _label in Reading.ReaderCode.choices if value},
+    **READER_CODE_ALIASES,
+}
+
+
+def _reader_code(text: str, row: FileRow) -> str:
+    if not text:
+        return ""
+    folded = text.casefold()
+    code = READER_CODES.get(folded) or READER_CODES.get(HEADER_CLEAN.sub("_", folded).strip("_"))
+    if code is None:
+        for value, label in Reading.ReaderCode.choices:
+            if value and str(label).casefold() == folded:
+                return str(value)
+        known = ", ".join(value for value, _label in Reading.ReaderCode.choices if value)
+        row.error("reader_code", _("Write one of these codes: %(known)s.") % {"known": known})
+        return ""
+    return code
+
+
+def _cycle(text: str, row: FileRow) -> str:
+    if not text:
+        return cycle_of(row.read_on) if row.read_on else ""
+    try:
+        cycle_bounds(text)
+    except ValueError:
+        row.error("cycle", _("Write the cycle as a month: YYYY-MM, e.g. 2026-10."))
+        return ""
+    return text
+
+
+# The file ------------------------------------------------------------------------------------------------------------
+
+
+def reading_file_read(*, file_name: str, content: bytes) -> ReadingFile:
+    """Every row of the file with its cells read (no look-ups yet); a file that cannot be read raises."""
+    if not content.strip():
+        raise ReadingFileError(_("The file is empty."), code="import_empty")
+    if len(content) > MAX_FILE_BYTES:
+        raise ReadingFileError(
+            _("The file is larger than 30 MB: split it into several files."), code="import_too_large"
+        )
+    is_xlsx = content.startswith(XLSX_MAGIC)
+    if file_name.lower().endswith(".xls") and not is_xlsx:
+        raise ReadingFileError(
+            _("Old Excel files (.xls) are not read: save the sheet as XLSX or CSV UTF-8."), code="import_format"
+        )
+    records = _records_xlsx(content) if is_xlsx else _records_csv(content)
+    today = timezone.localdate()
+    keys: list[str] | None = None
+    ignored: list[str] = []
+    rows: list[FileRow] = []
+    positions: dict[str, int] = {}
+    for number, record in enumerate(records, start=1):
+        if keys is None:
+            if any(str(cell).strip() for cell in record):
+                keys, ignored = _header(record)
+                positions = {key: position for position, key in enumerate(keys) if key}
+            continue
+        cells = [cell.strip() for cell in record]
+        if not any(cells):
+            continue
+        if len(rows) >= MAX_ROWS:
+            raise ReadingFileError(
+                _("The file has more than %(max)s rows: split it into several files.") % {"max": MAX_ROWS},
+                code="import_too_many_rows",
+            )
+        width = len(cells)
+        values = {key: (cells[position] if position < width else "") for key, position in positions.items()}
+        rows.append(_row(number, values, today))
+    if keys is None:
+        raise ReadingFileError(_("The file has no header row."), code="import_no_header")
+    if not rows:
+        raise ReadingFileError(_("The file has a header but no rows of readings."), code="import_no_rows")
+    return ReadingFile(
+        file_format="xlsx" if is_xlsx else "csv",
+        columns=[key for key in keys if key],
+        ignored_columns=ignored,
+        rows=rows,
+    )
+
+
+def _row(number: int, values: dict[str, str], today: datetime.date) -> FileRow:
+    get = values.get
+    row = FileRow(
+        number=number,
+        connection_number=get("connection_number", "")[:64],
+        meter_serial=get("meter_serial", "")[:60],
+        brand=get("brand", ""),
+        register=get("register", "") or "main",
+        index=None,
+        read_on=None,
+        cycle="",
+        reader_code="",
+        reader=get("reader", ""),
+        note=get("note", ""),
+        errors=[],
+    )
+    index_text, date_text = get("index", ""), get("read_on", "")
+    row.reader_code = _reader_code(get("reader_code", ""), row)
+    if not index_text and not row.reader_code and not row.errors:
+        # A connection of a reading book left empty: not read, nothing to record (counted, not an error).
+        row.blank = True
+        return row
+    row.index = _index(index_text, row)
+    row.read_on = _date(date_text, row, today)
+    if not date_text:
+        row.error("read_on", _("Write the date the meter was read."))
+    row.cycle = _cycle(get("cycle", ""), row)
+    if not row.connection_number and not row.meter_serial:
+        row.error("connection_number", _("Write the connection number or the meter serial number."))
+    if len(row.note) > 500:
+        row.error("note", _("Shorten the note to 500 characters."))
+    return row
+
+
+# Look-ups: numbers, serials and readers to ids ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Placed:
+    """A meter installed on a connection, as a row needs it."""
+
+    connection_id: int
+    connection_number: str
+    meter_id: int
+    serial: str
+    brand: str
+    installed_on: datetime.date
+
+
+def _installations(operator: Any, field: str, values: list[Any]) -> Iterator[Placed]:
+    fields = (
+        "connection_id",
+        "connection__number",
+        "meter_id",
+        "meter__serial",
+        "meter__brand",
+        "installed_on",
+    )
+    installations = Installation.objects.filter(operator=operator, removed_on__isnull=True).order_by()
+    if field == "number_upper":
+        installations = installations.annotate(number_upper=Upper("connection__number"))
+    for narrowed in among(installations, field, values):
+        for found in narrowed.values_list(*fields):
+            yield Placed(*found)
+
+
+def rows_resolve(*, operator: Any, rows: list[FileRow]) -> None:
+    """Find each row's connection, meter and reader (ids, in place) and add what is wrong: unknown numbers or
+    serials, a meter not installed or not the one on the connection, a date before the installation, the same
+    connection, register and date twice with different readings."""
+    readable = [row for row in rows if not row.errors and not row.blank]
+    _registers_check(operator, readable)
+    by_number = _installed_by_number(operator, readable)
+    by_serial = _installed_by_serial(operator, readable)
+    readers = _Readers(operator) if any(row.reader for row in readable) else None
+    first_row: dict[tuple[int, str, datetime.date], FileRow] = {}
+    for row in readable:
+        placed = _row_place(row, by_number, by_serial)
+        if placed is None:
+            continue
+        assert row.read_on is not None
+        if row.read_on < placed.installed_on:
+            row.error(
+                "read_on",
+                _("Meter %(serial)s was installed on %(day)s, after this date: check the date.")
+                % {"serial": placed.serial, "day": placed.installed_on.isoformat()},
+            )
+        if row.reader and readers is not None:
+            row.reader_id = readers.find(row)
+        if row.errors:
+            continue
+        same = (placed.connection_id, row.register, row.read_on)
+        first = first_row.setdefault(same, row)
+        if first is not row and (first.index, first.cycle, first.reader_code) != (
+            row.index,
+            row.cycle,
+            row.reader_code,
+        ):
+            row.error(
+                "index",
+                _("Row %(row)s has another reading of this connection and register on the same date: keep one.")
+                % {"row": first.number},
+            )
+
+
+def _row_place(
+    row: FileRow,
+    by_number: dict[str, Placed],
+    by_serial: dict[str, list[Placed]],
+) -> Placed | None:
+    """The installation the row is about, or None with the row's error said."""
+    placed: Placed | None = None
+    if row.meter_serial:
+        found = by_serial.get(row.meter_serial.upper(), [])
+        if row.brand:
+            found = [placed for placed in found if placed.brand.upper() == row.brand.upper()]
+        if len(found) > 1:
+            row.error("brand", _("Meters of several brands have this serial: write the brand."))
+            return None
+        if found:
+            placed = found[0]
+        elif not row.connection_number:
+            row.error(
+                "meter_serial",
+                _("No meter with this serial is installed on a connection of your operator: check the serial."),
+            )
+            return None
+    if row.connection_number:
+        on_connection = by_number.get(row.connection_number.upper())
+        if on_connection is None:
+            row.error(
+                "connection_number",
+                _("No connection of yours with this number has a meter installed: check the number."),
+            )
+            return None
+        if row.meter_serial and (placed is None or placed.meter_id != on_connection.meter_id):
+            row.error(
+                "meter_serial",
+                _("The meter installed on %(number)s is %(serial)s, not this one: check the serial or the connection.")
+                % {"number": on_connection.connection_number, "serial": on_connection.serial},
+            )
+            return None
+        placed = on_connection
+    assert placed is not None
+    row.connection_id, row.connection_number = placed.connection_id, placed.connection_number
+    if row.meter_serial:
+        row.meter_id = placed.meter_id
+    return placed
+
+
+def _installed_by_number(operator: Any, rows: list[FileRow]) -> dict[str, Placed]:
+    numbers = sorted({row.connection_number.upper() for row in rows if row.connection_number})
+    return {placed.connection_number.upper(): placed for placed in _installations(operator, "number_upper", numbers)}
+
+
+def _installed_by_serial(operator: Any, rows: list[FileRow]) -> dict[str, list[Placed]]:
+    serials = sorted({row.meter_serial.upper() for row in rows if row.meter_serial})
+    meters = Meter.objects.filter(operator=operator).annotate(serial_upper=Upper("serial")).order_by()
+    meter_ids = [
+        meter_id
+        for narrowed in among(meters, "serial_upper", serials)
+        for meter_id in narrowed.values_list("pk", flat=True)
+    ]
+    found: dict[str, list[Placed]] = {}
+    for placed in _installations(operator, "meter_id", meter_ids):
+        found.setdefault(placed.serial.upper(), []).append(placed)
+    return found
+
+
+def _registers_check(operator: Any, rows: list[FileRow]) -> None:
+    """Registers as the operator's meter models name them, whatever the case in the file."""
+    if all(row.register == "main" for row in rows):
+        return
+    codes = {
+        code.casefold(): code
+        for code in Register.objects.filter(meter_model__operator=operator).values_list("code", flat=True).distinct()
+    }
+    codes.setdefault("main", "main")
+    for row in rows:
+        code = codes.get(row.register.casefold())
+        if code is None:
+            row.error(
+                "register",
+                _("No meter model of yours has the register “%(register)s”: write one of %(known)s.")
+                % {"register": row.register, "known": ", ".join(sorted(codes.values()))},
+            )
+        else:
+            row.register = code
+
+
+class _Readers:
+    """The operator's users by phone and by name, read once per file."""
+
+    def __init__(self, operator: Any) -> None:
+        self.by_phone: dict[str, int] = {}
+        self.by_name: dict[str, list[int]] = {}
+        for user_id, phone, name in users_of_operator(operator_id=operator.pk).values_list("pk", "phone", "name"):
+            self.by_phone[phone] = user_id
+            self.by_name.setdefault(name.strip().casefold(), []).append(user_id)
+        self.phones: dict[str, str] = {}
+
+    def find(self, row: FileRow) -> int | None:
+        text = row.reader
+        named = self.by_name.get(text.casefold(), [])
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            row.error("reader", _("Several users have this name: write the reader's phone instead."))
+            return None
+        if any(character.isdigit() for character in text):
+            if text not in self.phones:
+                try:
+                    self.phones[text] = normalize_phone(text)
+                except ValidationError:
+                    self.phones[text] = ""
+            user_id = self.by_phone.get(self.phones[text])
+            if user_id is not None:
+                return user_id
+        row.error(
+            "reader",
+            _("No user of your operator has this phone or name: correct it, or leave the reader empty."),
+        )
+        return None
