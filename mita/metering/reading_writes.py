@@ -7,6 +7,7 @@
   builds a CASE per field and row and took 45 s for 10,000 states; these take well under a second for 100,000."""
 
 import json
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -129,9 +130,15 @@ def readings_insert(readings: Sequence[Reading]) -> None:
     table = quote(Reading._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # The values straight from the instances' __dict__ (one C call per row); only the photo needs its name.
+            row_of = operator.itemgetter(*(field.attname for field in fields))
+            photo = next(position for position, field in enumerate(fields) if isinstance(field, models.FileField))
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for reading in readings:
-                    copy.write_row([reading.pk, *[read(reading) for read in readers]])
+                    row = list(row_of(vars(reading)))
+                    if not isinstance(row[photo], str):
+                        row[photo] = getattr(row[photo], "name", None) or ""
+                    copy.write_row(row)
         else:
             marks = ", ".join(["%s"] * len(fields))
             cursor.executemany(
@@ -159,13 +166,20 @@ def states_save(states: Sequence[MeterState]) -> None:
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # COPY into a scratch table, then one UPDATE ... FROM it: no parameters for the driver to quote one by one.
             names = ", ".join(quote(field.column) for field in fields)
             assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
-            arrays = "%s::bigint[], %s::numeric[], %s::date[], %s::text[], %s::boolean[], %s::numeric[], %s::jsonb[]"
-            columns = [list(column) for column in zip(*(values(state) for state in states), strict=True)]
             cursor.execute(
-                f"UPDATE {table} AS s SET {assignments} FROM unnest({arrays}) AS v(id, {names}) WHERE s.id = v.id",  # noqa: S608 (model names, quoted)
-                columns,
+                "CREATE TEMPORARY TABLE IF NOT EXISTS metering_state_moves (id bigint, last_index numeric, "
+                "last_read_on date, last_cycle text, last_estimated boolean, last_actual_index numeric, history jsonb) "
+                "ON COMMIT DELETE ROWS"
+            )
+            cursor.execute("TRUNCATE metering_state_moves")
+            with cursor.cursor.copy(f"COPY metering_state_moves (id, {names}) FROM STDIN") as copy:
+                for state in states:
+                    copy.write_row(values(state))
+            cursor.execute(
+                f"UPDATE {table} AS s SET {assignments} FROM metering_state_moves AS v WHERE s.id = v.id"  # noqa: S608 (model names, quoted)
             )
         else:
             assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)

@@ -92,7 +92,9 @@ def test_the_check_reports_each_bad_row_with_its_column_and_records_nothing(oper
     # when it is checked
     reading_import = check(operator_a, content)
     # then every bad row says which column to fix, and no reading exists yet
-    columns = {number: [column for _outcome, _code, column in found] for number, found in problems(reading_import).items()}
+    columns = {
+        number: [column for _outcome, _code, column in found] for number, found in problems(reading_import).items()
+    }
     assert columns == {
         3: ["index"],
         4: ["index"],
@@ -152,7 +154,7 @@ def test_the_same_connection_and_date_twice_with_different_indexes_is_an_error_o
 
 
 def test_a_confirmed_file_records_its_readings_through_the_one_path_and_moves_the_states(operator_a, two_connections):
-    first, second = two_connections
+    first = two_connections[0]
     content = csv_bytes("AAL-0001,,,112,2026-01-28,,,,", "AAL-0002,,,530,2026-01-29,,,,")
     reading_import = record(operator_a, content)
     assert reading_import.status == ReadingImport.Status.DONE
