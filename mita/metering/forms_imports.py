@@ -17,11 +17,11 @@ class ReadingFileForm(forms.Form):
 
 
 class ReadingBookForm(forms.Form):
-    route = forms.ModelChoiceField(
+    route: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Route"),
         queryset=None,
         required=False,
-        empty_label=_("All routes"),  # type: ignore[arg-type]
+        empty_label=_("All routes"),
     )
     cycle = forms.CharField(label=_("Cycle"), max_length=7, help_text=_("The month to read, YYYY-MM."))
     file_format = forms.ChoiceField(label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "XLSX")], initial="csv")

@@ -28,7 +28,7 @@ def instance_of(model: type[Any], values: dict[str, Any], *, db: str | None = No
     """A model instance from its field values (every concrete field's attname), as the ORM makes one from a row but
     without Model.__init__ (keyword handling, descriptors, signals: about 15 us each, seconds for 100,000 rows).
     `db` set: an instance loaded from that database; None: a new one, not saved yet."""
-    instance = model.__new__(model)
+    instance = object.__new__(model)
     instance.__dict__.update(values)
     state = models.base.ModelState()
     if db is not None:
@@ -37,7 +37,7 @@ def instance_of(model: type[Any], values: dict[str, Any], *, db: str | None = No
     return instance
 
 
-class AnyOf(Lookup):  # type: ignore[type-arg]
+class AnyOf(Lookup):
     """`lhs = ANY(%s::<lhs type>[])` with the values as one array parameter (PostgreSQL). The array has the column's
     own type: PostgreSQL hashes `= ANY` only between equal types, else it compares each row with every value (10^10
     comparisons for 100,000 values, about a minute)."""
@@ -91,7 +91,7 @@ def _reader(field: models.Field[Any, Any], connection: Any) -> Callable[[Any], A
 
 def _ids_take(connection: Any, model: type[models.Model], count: int) -> list[int]:
     table = model._meta.db_table
-    pk_column = model._meta.pk.column  # type: ignore[union-attr]
+    pk_column = model._meta.pk.column
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -158,7 +158,7 @@ def states_save(states: Sequence[MeterState]) -> None:
     quote = connection.ops.quote_name
     meta = MeterState._meta
     table = quote(meta.db_table)
-    fields = [meta.get_field(name) for name in STATE_FIELDS]
+    fields: list[models.Field[Any, Any]] = [meta.get_field(name) for name in STATE_FIELDS]  # type: ignore[misc]
     readers = [_reader(field, connection) for field in fields[:-1]]  # all but the history (JSON)
 
     def values(state: MeterState) -> list[Any]:

@@ -94,8 +94,11 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]
 def _known_keys(operator: Any, keys: list[str]) -> dict[str, Reading]:
     known: dict[str, Reading] = {}
     # No ordering: Reading's default one joins the operator and the connection to sort by their names.
-    for readings in among(Reading.objects.filter(operator=operator).order_by(), "key", keys):
-        for reading in readings:
+    names = attnames_of(Reading)
+    mine = Reading.objects.filter(operator=operator).order_by()
+    for readings in among(mine, "key", keys):
+        for row in readings.values_list(*names):
+            reading = instance_of(Reading, dict(zip(names, row, strict=True)), db=mine.db)
             known[reading.key] = reading
     return known
 
@@ -130,15 +133,15 @@ def _states(operator: Any, connection_ids: list[int]) -> dict[tuple[int, str], M
                 meter = instance_of(
                     Meter, dict(zip(meter_names, row[state_count + installation_count :], strict=True)), db=db
                 )
-                meter_field.set_cached_value(installation, meter)  # type: ignore[union-attr]
+                meter_field.set_cached_value(installation, meter)
                 meters.append(meter)
-            installation_field.set_cached_value(state, installation)  # type: ignore[union-attr]
+            installation_field.set_cached_value(state, installation)
             states[(state.connection_id, state.register)] = state
     # The meter models are few: read once and shared by the meters, not joined into every row.
     meter_models = MeterModel.objects.in_bulk({meter.meter_model_id for meter in meters})
     meter_model_field = Meter._meta.get_field("meter_model")
     for meter in meters:
-        meter_model_field.set_cached_value(meter, meter_models[meter.meter_model_id])  # type: ignore[union-attr]
+        meter_model_field.set_cached_value(meter, meter_models[meter.meter_model_id])
     return states
 
 
