@@ -9,7 +9,7 @@ import io
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Upper
@@ -366,9 +366,9 @@ def _row(number: int, values: dict[str, str], today: datetime.date) -> FileRow:
 # Look-ups: numbers, serials and readers to ids ------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Placed:
-    """A meter installed on a connection, as a row needs it."""
+class Placed(NamedTuple):
+    """A meter installed on a connection, as a row needs it (a tuple: made straight from the query's rows, 100,000
+    of them in a large file, where a frozen dataclass cost a second)."""
 
     connection_id: int
     connection_number: str
@@ -392,7 +392,7 @@ def _installations(operator: Any, field: str, values: list[Any]) -> Iterator[Pla
         installations = installations.annotate(number_upper=Upper("connection__number"))
     for narrowed in among(installations, field, values):
         for found in narrowed.values_list(*fields):
-            yield Placed(*found)
+            yield Placed._make(found)
 
 
 def rows_resolve(*, operator: Any, rows: list[FileRow]) -> None:
