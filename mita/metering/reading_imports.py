@@ -20,7 +20,8 @@ from mita.core.audit import audit_record
 from mita.core.jobs import job_advance, job_create, job_fail, job_finish, job_start
 from mita.metering.errors import MeteringError
 from mita.metering.models import Reading, ReadingImport, ReadingImportRow
-from mita.metering.reading_files import FileRow, reading_file_read, rows_resolve
+from mita.metering.reading_files import FileRow, reading_file_read
+from mita.metering.reading_lookups import rows_resolve
 from mita.metering.reading_writes import among
 from mita.metering.readings import ReadingInput, RowResult, readings_record
 
