@@ -461,5 +461,6 @@ class MeterState(models.Model):
         return f"{self.connection_id} {self.register} at {self.last_index}"
 
 
+from mita.metering.models_imports import *  # noqa: E402, F403
 from mita.metering.models_meters import *  # noqa: E402, F403
 from mita.metering.models_review import *  # noqa: E402, F403

@@ -18,8 +18,9 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from mita.metering.models import Installation, MeteringSettings, MeterState, Reading, Register
-from mita.metering.validation import Dial, Thresholds, cycle_bounds, cycle_of, in_reading_window, reading_check
+from mita.metering.models import Installation, Meter, MeteringSettings, MeterModel, MeterState, Reading, Register
+from mita.metering.reading_writes import among, attnames_of, instance_of, readings_insert, states_save
+from mita.metering.validation import Dial, Thresholds, cycle_bounds, cycle_of, reading_check
 
 CHUNK = 2000
 HISTORY = 6  # readings kept in MeterState.history by default (MeteringSettings.history_readings)
@@ -92,24 +93,55 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]
 
 def _known_keys(operator: Any, keys: list[str]) -> dict[str, Reading]:
     known: dict[str, Reading] = {}
-    for chunk in _chunks(keys):
-        for reading in Reading.objects.filter(operator=operator, key__in=chunk):
+    # No ordering: Reading's default one joins the operator and the connection to sort by their names.
+    names = attnames_of(Reading)
+    mine = Reading.objects.filter(operator=operator).order_by()
+    for readings in among(mine, "key", keys):
+        for row in readings.values_list(*names):
+            reading = instance_of(Reading, dict(zip(names, row, strict=True)), db=mine.db)
             known[reading.key] = reading
     return known
 
 
 def _states(operator: Any, connection_ids: list[int]) -> dict[tuple[int, str], MeterState]:
+    """The registers' states with their installations, meters and meter models loaded (so that dial_of and the
+    readings' `installation` need no query), made from plain rows: one Installation and Meter per state, the meter
+    models shared."""
     states: dict[tuple[int, str], MeterState] = {}
-    for chunk in _chunks(sorted(set(connection_ids))):
-        # Locked in primary-key order, so that two writers on the same connections never deadlock.
-        rows = (
-            MeterState.objects.select_for_update(of=("self",))
-            .filter(operator=operator, connection_id__in=chunk)
-            .select_related("installation__meter__meter_model")
-            .order_by("pk")
-        )
-        for state in rows:
+    state_names, installation_names = attnames_of(MeterState), attnames_of(Installation)
+    meter_names = attnames_of(Meter)
+    names = [
+        *state_names,
+        *(f"installation__{name}" for name in installation_names),
+        *(f"installation__meter__{name}" for name in meter_names),
+    ]
+    # Locked in primary-key order, so that two writers on the same connections never deadlock.
+    mine = MeterState.objects.select_for_update(of=("self",)).filter(operator=operator).order_by("pk")
+    db = mine.db
+    installation_field, meter_field = MeterState._meta.get_field("installation"), Installation._meta.get_field("meter")
+    meters: list[Meter] = []
+    state_count, installation_count = len(state_names), len(installation_names)
+    for rows in among(mine, "connection_id", sorted(set(connection_ids))):
+        for row in rows.values_list(*names):
+            state = instance_of(MeterState, dict(zip(state_names, row[:state_count], strict=True)), db=db)
+            installation = None
+            if state.installation_id is not None:
+                installation_row = row[state_count : state_count + installation_count]
+                installation = instance_of(
+                    Installation, dict(zip(installation_names, installation_row, strict=True)), db=db
+                )
+                meter = instance_of(
+                    Meter, dict(zip(meter_names, row[state_count + installation_count :], strict=True)), db=db
+                )
+                meter_field.set_cached_value(installation, meter)
+                meters.append(meter)
+            installation_field.set_cached_value(state, installation)
             states[(state.connection_id, state.register)] = state
+    # The meter models are few: read once and shared by the meters, not joined into every row.
+    meter_models = MeterModel.objects.in_bulk({meter.meter_model_id for meter in meters})
+    meter_model_field = Meter._meta.get_field("meter_model")
+    for meter in meters:
+        meter_model_field.set_cached_value(meter, meter_models[meter.meter_model_id])
     return states
 
 
@@ -174,6 +206,14 @@ def readings_record(
     fresh: list[tuple[int, Reading]] = []
     new_keys: dict[str, tuple[str, int]] = {}
     touched: dict[int, MeterState] = {}
+    # Per batch, not per row: a cycle's reading window and a meter model's register's dial.
+    days_before = datetime.timedelta(days=settings.window_days_before)
+    days_after = datetime.timedelta(days=settings.window_days_after)
+    windows: dict[str, tuple[datetime.date, datetime.date]] = {}
+    dials: dict[tuple[int, str], Dial] = {}
+    installation_field = Reading._meta.get_field("installation")
+    # What Reading(...) would give every field not set here (its defaults), computed once instead of per row.
+    reading_defaults = {field.attname: field.get_default() for field in Reading._meta.concrete_fields}
     # Oldest first per register, so that a file holding several months of a connection checks each against the last.
     order = sorted(range(len(rows)), key=lambda i: (rows[i].connection_id, rows[i].register, rows[i].read_on, i))
     for position in order:
@@ -210,34 +250,43 @@ def readings_record(
                 "before_installation", _("The meter was installed after this date: check the date of the reading.")
             )
             continue
-        try:
-            cycle = row.cycle or cycle_of(row.read_on)
-            cycle_bounds(cycle)
-        except ValueError:
-            results[position] = _refused("cycle_invalid", _("Write the cycle as a month: YYYY-MM."))
-            continue
+        cycle = row.cycle or cycle_of(row.read_on)
+        if cycle not in windows:
+            try:
+                first_day, last_day = cycle_bounds(cycle)
+            except ValueError:
+                results[position] = _refused("cycle_invalid", _("Write the cycle as a month: YYYY-MM."))
+                continue
+            windows[cycle] = (first_day - days_before, last_day + days_after)
+        window = windows[cycle]
         if row.current_index is not None and row.current_index < 0:
             results[position] = _refused("index_negative", _("An index is never negative."))
             continue
-        reading = Reading(
-            operator_id=state.operator_id,
-            connection_id=row.connection_id,
-            installation=installation,
-            register=row.register,
-            cycle=cycle,
-            read_on=row.read_on,
-            read_at=row.read_at,
-            previous_index=state.last_index,
-            current_index=row.current_index,
-            source=source,
-            reader_code=row.reader_code,
-            reader_id=row.reader_id,
-            note=row.note,
-            key=row.key,
-            body_digest=digest if row.key else "",
-            created_by_id=user_id,
+        reading = instance_of(
+            Reading,
+            {
+                **reading_defaults,
+                "operator_id": state.operator_id,
+                "connection_id": row.connection_id,
+                "installation_id": installation.pk,
+                "register": row.register,
+                "cycle": cycle,
+                "read_on": row.read_on,
+                "read_at": row.read_at,
+                "previous_index": state.last_index,
+                "current_index": row.current_index,
+                "source": source,
+                "reader_code": row.reader_code,
+                "reader_id": row.reader_id,
+                "note": row.note,
+                "key": row.key,
+                "body_digest": digest if row.key else "",
+                "created_by_id": user_id,
+            },
         )
-        dial = dial_of(state, multipliers)
+        installation_field.set_cached_value(reading, installation)  # as Reading(installation=...)
+        dial_key = (installation.meter.meter_model_id, row.register)
+        dial = dials.get(dial_key) or dials.setdefault(dial_key, dial_of(state, multipliers))
         reading.multiplier = dial.multiplier
         # Smart meters push several readings a cycle: those after the cycle's first are intervals, checked only for
         # going backwards and kept out of the average (docs/metering.md). Any other second actual reading of a cycle,
@@ -258,9 +307,7 @@ def readings_record(
                 average_daily=None if interval else average_daily(state.history),
                 days=max((row.read_on - state.last_read_on).days, 1),
                 active=not interval,
-                in_window=in_reading_window(
-                    row.read_on, cycle, days_before=settings.window_days_before, days_after=settings.window_days_after
-                ),
+                in_window=window[0] <= row.read_on <= window[1],
             )
             reading.consumption = check.consumption
             reading.rollover, reading.true_up, reading.anomaly = check.rollover, check.true_up, check.anomaly
@@ -273,12 +320,8 @@ def readings_record(
         fresh.append((position, reading))
         if row.key:
             new_keys[row.key] = (digest, position)
-    Reading.objects.bulk_create([reading for _position, reading in fresh], batch_size=1000)
-    MeterState.objects.bulk_update(
-        list(touched.values()),
-        ["last_index", "last_read_on", "last_cycle", "last_estimated", "last_actual_index", "history"],
-        batch_size=500,
-    )
+    readings_insert([reading for _position, reading in fresh])
+    states_save(list(touched.values()))
     for position, reading in fresh:
         results[position] = RowResult("created", reading=reading)
     by_position = dict(fresh)

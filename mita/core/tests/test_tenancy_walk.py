@@ -80,6 +80,8 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "work_order_id": lambda: _service_request_of(operator_a).work_orders.get().pk,
         "material_id": lambda: _material_of(operator_a).pk,
         "import_id": lambda: _import_of(operator_a).pk,
+        # metering/imports
+        "reading_import_id": lambda: _reading_import_of(operator_a).pk,
         "tariff_id": lambda: _tariff_of(operator_a).pk,
         "version_id": lambda: _tariff_of(operator_a).versions.get().pk,
         "package_id": lambda: _package_of(operator_a).pk,
@@ -143,6 +145,8 @@ MISSING: dict[str, Callable[[], Any]] = {
     "work_order_id": lambda: 999999,
     "material_id": lambda: 999999,
     "import_id": lambda: 999999,
+    # metering/imports
+    "reading_import_id": lambda: 999999,
     "tariff_id": lambda: 999999,
     "version_id": lambda: 999999,
     "package_id": lambda: 999999,
@@ -248,6 +252,15 @@ def _calibration_of(operator: Any) -> Any:
     return Calibration.objects.filter(meter=meter).first() or calibration_record(
         meter=meter, calibrated_on=datetime.date(2026, 1, 6), result="passed", note="Amazi Alpha Ltd", acting_user=None
     )
+
+
+# metering/imports
+def _reading_import_of(operator: Any) -> Any:
+    """A checked file of readings of operator A, named after A (so that A_MARKERS catch a leak)."""
+    from mita.metering.reading_imports import reading_import_check
+
+    content = b"connection_number,index,read_on\nAAL-SECRET-9,12,2026-01-28\n"
+    return reading_import_check(operator=operator, acting_user=None, file_name="Amazi Alpha Ltd.csv", content=content)
 
 
 def _route_of(operator: Any) -> Any:
@@ -760,6 +773,8 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/service-requests/<request_id>",
         "api/v1/work-orders/<work_order_id>",
         "api/v1/materials/<material_id>",
+        "metering/reading-imports/<int:reading_import_id>/",  # metering/imports
+        "api/v1/reading-imports/<reading_import_id>",  # metering/imports
         "tariffs/<int:tariff_id>/",
         "tariffs/versions/<int:version_id>/",
         "tariffs/packages/<int:package_id>/",

@@ -1,0 +1,104 @@
+"""The set-based writes behind readings_record (mita/metering/reading_writes.py) give what the ORM gave: readings
+saved with their primary keys and every field, their installation, meter and model at hand, meter states saved with
+their history, replays returning the first reading; long lists of values looked up whole."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from mita.metering.models import MeterState, Reading
+from mita.metering.reading_writes import IN_CHUNK, among
+from mita.metering.readings import ReadingInput, readings_record
+from mita.metering.tests.world import metered_connection
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+def test_recorded_readings_are_saved_whole_with_their_keys_and_their_meter_at_hand(operator_a, staff_a):
+    installation = metered_connection(operator_a, number="AAL-0001", serial="30001", initial_index=D(100))
+    row = ReadingInput(
+        connection_id=installation.connection_id,
+        current_index=D("112.5"),
+        read_on=datetime.date(2026, 1, 28),
+        key="k-1",
+        reader_id=staff_a.pk,
+        note="gate open",
+    )
+    [result] = readings_record(operator=operator_a, rows=[row], source=Reading.Source.IMPORT, acting_user=staff_a)
+    made = result.reading
+    assert made is not None and made.pk is not None and made.created_at is not None
+    assert made.installation.meter.serial == "30001"
+    assert made.installation.meter.meter_model.dial_digits == 5
+    saved = Reading.objects.get(pk=made.pk)
+    assert (saved.previous_index, saved.current_index, saved.consumption, saved.multiplier) == (
+        D(100),
+        D("112.5"),
+        D("12.5"),
+        D(1),
+    )
+    assert (saved.key, saved.note, saved.reader_id, saved.created_by_id, saved.photo.name) == (
+        "k-1",
+        "gate open",
+        staff_a.pk,
+        staff_a.pk,
+        "",
+    )
+    assert (saved.status, saved.cycle, saved.source) == ("accepted", "2026-01", "import")
+    state = MeterState.objects.get(connection_id=installation.connection_id)
+    assert (state.last_index, state.last_read_on, state.last_cycle) == (
+        D("112.5"),
+        datetime.date(2026, 1, 28),
+        "2026-01",
+    )
+    assert [(days, D(consumption)) for days, consumption in state.history] == [(27, D("12.5"))]
+    # a replay returns the very reading saved, whole
+    [again] = readings_record(operator=operator_a, rows=[row], source=Reading.Source.IMPORT, acting_user=staff_a)
+    assert again.outcome == "replayed" and again.reading is not None
+    assert (again.reading.pk, again.reading.current_index, again.reading.created_at) == (
+        made.pk,
+        D("112.5"),
+        saved.created_at,
+    )
+
+
+def test_many_readings_in_one_batch_get_distinct_keys_after_those_already_there(operator_a):
+    installations = [
+        metered_connection(operator_a, number=f"AAL-{n:04d}", serial=f"3{n:04d}", initial_index=D(10)) for n in range(5)
+    ]
+    rows = [
+        ReadingInput(connection_id=i.connection_id, current_index=D(20 + n), read_on=datetime.date(2026, 1, 28))
+        for n, i in enumerate(installations)
+    ]
+    first = readings_record(operator=operator_a, rows=rows[:2], source=Reading.Source.MANUAL)
+    rest = readings_record(operator=operator_a, rows=rows[2:], source=Reading.Source.MANUAL)
+    ids = [result.reading.pk for result in [*first, *rest] if result.reading is not None]
+    assert len(set(ids)) == 5
+    assert sorted(Reading.objects.filter(pk__in=ids).values_list("current_index", flat=True)) == [
+        D(20),
+        D(21),
+        D(22),
+        D(23),
+        D(24),
+    ]
+
+
+def test_a_list_longer_than_a_chunk_is_looked_up_whole(operator_a):
+    installation = metered_connection(operator_a, number="AAL-0001", serial="30001")
+    keys = [f"missing-{n}" for n in range(IN_CHUNK * 2 + 5)] + ["k-last"]
+    readings_record(
+        operator=operator_a,
+        rows=[
+            ReadingInput(
+                connection_id=installation.connection_id,
+                current_index=D(5),
+                read_on=datetime.date(2026, 1, 28),
+                key="k-last",
+            )
+        ],
+        source=Reading.Source.MANUAL,
+    )
+    found = [reading.key for narrowed in among(Reading.objects.order_by(), "key", keys) for reading in narrowed]
+    assert found == ["k-last"]
