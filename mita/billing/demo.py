@@ -9,22 +9,35 @@ from mita.billing.models import BillingCycle, BillRun
 from mita.billing.run import run_until_done
 from mita.billing.services import billrun_approve, billrun_create, billrun_publish
 from mita.core.demo import DemoContext, register_demo_step
+from mita.customers.lifecycle import connection_status_change
 from mita.customers.models import Connection, Route
 
 STAGES = {"amazi": BillRun.Status.PUBLISHED, "kilaraipur": BillRun.Status.ISSUED, "izuba": BillRun.Status.PREVIEW}
 CYCLE = "2026-11"
+LIVE = (Connection.Status.PENDING, Connection.Status.ACTIVE)
 
 
 def _busiest_route(operator: Any) -> Route | None:
-    """The route with the most active metered connections (its readings of the year are the demo's)."""
+    """The route with the most live metered connections (their readings of the year are the demo's)."""
     counts: dict[int, int] = {}
     for route_id in Connection.objects.filter(
-        operator=operator, status=Connection.Status.ACTIVE, metered=True, route__isnull=False
+        operator=operator, status__in=LIVE, metered=True, route__isnull=False
     ).values_list("route_id", flat=True):
         counts[route_id] = counts.get(route_id, 0) + 1
     if not counts:
         return None
     return Route.objects.get(pk=max(counts, key=lambda route_id: (counts[route_id], -route_id)))
+
+
+def _activate(route: Route, acting_user: Any) -> None:
+    """The bulk-imported connections of an old register arrive pending; those of the billed route are connected."""
+    for connection in Connection.objects.filter(route=route, status=Connection.Status.PENDING, metered=True):
+        connection_status_change(
+            connection=connection,
+            status=Connection.Status.ACTIVE,
+            reason="Connected before Mita (old register)",
+            acting_user=acting_user,
+        )
 
 
 def build_bill_runs(ctx: DemoContext) -> None:
@@ -35,6 +48,7 @@ def build_bill_runs(ctx: DemoContext) -> None:
             continue
         officer = ctx.objects["users"].get(f"{Role.BILLING_OFFICER}@{operator}")
         admin = ctx.objects["users"].get(f"{Role.OPERATOR_ADMIN}@{operator}")
+        _activate(route, admin)
         cycles_generate(operator=operator, year=2026)
         cycle = BillingCycle.objects.get(operator=operator, code=CYCLE)
         run = billrun_create(

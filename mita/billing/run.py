@@ -32,7 +32,7 @@ from mita.ledger.selectors import holders_balances
 from mita.ledger.services import holder_accounts_ensure
 from mita.ledger.services_bulk import ChargeSpec, charges_post_many
 from mita.metering.models import MeterState, Reading
-from mita.metering.readings import average_daily, cycle_consumption, thresholds_of
+from mita.metering.readings import BILLED_REGISTERS, average_daily, cycle_consumption, thresholds_of
 from mita.registry.models import Cluster
 from mita.registry.selectors_clusters import cluster_billable
 from mita.tariffs import pricing
@@ -191,7 +191,7 @@ def _indexes(operator_id: int, ids: list[int], months: list[str]) -> dict[int, t
             _span("connection_id", ids),
             operator_id=operator_id,
             cycle__in=months,
-            register="main",
+            register__in=BILLED_REGISTERS,
             status="accepted",
         )
         .order_by("connection_id", "read_on", "pk")
@@ -223,9 +223,9 @@ def _baselines(run: BillRun, ids: list[int]) -> dict[int, Decimal]:
     }
     missing = [pk for pk in ids if pk not in baselines]
     if missing:
-        for connection_id, history in MeterState.objects.filter(connection_id__in=missing, register="main").values_list(
-            "connection_id", "history"
-        ):
+        for connection_id, history in MeterState.objects.filter(
+            connection_id__in=missing, register__in=BILLED_REGISTERS
+        ).values_list("connection_id", "history"):
             daily = average_daily(history or [])
             if daily is not None:
                 baselines[connection_id] = daily * run.cycle.days

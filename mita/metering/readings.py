@@ -23,6 +23,9 @@ from mita.metering.reading_writes import among, attnames_of, instance_of, readin
 from mita.metering.validation import Dial, Thresholds, cycle_bounds, cycle_of, reading_check
 
 CHUNK = 2000
+# The register a bill prices: water meters' "main" (m3), electricity meters' "active" energy (kWh); reactive energy and
+# demand registers are read and kept, not billed (docs/metering.md).
+BILLED_REGISTERS = ("main", "active")
 HISTORY = 6  # readings kept in MeterState.history by default (MeteringSettings.history_readings)
 
 
@@ -369,10 +372,11 @@ def state_open(*, installation: Installation, registers: Iterable[str]) -> None:
 
 
 def cycle_consumption(
-    *, operator: Any, connection_ids: Iterable[int], cycle: str, register: str = "main"
+    *, operator: Any, connection_ids: Iterable[int], cycle: str, registers: Iterable[str] = BILLED_REGISTERS
 ) -> dict[int, Decimal]:
     """What each connection consumed in a cycle: the sum of its accepted readings of that cycle (across a meter swap,
-    the old meter's last stretch and the new meter's first; estimates and their true-ups included)."""
+    the old meter's last stretch and the new meter's first; estimates and their true-ups included), on the register a
+    bill prices (BILLED_REGISTERS)."""
 
     totals: dict[int, Decimal] = {}
     ids = list(connection_ids)
@@ -382,7 +386,7 @@ def cycle_consumption(
                 operator=operator,
                 connection_id__in=chunk,
                 cycle=cycle,
-                register=register,
+                register__in=list(registers),
                 status=Reading.Status.ACCEPTED,
             )
             .values("connection_id")

@@ -238,3 +238,18 @@ def test_a_meter_with_active_and_reactive_registers_is_replaced_on_its_first_reg
     from mita.metering.state_check import states_check
 
     assert list(states_check(operator=operator_a)) == []  # the reactive register's state waits, pointing nowhere
+
+
+def test_a_cycles_consumption_is_the_active_energy_of_an_electricity_meter_not_its_reactive(operator_a):
+    installation = metered_connection(
+        operator_a, utility="electricity", registers=("active", "reactive"), multiplier=D(1), initial_index=D(0)
+    )
+    day = datetime.date(2026, 4, 28)
+    rows = [
+        ReadingInput(connection_id=installation.connection_id, current_index=D(80), read_on=day, register="active"),
+        ReadingInput(connection_id=installation.connection_id, current_index=D(30), read_on=day, register="reactive"),
+    ]
+    assert [r.outcome for r in readings_record(operator=operator_a, rows=rows, source="manual")] == ["created"] * 2
+    assert cycle_consumption(operator=operator_a, connection_ids=[installation.connection_id], cycle="2026-04") == {
+        installation.connection_id: D(80)
+    }
