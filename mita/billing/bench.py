@@ -25,8 +25,8 @@ from mita.customers.models import Connection, Customer
 from mita.ledger.models import Charge, Transfer
 from mita.ledger.services import holder_accounts_ensure
 from mita.metering.models import Installation, Meter, MeterModel, Reading, Register
-from mita.registry.models import Boundary, Licence, Operator
-from mita.registry.services.organisations import operator_create
+from mita.registry.bench_world import bench_operator
+from mita.registry.models import Licence, Operator
 from mita.tariffs.services import tariff_create, version_create, version_publish
 
 BATCH = 5000
@@ -66,16 +66,7 @@ def _seed(count: int) -> tuple[Operator, BillingCycle]:
     """The world, set-based: customers, connections, meters, installations and readings by bulk inserts."""
     rng = random.Random(7)
     with transaction.atomic():
-        operator = operator_create(
-            name="Bench Water Ltd",
-            kind=Operator.Kind.PRIVATE_OPERATOR,
-            utility=Operator.Utility.WATER,
-            prefix="BEN",
-            country_code="RW",
-            currency="RWF",
-            districts=list(Boundary.objects.districts()[:1]),
-            acting_user=None,
-        )
+        operator = bench_operator()
         Licence.objects.create(
             number="L-BENCH",
             operator=operator,

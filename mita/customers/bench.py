@@ -20,8 +20,8 @@ from mita.accounts.roles import Role
 from mita.core.bench import Benchmark, database_vendor, percentile, register_bench, scratch_database
 from mita.customers.models import Connection, Customer, SearchTerm
 from mita.customers.search import connection_term, customer_search, customer_terms
-from mita.registry.models import Boundary, Operator
-from mita.registry.services.organisations import operator_create
+from mita.registry.bench_world import bench_operator
+from mita.registry.models import Operator
 
 FIRST_NAMES = [
     "Jeanne",
@@ -408,16 +408,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     rng = random.Random(options["seed"])
     with scratch_database(keep=options["keep"]):
         with transaction.atomic():
-            operator = operator_create(
-                name="Bench Water Ltd",
-                kind=Operator.Kind.PRIVATE_OPERATOR,
-                utility=Operator.Utility.WATER,
-                prefix="BEN",
-                country_code="RW",
-                currency="RWF",
-                districts=list(Boundary.objects.districts()[:1]),
-                acting_user=None,
-            )
+            operator = bench_operator()
         started = time.perf_counter()
         population = _build(operator, count, rng)
         build_seconds = time.perf_counter() - started

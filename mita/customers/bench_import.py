@@ -12,8 +12,7 @@ from mita.core.bench import Benchmark, database_vendor, register_bench, scratch_
 from mita.customers.demo import bulk_rows, rows_csv
 from mita.customers.imports import import_batch_run, import_preview
 from mita.customers.models import Connection, Customer
-from mita.registry.models import Boundary, Operator
-from mita.registry.services.organisations import operator_create
+from mita.registry.bench_world import bench_operator
 
 
 def add_arguments(parser: Any) -> None:
@@ -24,16 +23,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     wanted = options["rows"]
     with scratch_database(keep=options["keep"]):
         with transaction.atomic():
-            operator = operator_create(
-                name="Bench Water Ltd",
-                kind=Operator.Kind.PRIVATE_OPERATOR,
-                utility=Operator.Utility.WATER,
-                prefix="BEN",
-                country_code="RW",
-                currency="RWF",
-                districts=list(Boundary.objects.districts()[:3]),
-                acting_user=None,
-            )
+            operator = bench_operator(districts=3)
         rows = bulk_rows(
             rng=random.Random(5),
             operator=operator,

@@ -20,8 +20,7 @@ from django.utils import timezone
 from mita.core.bench import Benchmark, database_vendor, register_bench, scratch_database
 from mita.metering.models import Installation, Meter, MeterModel, MeterState, Register, Store
 from mita.metering.reading_imports import reading_import_check, reading_import_run
-from mita.registry.models import Boundary, Operator
-from mita.registry.services.organisations import operator_create
+from mita.registry.bench_world import bench_operator
 
 BATCH = 5000
 
@@ -151,16 +150,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     installed_on = read_on - datetime.timedelta(days=120)
     with scratch_database(keep=options["keep"]):
         with transaction.atomic():
-            operator = operator_create(
-                name="Bench Water Ltd",
-                kind=Operator.Kind.PRIVATE_OPERATOR,
-                utility=Operator.Utility.WATER,
-                prefix="BEN",
-                country_code="RW",
-                currency="RWF",
-                districts=list(Boundary.objects.districts()[:3]),
-                acting_user=None,
-            )
+            operator = bench_operator(districts=3)
             seeded = seed(operator=operator, count=wanted, installed_on=installed_on)
         content = file_of(seeded, read_on=read_on)
         profiler = None

@@ -14,8 +14,7 @@ from mita.metering.models import Meter
 from mita.metering.serials import MAX_BATCH, serial_range
 from mita.metering.services_catalogue import meter_model_create, store_create
 from mita.metering.services_movements import meters_move, meters_receive
-from mita.registry.models import Boundary, Operator
-from mita.registry.services.organisations import operator_create
+from mita.registry.bench_world import bench_operator
 
 
 def add_arguments(parser: Any) -> None:
@@ -32,16 +31,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     on = datetime.date(2026, 1, 15)
     with scratch_database(keep=options["keep"]):
         with transaction.atomic():
-            operator = operator_create(
-                name="Bench Water Ltd",
-                kind=Operator.Kind.PRIVATE_OPERATOR,
-                utility=Operator.Utility.WATER,
-                prefix="BEN",
-                country_code="RW",
-                currency="RWF",
-                districts=list(Boundary.objects.districts()[:1]),
-                acting_user=None,
-            )
+            operator = bench_operator()
         model = meter_model_create(
             operator=operator, acting_user=None, code="WM15", brand="Itron", name="Aquadis+", utility="water"
         )

@@ -25,8 +25,8 @@ from mita.core.bench import Benchmark, database_vendor, percentile, register_ben
 from mita.ledger.selectors import ledger_verify
 from mita.ledger.services import charge_post, holder_account
 from mita.payments.models import Payment, Receipt
-from mita.registry.models import Boundary, Operator
-from mita.registry.services.organisations import operator_create
+from mita.registry.bench_world import bench_operator
+from mita.registry.models import Operator
 
 WARM_UP = 50
 
@@ -56,16 +56,7 @@ def add_arguments(parser: Any) -> None:
 def _seed(accounts: int) -> tuple[Operator, list[str], str]:
     """An operator, customer accounts each owing a bill, and a cashier's API token."""
     with transaction.atomic():
-        operator = operator_create(
-            name="Bench Water Ltd",
-            kind=Operator.Kind.PRIVATE_OPERATOR,
-            utility=Operator.Utility.WATER,
-            prefix="BEN",
-            country_code="RW",
-            currency="RWF",
-            districts=list(Boundary.objects.districts()[:1]),
-            acting_user=None,
-        )
+        operator = bench_operator()
         cashier = user_create(phone="+250788999001", name="Bench Cashier", acting_user=None)
         membership_grant(user=cashier, role=Role.CASHIER, organisation=operator, acting_user=None)
         _token, raw = api_token_create(user=cashier, name="bench")
