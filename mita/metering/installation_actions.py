@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from mita.customers.models import Connection
 from mita.metering.errors import MeteringError
-from mita.metering.installations import meter_install, meter_remove
+from mita.metering.installations import meter_install, meter_remove, meter_replace
 from mita.metering.models import Installation, Meter, Store
 from mita.metering.selectors_installations import (
     first_register_of,
@@ -196,7 +196,7 @@ def installation_replace(
     brand: str = "",
 ) -> InstallationOutcome:
     """Remove the connection's meter with its final index and install the meter with this serial the same day, in one
-    transaction (like installations.meter_replace, but recording the removal on the old meter's own first register,
+    transaction (installations.meter_replace: the removal is recorded on the old meter's first register,
     so that a meter without a "main" register can be replaced too). The same replacement asked again is a replay."""
     _date_checked(replaced_on, "replaced_on")
     meter = meter_find(operator=connection.operator, serial=serial, brand=brand)
@@ -220,20 +220,14 @@ def installation_replace(
             fields={"serial": [_("Another meter.")]},
         )
     try:
-        meter_remove(
+        installation = meter_replace(
             connection=connection,
-            removed_on=replaced_on,
+            new_meter=meter,
+            replaced_on=replaced_on,
             final_index=final_index,
+            initial_index=initial_index,
             reason=reason,
             to_store=to_store,
-            acting_user=acting_user,
-            register=first_register_of(current.meter),
-        )
-        installation = meter_install(
-            meter=meter,
-            connection=connection,
-            installed_on=replaced_on,
-            initial_index=initial_index,
             acting_user=acting_user,
         )
     except MeteringError as error:
