@@ -11,19 +11,26 @@ from mita.billing.services import billrun_approve, billrun_create, billrun_publi
 from mita.core.demo import DemoContext, register_demo_step
 from mita.customers.lifecycle import connection_status_change
 from mita.customers.models import Connection, Route
+from mita.registry.models import Cluster
+from mita.registry.selectors_clusters import cluster_billable
 
 STAGES = {"amazi": BillRun.Status.PUBLISHED, "kilaraipur": BillRun.Status.ISSUED, "izuba": BillRun.Status.PREVIEW}
 CYCLE = "2026-11"
 LIVE = (Connection.Status.PENDING, Connection.Status.ACTIVE)
 
 
-def _busiest_route(operator: Any) -> Route | None:
-    """The route with the most live metered connections (their readings of the year are the demo's)."""
+def _busiest_route(operator: Any, cycle: BillingCycle) -> Route | None:
+    """The route with the most live metered connections that may be billed for the cycle (none in a cluster the
+    operator may no longer bill): their readings of the year are the demo's."""
+    billable: dict[int | None, bool] = {None: True}
     counts: dict[int, int] = {}
-    for route_id in Connection.objects.filter(
+    for route_id, cluster_id in Connection.objects.filter(
         operator=operator, status__in=LIVE, metered=True, route__isnull=False
-    ).values_list("route_id", flat=True):
-        counts[route_id] = counts.get(route_id, 0) + 1
+    ).values_list("route_id", "cluster_id"):
+        if cluster_id not in billable:
+            billable[cluster_id] = cluster_billable(Cluster.objects.get(pk=cluster_id), cycle.end, operator)
+        if billable[cluster_id]:
+            counts[route_id] = counts.get(route_id, 0) + 1
     if not counts:
         return None
     return Route.objects.get(pk=max(counts, key=lambda route_id: (counts[route_id], -route_id)))
@@ -43,14 +50,16 @@ def _activate(route: Route, acting_user: Any) -> None:
 def build_bill_runs(ctx: DemoContext) -> None:
     for key, stage in STAGES.items():
         operator: Any = ctx.objects.get(f"operator:{key}")
-        route = _busiest_route(operator) if operator is not None else None
+        if operator is None:
+            continue
+        cycles_generate(operator=operator, year=2026)
+        cycle = BillingCycle.objects.get(operator=operator, code=CYCLE)
+        route = _busiest_route(operator, cycle)
         if route is None:
             continue
         officer = ctx.objects["users"].get(f"{Role.BILLING_OFFICER}@{operator}")
         admin = ctx.objects["users"].get(f"{Role.OPERATOR_ADMIN}@{operator}")
         _activate(route, admin)
-        cycles_generate(operator=operator, year=2026)
-        cycle = BillingCycle.objects.get(operator=operator, code=CYCLE)
         run = billrun_create(
             operator=operator, cycle=cycle, acting_user=officer, scope_kind="route", scope_id=route.pk, background=False
         )

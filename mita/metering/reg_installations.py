@@ -25,7 +25,7 @@ def _panel_context(access: Access, customer: Customer) -> dict[str, Any]:
 
 
 def _panel_counts(access: Access, customer: Customer) -> dict[str, int]:
-    """The customer's readings waiting for review; no figure at all for a customer without a metered connection."""
+    """The customer's readings waiting for review; no figure at all for a customer who has never had a meter."""
     count = customer_open_anomalies(operator=access.operator, customer=customer)
     return {"anomalies": count} if count is not None else {}
 

@@ -234,8 +234,8 @@ def customer_meters(*, operator: Any, customer: Customer) -> list[ConnectionMete
 
 def customer_open_anomalies(*, operator: Any, customer: Customer) -> int | None:
     """The customer's readings waiting in the review queue (the 360 page's "Anomalies" count); None for a customer
-    without a metered connection, for whom the figure means nothing."""
-    if not Connection.objects.filter(operator=operator, customer=customer, metered=True).exists():
+    none of whose connections has had a meter, for whom the figure means nothing."""
+    if not Installation.objects.filter(operator=operator, connection__customer=customer).exists():
         return None
     return Reading.objects.filter(
         operator=operator, connection__customer=customer, status=Reading.Status.REVIEW
