@@ -11,8 +11,10 @@ from mita.billing.services import billrun_approve, billrun_create, billrun_publi
 from mita.core.demo import DemoContext, register_demo_step
 from mita.customers.lifecycle import connection_status_change
 from mita.customers.models import Connection, Route
+from mita.metering.models import Reading
 from mita.registry.models import Cluster
 from mita.registry.selectors_clusters import cluster_billable
+from mita.tariffs.selectors import ConnectionFacts, tariff_book
 
 STAGES = {"amazi": BillRun.Status.PUBLISHED, "kilaraipur": BillRun.Status.ISSUED, "izuba": BillRun.Status.PREVIEW}
 CYCLE = "2026-11"
@@ -20,13 +22,28 @@ LIVE = (Connection.Status.PENDING, Connection.Status.ACTIVE)
 
 
 def _busiest_route(operator: Any, cycle: BillingCycle) -> Route | None:
-    """The route with the most live metered connections that may be billed for the cycle (none in a cluster the
-    operator may no longer bill): their readings of the year are the demo's."""
+    """The route with the most connections a run would bill for the cycle: live, metered, read and accepted in the
+    cycle with nothing waiting for review, priced by a tariff, and in no cluster the operator may no longer bill."""
+    read = set(
+        Reading.objects.filter(operator=operator, cycle__in=cycle.months, status=Reading.Status.ACCEPTED).values_list(
+            "connection_id", flat=True
+        )
+    ) - set(
+        Reading.objects.filter(operator=operator, cycle__in=cycle.months, status=Reading.Status.REVIEW).values_list(
+            "connection_id", flat=True
+        )
+    )
+    book = tariff_book(operator=operator, on=cycle.end)
     billable: dict[int | None, bool] = {None: True}
     counts: dict[int, int] = {}
-    for route_id, cluster_id in Connection.objects.filter(
+    for connection in Connection.objects.filter(
         operator=operator, status__in=LIVE, metered=True, route__isnull=False
-    ).values_list("route_id", "cluster_id"):
+    ).only(
+        "pk", "route_id", "cluster_id", "utility", "property_type", "connection_type", "supply_system_id", "package"
+    ):
+        connection_id, route_id, cluster_id = connection.pk, connection.route_id, connection.cluster_id
+        if connection_id not in read or book.match(ConnectionFacts.of(connection)) is None:
+            continue
         if cluster_id not in billable:
             billable[cluster_id] = cluster_billable(Cluster.objects.get(pk=cluster_id), cycle.end, operator)
         if billable[cluster_id]:
