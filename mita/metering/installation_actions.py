@@ -16,7 +16,6 @@ from mita.metering.errors import MeteringError
 from mita.metering.installations import meter_install, meter_remove, meter_replace
 from mita.metering.models import Installation, Meter, Store
 from mita.metering.selectors_installations import (
-    first_register_of,
     installation_open_of,
     meters_by_serial,
 )
@@ -175,7 +174,6 @@ def installation_remove(
             reason=reason,
             to_store=to_store,
             acting_user=acting_user,
-            register=first_register_of(current.meter),
         )
     except MeteringError as error:
         raise _conflict(error) from None

@@ -84,17 +84,6 @@ def registers_of(*, installation: Installation | None) -> list[Register]:
     return list(Register.objects.filter(meter_model_id=installation.meter.meter_model_id).order_by("position", "code"))
 
 
-def first_register_of(meter: Meter) -> str:
-    """The register whose index a removal or a replacement records (the model's first; "main" without any)."""
-    code = (
-        Register.objects.filter(meter_model_id=meter.meter_model_id)
-        .order_by("position", "code")
-        .values_list("code", flat=True)
-        .first()
-    )
-    return code or "main"
-
-
 def states_of(*, connection: Connection) -> list[MeterState]:
     """Where each register of the connection stands: last index, its date and cycle."""
     return list(MeterState.objects.filter(connection=connection).order_by("register"))
