@@ -17,12 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.core.audit import audit_record
+from mita.core.bulk import among
 from mita.core.jobs import job_advance, job_create, job_fail, job_finish, job_start
 from mita.metering.errors import MeteringError
 from mita.metering.models import Reading, ReadingImport, ReadingImportRow
 from mita.metering.reading_files import FileRow, reading_file_read
 from mita.metering.reading_lookups import rows_resolve
-from mita.metering.reading_writes import among
 from mita.metering.readings import ReadingInput, RowResult, readings_record
 
 RECORD_CHUNK = 10_000  # rows per readings_record call: one transaction each, progress between them

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 
 from mita.accounts.phones import normalize_phone
 from mita.accounts.selectors import users_of_operator
+from mita.core.bulk import among
 from mita.metering.models import Installation, Meter, Register
 from mita.metering.reading_files import FileRow
-from mita.metering.reading_writes import among
 
 
 class Placed(NamedTuple):

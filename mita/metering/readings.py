@@ -18,8 +18,9 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
+from mita.core.bulk import among, attnames_of, instance_of
 from mita.metering.models import Installation, Meter, MeteringSettings, MeterModel, MeterState, Reading, Register
-from mita.metering.reading_writes import among, attnames_of, instance_of, readings_insert, states_save
+from mita.metering.reading_writes import readings_insert, states_save
 from mita.metering.validation import Dial, Thresholds, cycle_bounds, cycle_of, reading_check
 
 CHUNK = 2000

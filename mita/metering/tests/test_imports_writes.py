@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from mita.core.bulk import IN_CHUNK, among
 from mita.metering.models import MeterState, Reading
-from mita.metering.reading_writes import IN_CHUNK, among
 from mita.metering.readings import ReadingInput, readings_record
 from mita.metering.tests.world import metered_connection
 
