@@ -15,7 +15,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
@@ -23,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from mita.billing.charges import charges_of_lines
 from mita.billing.models import Bill, BillException, BillLine, BillRun, BillRunUnit
-from mita.billing.writes import BillRow, bills_insert
+from mita.billing.writes import BillRow, bills_insert, bills_number
 from mita.core import jobs
 from mita.core.models import Job
 from mita.core.sequences import sequence_advance, sequence_claim
@@ -402,8 +401,7 @@ def issue_unit(run: BillRun, unit_id: int) -> bool:
             sequence = sequence_claim(operator_id=operator.pk, name=f"bill-{year}")
             assert sequence is not None
             first = sequence_advance(sequence, len(drafts))
-            now = timezone.now()
-            updates = []
+            issued = []
             specs: list[ChargeSpec] = []
             for offset, (bill_id, account) in enumerate(drafts):
                 number = bill_number(prefix=operator.prefix, year=year, value=first + offset)
@@ -413,7 +411,7 @@ def issue_unit(run: BillRun, unit_id: int) -> bool:
                     ChargeSpec(holder=account, head=head, net=net, vat=vat, reference=reference)
                     for head, net, vat in charges_of_lines(lines[bill_id])
                 )
-                updates.append((number, Bill.Status.ISSUED, owed, credit, reference, now, bill_id))
+                issued.append((bill_id, number, owed, credit, reference))
             charges_post_many(
                 operator=operator,
                 charges=specs,
@@ -421,12 +419,7 @@ def issue_unit(run: BillRun, unit_id: int) -> bool:
                 value_date=cycle.bill_on,
                 acting_user=run.approved_by,
             )
-            with db_connection.cursor() as cursor:
-                cursor.executemany(
-                    f"UPDATE {Bill._meta.db_table} SET number = %s, status = %s, arrears = %s, credit = %s, "  # noqa: S608
-                    "ledger_reference = %s, issued_at = %s WHERE id = %s",
-                    updates,
-                )
+            bills_number(issued=issued, status=str(Bill.Status.ISSUED), at=timezone.now())
         unit.stage = BillRunUnit.Stage.ISSUED
         unit.save(update_fields=["stage"])
         if run.job_id:

@@ -120,3 +120,28 @@ def bills_insert(*, run: BillRun, unit: BillRunUnit, bills: list[BillRow], quote
             for position, line in enumerate(quote.lines, start=1)
         ],
     )
+
+
+def bills_number(*, issued: list[tuple[int, str, Decimal, Decimal, str]], status: str, at: Any) -> None:
+    """Mark drafts issued: each (bill id, number, arrears, credit, ledger reference) in one statement on PostgreSQL
+    (UPDATE ... FROM unnest), one executemany on SQLite."""
+    if not issued:
+        return
+    table = connection.ops.quote_name(Bill._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            ids, numbers, arrears, credits, references = (list(column) for column in zip(*issued, strict=True))
+            cursor.execute(
+                f"UPDATE {table} AS b SET number = m.number, status = %s, arrears = m.arrears, credit = m.credit, "  # noqa: S608
+                "ledger_reference = m.reference, issued_at = %s "
+                "FROM unnest(%s::bigint[], %s::text[], %s::numeric[], %s::numeric[], %s::text[]) "
+                "AS m(id, number, arrears, credit, reference) WHERE b.id = m.id",
+                [status, at, ids, numbers, arrears, credits, references],
+            )
+            return
+        at = connection.ops.adapt_datetimefield_value(at)
+        cursor.executemany(
+            f"UPDATE {table} SET number = %s, status = %s, arrears = %s, credit = %s, "  # noqa: S608
+            "ledger_reference = %s, issued_at = %s WHERE id = %s",
+            [(number, status, owed, credit, reference, at, pk) for pk, number, owed, credit, reference in issued],
+        )

@@ -50,6 +50,18 @@ class AnyOf(Lookup):
         return f"{lhs} = ANY(%s::{db_type}[])", [*lhs_params, list(self.rhs)]
 
 
+class InList(Lookup):
+    """`lhs IN (%s, %s, ...)` with the values passed to the driver as they are: for strings and integers, which the
+    drivers take alike, without Django's per-value preparation (about 5 us a value: seconds over a million)."""
+
+    lookup_name = "in_list"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} IN ({', '.join(['%s'] * len(self.rhs))})", [*lhs_params, *self.rhs]
+
+
 def among(queryset: Any, field: str, values: Iterable[Any]) -> Iterator[Any]:
     """The queryset narrowed to rows whose `field` (a field or an annotation) is one of `values`: one queryset on
     PostgreSQL, one per chunk of IN_CHUNK values elsewhere."""
@@ -59,8 +71,10 @@ def among(queryset: Any, field: str, values: Iterable[Any]) -> Iterator[Any]:
     if connections[queryset.db].vendor == "postgresql":
         yield queryset.filter(AnyOf(F(field), values))
         return
+    plain = all(type(value) in (str, int) for value in values)
     for start in range(0, len(values), IN_CHUNK):
-        yield queryset.filter(**{f"{field}__in": values[start : start + IN_CHUNK]})
+        chunk = values[start : start + IN_CHUNK]
+        yield queryset.filter(InList(F(field), chunk)) if plain else queryset.filter(**{f"{field}__in": chunk})
 
 
 def reader_of(field: models.Field[Any, Any], connection: Any) -> Callable[[Any], Any]:

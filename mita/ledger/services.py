@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.core.audit import audit_record
+from mita.core.bulk import among
 from mita.core.errors import Conflict, DomainError
 from mita.core.money import quantize
 from mita.ledger.hooks import charge_book
@@ -812,7 +813,8 @@ def holder_accounts_ensure(*, operator: Any, holders: list[str], purpose: str) -
     if any(not holder or len(holder) > 64 for holder in holders):
         raise LedgerError(_("A customer account reference is needed."), code="holder_required")
     codes = {f"{purpose}:{holder}": holder for holder in holders}
-    existing = set(Account.objects.filter(operator=operator, code__in=list(codes)).values_list("code", flat=True))
+    accounts_of_operator = Account.objects.filter(operator=operator).values_list("code", flat=True)
+    existing = {code for queryset in among(accounts_of_operator, "code", codes) for code in queryset}
     accounts = Account.objects.bulk_create(
         [
             Account(

@@ -13,13 +13,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mita.core.bulk import among, instance_of, instances_insert
 from mita.core.money import quantize
 from mita.ledger.models import Account, Balance, BalanceShard, Charge, Transfer
 from mita.ledger.selectors import holders_balances
 from mita.ledger.services import REVENUE_HEADS, LedgerError, account_get, holder_accounts_ensure
 from mita.ledger.signals import charge_posted
+
+ZERO = Decimal(0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,76 +62,88 @@ def charges_post_many(
     with transaction.atomic(savepoint=False):
         holders = sorted({spec.holder for spec in charges})
         holder_accounts_ensure(operator=operator, holders=holders, purpose="receivable")
-        receivables = dict(
-            Account.objects.filter(
-                operator=operator, code__in=[f"receivable:{holder}" for holder in holders]
-            ).values_list("holder", "pk")
-        )
+        accounts = Account.objects.filter(operator=operator).values_list("holder", "pk")
+        codes = [f"receivable:{holder}" for holder in holders]
+        receivables = dict(row for queryset in among(accounts, "code", codes) for row in queryset)
         revenue = {
             head: account_get(operator=operator, code=f"revenue:{head}").pk for head in {s.head for s in charges}
         }
         vat_payable = account_get(operator=operator, code="vat_payable").pk
-        posted = Charge.objects.bulk_create(
-            [
-                Charge(
-                    operator=operator,
-                    holder=spec.holder,
-                    head=spec.head,
-                    net=spec.net,
-                    vat=spec.vat,
-                    total=spec.net + spec.vat,
-                    currency=operator.currency,
-                    reference=spec.reference,
-                    due_date=due_date,
-                    value_date=value_date,
-                )
-                for spec in charges
-            ]
-        )
-        user = acting_user if getattr(acting_user, "pk", None) else None
-        transfers = []
-        for spec, charge in zip(charges, posted, strict=True):
-            common = {
-                "operator": operator,
-                "debit_id": receivables[spec.holder],
-                "currency": operator.currency,
-                "reference": spec.reference,
-                "value_date": value_date,
-                "created_by": user,
-                "memo": {"charge": charge.pk},
-            }
-            transfers.append(
-                Transfer(credit_id=revenue[spec.head], amount=spec.net, kind=Transfer.Kind.CHARGE, **common)
-            )
-            if spec.vat:
-                transfers.append(Transfer(credit_id=vat_payable, amount=spec.vat, kind=Transfer.Kind.VAT, **common))
-        transfers = Transfer.objects.bulk_create(transfers)
-        _balances_add(transfers)
+        # Credit is not moved by charges: read before posting, it says whose charges the credit receiver clears.
         with_credit = {
             holder
             for holder, (_owed, credit) in holders_balances(operator=operator, holders=holders).items()
             if credit > 0
         }
+        now = timezone.now()
+        currency = operator.currency
+        posted = [
+            instance_of(
+                Charge,
+                {
+                    "id": None,
+                    "operator_id": operator.pk,
+                    "holder": spec.holder,
+                    "head": spec.head,
+                    "net": spec.net,
+                    "vat": spec.vat,
+                    "total": spec.net + spec.vat,
+                    "currency": currency,
+                    "reference": spec.reference,
+                    "due_date": due_date,
+                    "value_date": value_date,
+                    "is_opening_balance": False,
+                    "created_at": now,
+                },
+            )
+            for spec in charges
+        ]
+        instances_insert(posted)
+        user_id = acting_user.pk if getattr(acting_user, "pk", None) else None
+        transfers = []
+
+        def transfer(spec: ChargeSpec, charge: Charge, credit_id: int, amount: Decimal, kind: str) -> Transfer:
+            return instance_of(  # type: ignore[no-any-return]
+                Transfer,
+                {
+                    "id": None,
+                    "operator_id": operator.pk,
+                    "debit_id": receivables[spec.holder],
+                    "credit_id": credit_id,
+                    "amount": amount,
+                    "currency": currency,
+                    "kind": kind,
+                    "reference": spec.reference,
+                    "value_date": value_date,
+                    "created_at": now,
+                    "created_by_id": user_id,
+                    "reverses_id": None,
+                    "memo": {"charge": charge.pk},
+                },
+            )
+
+        for spec, charge in zip(charges, posted, strict=True):
+            transfers.append(transfer(spec, charge, revenue[spec.head], spec.net, Transfer.Kind.CHARGE))
+            if spec.vat:
+                transfers.append(transfer(spec, charge, vat_payable, spec.vat, Transfer.Kind.VAT))
+        instances_insert(transfers)
+        _balances_add(transfers, holder_accounts=set(receivables.values()))
         for charge in posted:
             if charge.holder in with_credit:
                 charge_posted.send(sender=Charge, charge=charge, acting_user=acting_user)
     return posted
 
 
-def _balances_add(transfers: list[Transfer]) -> None:
+def _balances_add(transfers: list[Transfer], *, holder_accounts: set[int]) -> None:
     """Add the transfers to the cached balances: a customer account's row, an operator-wide account's shard (by the
-    transfer's id, as transfer_post does); one UPDATE per row touched, in account order."""
-    holders = set(
-        Account.objects.filter(pk__in={t.debit_id for t in transfers} | {t.credit_id for t in transfers})
-        .exclude(holder="")
-        .values_list("pk", flat=True)
-    )
-    moves: dict[tuple[int, int, str], Decimal] = defaultdict(Decimal)  # (account, shard or -1, side) -> amount
+    transfer's id, as transfer_post does); the rows locked in account order, as transfer_post locks them, then moved
+    in one statement."""
+    moves: dict[tuple[int, int], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])  # (account, shard or -1)
     for transfer in transfers:
-        for account_id, side in ((transfer.debit_id, "debits"), (transfer.credit_id, "credits")):
-            shard = -1 if account_id in holders else transfer.pk % BalanceShard.SHARDS
-            moves[(account_id, shard, side)] += transfer.amount
-    sharded = sorted({account_id for account_id, shard, _side in moves if shard >= 0})
+        debit, credit = transfer.debit_id, transfer.credit_id
+        moves[(debit, -1 if debit in holder_accounts else transfer.pk % BalanceShard.SHARDS)][0] += transfer.amount
+        moves[(credit, -1 if credit in holder_accounts else transfer.pk % BalanceShard.SHARDS)][1] += transfer.amount
+    sharded = sorted({account_id for account_id, shard in moves if shard >= 0})
     BalanceShard.objects.bulk_create(
         [
             BalanceShard(account_id=account_id, shard=number)
@@ -136,16 +152,43 @@ def _balances_add(transfers: list[Transfer]) -> None:
         ],
         ignore_conflicts=True,
     )
+    rows = sorted((account_id, shard, debits, credits) for (account_id, shard), (debits, credits) in moves.items())
     with connection.cursor() as cursor:
-        for (account_id, shard, side), amount in sorted(moves.items()):
+        batch: list[tuple[int, Decimal, Decimal]] = []  # customers' rows next to each other in account order
+        for account_id, shard, debits, credits in rows:
             if shard < 0:
-                cursor.execute(
-                    f"UPDATE {Balance._meta.db_table} SET {side} = {side} + %s WHERE account_id = %s",  # noqa: S608
-                    [amount, account_id],
-                )
-            else:
-                cursor.execute(
-                    f"UPDATE {BalanceShard._meta.db_table} SET {side} = {side} + %s "  # noqa: S608
-                    "WHERE account_id = %s AND shard = %s",
-                    [amount, account_id, shard],
-                )
+                batch.append((account_id, debits, credits))
+                continue
+            _balances_move(cursor, batch)
+            batch = []
+            cursor.execute(
+                f"UPDATE {BalanceShard._meta.db_table} SET debits = debits + %s, credits = credits + %s "  # noqa: S608
+                "WHERE account_id = %s AND shard = %s",
+                [debits, credits, account_id, shard],
+            )
+        _balances_move(cursor, batch)
+
+
+def _balances_move(cursor: Any, rows: list[tuple[int, Decimal, Decimal]]) -> None:
+    """Move customers' balance rows (account, debits, credits; in account order) in one statement: on PostgreSQL the
+    rows locked in that order first (an UPDATE ... FROM locks in the order it finds them)."""
+    if not rows:
+        return
+    table = Balance._meta.db_table
+    if connection.vendor != "postgresql":
+        cursor.executemany(
+            f"UPDATE {table} SET debits = debits + %s, credits = credits + %s WHERE account_id = %s",  # noqa: S608
+            [(debits, credits, account_id) for account_id, debits, credits in rows],
+        )
+        return
+    ids, debits, credits = (list(column) for column in zip(*rows, strict=True))
+    cursor.execute(
+        f"SELECT 1 FROM {table} WHERE account_id = ANY(%s::bigint[]) ORDER BY account_id FOR UPDATE",  # noqa: S608
+        [ids],
+    )
+    cursor.execute(
+        f"UPDATE {table} AS b SET debits = b.debits + m.debits, credits = b.credits + m.credits "  # noqa: S608
+        "FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[]) AS m(account_id, debits, credits) "
+        "WHERE b.account_id = m.account_id",
+        [ids, debits, credits],
+    )
