@@ -21,6 +21,7 @@ from mita.billing.models import Bill, BillException, BillingCycle, BillLine, Bil
 from mita.billing.run import UNIT_SIZE, run_until_done
 from mita.billing.services import billrun_approve, billrun_create
 from mita.core.bench import Benchmark, database_vendor, register_bench, scratch_database
+from mita.core.bulk import instances_insert, maker
 from mita.customers.models import Connection, Customer
 from mita.ledger.models import Charge, Transfer
 from mita.ledger.services import holder_accounts_ensure
@@ -89,60 +90,52 @@ def _seed(count: int) -> tuple[Operator, BillingCycle]:
         )
         Register.objects.create(meter_model=model, code="main", unit="m3", position=1)
     installed_on = datetime.date(2026, 1, 1)
+    customer, connection_of = maker(Customer, operator_id=operator.pk), maker(Connection, operator_id=operator.pk)
+    meter, installation = maker(Meter, operator_id=operator.pk), maker(Installation, operator_id=operator.pk)
+    reading = maker(Reading, operator_id=operator.pk, cycle="2026-10", read_on=datetime.date(2026, 10, 28))
     for start in range(0, count, BATCH):
         size = min(BATCH, count - start)
         numbers = [f"BEN-{start + i + 1:07d}" for i in range(size)]
         with transaction.atomic():
-            customers = Customer.objects.bulk_create(
-                [
-                    Customer(
-                        operator=operator,
-                        sequence_number=start + i + 1,
-                        number=f"C{start + i + 1:07d}",
-                        name=f"Bench customer {start + i + 1}",
-                        phone=f"+250788{start + i + 1:06d}"[-13:],
-                    )
-                    for i in range(size)
-                ]
-            )
-            connections = Connection.objects.bulk_create(
-                [
-                    Connection(
-                        operator=operator,
-                        number=number,
-                        customer=customer,
-                        utility="water",
-                        property_type="residential",
-                        status=Connection.Status.ACTIVE,
-                    )
-                    for number, customer in zip(numbers, customers, strict=True)
-                ]
-            )
-            meters = Meter.objects.bulk_create(
-                [
-                    Meter(operator=operator, meter_model=model, brand="Itron", serial=f"S{number}", status="installed")
-                    for number in numbers
-                ]
-            )
-            installations = Installation.objects.bulk_create(
-                [
-                    Installation(
-                        operator=operator, meter=meter, connection=c, installed_on=installed_on, initial_index=0
-                    )
-                    for meter, c in zip(meters, connections, strict=True)
-                ]
-            )
+            customers = [
+                customer(
+                    sequence_number=start + i + 1,
+                    number=f"C{start + i + 1:07d}",
+                    name=f"Bench customer {start + i + 1}",
+                    phone=f"+250788{start + i + 1:06d}"[-13:],
+                )
+                for i in range(size)
+            ]
+            instances_insert(customers)
+            connections = [
+                connection_of(
+                    number=number,
+                    customer_id=made.pk,
+                    utility="water",
+                    property_type="residential",
+                    status=Connection.Status.ACTIVE,
+                )
+                for number, made in zip(numbers, customers, strict=True)
+            ]
+            instances_insert(connections)
+            meters = [
+                meter(meter_model_id=model.pk, brand="Itron", serial=f"S{number}", status="installed")
+                for number in numbers
+            ]
+            instances_insert(meters)
+            installations = [
+                installation(meter_id=made.pk, connection_id=c.pk, installed_on=installed_on, initial_index=Decimal(0))
+                for made, c in zip(meters, connections, strict=True)
+            ]
+            instances_insert(installations)
             readings = []
-            for c, installation in zip(connections, installations, strict=True):
+            for c, made in zip(connections, installations, strict=True):
                 previous = Decimal(rng.randint(0, 5000))
                 used = Decimal(rng.randint(1, 60))
                 readings.append(
-                    Reading(
-                        operator=operator,
-                        connection=c,
-                        installation=installation,
-                        cycle="2026-10",
-                        read_on=datetime.date(2026, 10, 28),
+                    reading(
+                        connection_id=c.pk,
+                        installation_id=made.pk,
                         previous_index=previous,
                         current_index=previous + used,
                         consumption=used,
@@ -150,7 +143,7 @@ def _seed(count: int) -> tuple[Operator, BillingCycle]:
                         status="accepted",
                     )
                 )
-            Reading.objects.bulk_create(readings)
+            instances_insert(readings)
             holder_accounts_ensure(operator=operator, holders=numbers, purpose="receivable")
     return operator, BillingCycle.objects.get(operator=operator, code="2026-10")
 

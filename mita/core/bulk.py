@@ -8,6 +8,7 @@ postings, a reading import), in as few statements as the database allows:
 - `instance_of`: a model instance from its values without Model.__init__.
 Moved here from mita/metering/reading_writes.py so that the ledger (below metering) uses the same code."""
 
+import copy
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,6 +16,7 @@ from typing import Any
 
 from django.db import connections, models, router
 from django.db.models import F, Lookup
+from django.utils import timezone
 
 IN_CHUNK = 900  # values per IN (...) where there are no arrays (SQLite's old limit is 999)
 
@@ -34,6 +36,27 @@ def instance_of(model: type[Any], values: dict[str, Any], *, db: str | None = No
         state.adding, state.db = False, db
     instance._state = state
     return instance
+
+
+def maker(model: type[Any], **fixed: Any) -> Callable[..., Any]:
+    """A maker of new, unsaved instances of `model` for instances_insert: each field at its default (auto_now and
+    auto_now_add fields at this moment), then `fixed`, then the call's own values, through instance_of."""
+    now = timezone.now()
+    base: dict[str, Any] = {}
+    for field in model._meta.concrete_fields:
+        stamped = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        base[field.attname] = now if stamped else field.get_default()
+    base.update(fixed)
+    mutable = [name for name, value in base.items() if isinstance(value, dict | list)]
+
+    def make(**values: Any) -> Any:
+        made = {**base, **values}
+        for name in mutable:
+            if name not in values:
+                made[name] = copy.copy(made[name])
+        return instance_of(model, made)
+
+    return make
 
 
 class AnyOf(Lookup):
@@ -124,7 +147,8 @@ def ids_take(connection: Any, model: type[models.Model], count: int) -> list[int
 
 def instances_insert(instances: Sequence[models.Model]) -> None:
     """Insert new instances of one model (every concrete field as it is set: defaults and auto_now_add are the
-    caller's) and give them their primary keys, as bulk_create would."""
+    caller's) and give them their primary keys, as bulk_create would (a primary key that is not an auto field, e.g. a
+    one-to-one, is the caller's too)."""
     if not instances:
         return
     model = type(instances[0])
@@ -135,9 +159,10 @@ def instances_insert(instances: Sequence[models.Model]) -> None:
         return
     fields = list(model._meta.concrete_fields)
     assert fields[0].primary_key, f"{model.__name__}: the primary key is not the first field"
-    ids = ids_take(connection, model, len(instances))
-    for instance, instance_id in zip(instances, ids, strict=True):
-        instance.pk = instance_id
+    if isinstance(model._meta.pk, models.AutoField | models.BigAutoField | models.SmallAutoField):
+        ids = ids_take(connection, model, len(instances))
+        for instance, instance_id in zip(instances, ids, strict=True):
+            instance.pk = instance_id
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     table = quote(model._meta.db_table)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.core.audit import audit_record
-from mita.core.bulk import among
+from mita.core.bulk import among, instances_insert, maker
 from mita.core.errors import Conflict, DomainError
 from mita.core.money import quantize
 from mita.ledger.hooks import charge_book
@@ -815,19 +815,12 @@ def holder_accounts_ensure(*, operator: Any, holders: list[str], purpose: str) -
     codes = {f"{purpose}:{holder}": holder for holder in holders}
     accounts_of_operator = Account.objects.filter(operator=operator).values_list("code", flat=True)
     existing = {code for queryset in among(accounts_of_operator, "code", codes) for code in queryset}
-    accounts = Account.objects.bulk_create(
-        [
-            Account(
-                operator=operator,
-                code=code,
-                name=f"{label} {holder}",
-                kind=kind,
-                category=category,
-                holder=holder,
-                currency=operator.currency,
-            )
-            for code, holder in codes.items()
-            if code not in existing
-        ]
-    )
-    Balance.objects.bulk_create([Balance(account=account) for account in accounts])
+    account = maker(Account, operator_id=operator.pk, kind=kind, category=category, currency=operator.currency)
+    accounts = [
+        account(code=code, name=f"{label} {holder}", holder=holder)
+        for code, holder in codes.items()
+        if code not in existing
+    ]
+    instances_insert(accounts)
+    balance = maker(Balance)
+    instances_insert([balance(account_id=made.pk) for made in accounts])

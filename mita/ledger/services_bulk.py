@@ -13,10 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mita.core.bulk import among, instance_of, instances_insert
+from mita.core.bulk import among, instances_insert, maker
 from mita.core.money import quantize
 from mita.ledger.models import Account, Balance, BalanceShard, Charge, Transfer
 from mita.ledger.selectors import holders_balances
@@ -75,62 +74,51 @@ def charges_post_many(
             for holder, (_owed, credit) in holders_balances(operator=operator, holders=holders).items()
             if credit > 0
         }
-        now = timezone.now()
-        currency = operator.currency
+        common = {"operator_id": operator.pk, "currency": operator.currency, "value_date": value_date}
+        charge = maker(Charge, due_date=due_date, **common)
         posted = [
-            instance_of(
-                Charge,
-                {
-                    "id": None,
-                    "operator_id": operator.pk,
-                    "holder": spec.holder,
-                    "head": spec.head,
-                    "net": spec.net,
-                    "vat": spec.vat,
-                    "total": spec.net + spec.vat,
-                    "currency": currency,
-                    "reference": spec.reference,
-                    "due_date": due_date,
-                    "value_date": value_date,
-                    "is_opening_balance": False,
-                    "created_at": now,
-                },
+            charge(
+                holder=spec.holder,
+                head=spec.head,
+                net=spec.net,
+                vat=spec.vat,
+                total=spec.net + spec.vat,
+                reference=spec.reference,
             )
             for spec in charges
         ]
         instances_insert(posted)
-        user_id = acting_user.pk if getattr(acting_user, "pk", None) else None
+        made_by = acting_user.pk if getattr(acting_user, "pk", None) else None
+        transfer = maker(Transfer, created_by_id=made_by, **common)
         transfers = []
-
-        def transfer(spec: ChargeSpec, charge: Charge, credit_id: int, amount: Decimal, kind: str) -> Transfer:
-            return instance_of(  # type: ignore[no-any-return]
-                Transfer,
-                {
-                    "id": None,
-                    "operator_id": operator.pk,
-                    "debit_id": receivables[spec.holder],
-                    "credit_id": credit_id,
-                    "amount": amount,
-                    "currency": currency,
-                    "kind": kind,
-                    "reference": spec.reference,
-                    "value_date": value_date,
-                    "created_at": now,
-                    "created_by_id": user_id,
-                    "reverses_id": None,
-                    "memo": {"charge": charge.pk},
-                },
+        for spec, posting in zip(charges, posted, strict=True):
+            debit, memo = receivables[spec.holder], {"charge": posting.pk}
+            transfers.append(
+                transfer(
+                    debit_id=debit,
+                    credit_id=revenue[spec.head],
+                    amount=spec.net,
+                    kind=Transfer.Kind.CHARGE,
+                    reference=spec.reference,
+                    memo=memo,
+                )
             )
-
-        for spec, charge in zip(charges, posted, strict=True):
-            transfers.append(transfer(spec, charge, revenue[spec.head], spec.net, Transfer.Kind.CHARGE))
             if spec.vat:
-                transfers.append(transfer(spec, charge, vat_payable, spec.vat, Transfer.Kind.VAT))
+                transfers.append(
+                    transfer(
+                        debit_id=debit,
+                        credit_id=vat_payable,
+                        amount=spec.vat,
+                        kind=Transfer.Kind.VAT,
+                        reference=spec.reference,
+                        memo=memo,
+                    )
+                )
         instances_insert(transfers)
         _balances_add(transfers, holder_accounts=set(receivables.values()))
-        for charge in posted:
-            if charge.holder in with_credit:
-                charge_posted.send(sender=Charge, charge=charge, acting_user=acting_user)
+        for posting in posted:
+            if posting.holder in with_credit:
+                charge_posted.send(sender=Charge, charge=posting, acting_user=acting_user)
     return posted
 
 
