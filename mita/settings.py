@@ -230,6 +230,8 @@ MITA_EXPIRY_WARNING_DAYS = 30
 MITA_VAT_RATES: dict[str, str] = {"RW": "0.18", "IN": "0.18"}
 
 # Accounts.
+# Processes a bill run's step shares its units among on PostgreSQL (docs/billing.md, "Speed"); 1 = in the task itself.
+MITA_BILLRUN_WORKERS = int(os.environ.get("MITA_BILLRUN_WORKERS", "1"))
 MITA_PUBLIC_URL = os.environ.get("MITA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 MITA_DEFAULT_PHONE_REGION = os.environ.get("MITA_DEFAULT_PHONE_REGION", "RW")
 MITA_LOGIN_MAX_FAILURES = 10

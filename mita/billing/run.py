@@ -8,19 +8,22 @@ a few set-based queries, prices in memory (mita.tariffs.pricing) and writes with
 """
 
 import dataclasses
+import multiprocessing
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection as db_connection
+from django.db import connections, transaction
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.billing.charges import charges_of_lines
+from mita.billing.errors import BillingError
 from mita.billing.models import Bill, BillException, BillLine, BillRun, BillRunUnit
 from mita.billing.writes import BillRow, bills_insert, bills_number
 from mita.core import jobs
@@ -461,8 +464,12 @@ STEPS: dict[str, tuple[str, Callable[[BillRun, int], bool], str, str]] = {
 }
 
 
-def run_until_done(run: BillRun, *, progress: Progress | None = None, unit_size: int = UNIT_SIZE) -> BillRun:
-    """Do the run's current step on every unit not yet past it; then move the run to the next status."""
+def run_until_done(
+    run: BillRun, *, progress: Progress | None = None, unit_size: int = UNIT_SIZE, workers: int = 1
+) -> BillRun:
+    """Do the run's current step on every unit not yet past it; then move the run to the next status. `workers` > 1
+    on PostgreSQL shares the units among that many processes (each unit is still one transaction, taken under its
+    row's lock, so the result is the same; the bills' numbers stay gapless but follow the order units finish in)."""
     run = BillRun.objects.select_related("operator", "cycle", "approved_by").get(pk=run.pk)
     if run.status not in STEPS:
         return run
@@ -480,17 +487,65 @@ def run_until_done(run: BillRun, *, progress: Progress | None = None, unit_size:
     if progress:
         progress(run, done, total)
     try:
-        for unit_id in pending:
-            work(run, unit_id)
-            done += 1
-            if progress:
-                progress(run, done, total)
+        if workers > 1 and len(pending) > 1 and db_connection.vendor == "postgresql":
+            for _unit_id in _in_processes(run, pending, workers):
+                done += 1
+                if progress:
+                    progress(run, done, total)
+        else:
+            for unit_id in pending:
+                work(run, unit_id)
+                done += 1
+                if progress:
+                    progress(run, done, total)
     except Exception as error:
         if run.job_id:
             jobs.job_fail(job_id=run.job_id, message=str(error))
         BillRun.objects.filter(pk=run.pk).update(message=str(error)[:500])
         raise
     return _finish_step(run, done_status)
+
+
+def _in_processes(run: BillRun, pending: list[int], workers: int) -> Iterator[int]:
+    """Do the units in `workers` forked processes (unit k to process k mod workers); yields each unit done as it is
+    reported. A process that fails stops its own share; the others finish theirs; then the first error is raised."""
+    context = multiprocessing.get_context("fork")
+    reports: Any = context.SimpleQueue()
+    connections.close_all()  # the children must open their own connections, not share the parent's socket
+    processes = [
+        context.Process(target=_worker, args=(run.pk, run.status, pending[k::workers], reports), daemon=True)
+        for k in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    errors: list[str] = []
+    running = len(processes)
+    while running:
+        kind, value = reports.get()
+        if kind == "done":
+            yield value
+        elif kind == "error":
+            errors.append(value)
+        else:  # "exit": a process has done its share (or stopped at an error)
+            running -= 1
+    for process in processes:
+        process.join()
+    if errors:
+        raise BillingError(errors[0], code="unit_failed")
+
+
+def _worker(run_id: int, status: str, unit_ids: list[int], reports: Any) -> None:
+    try:
+        run = BillRun.objects.select_related("operator", "cycle", "approved_by").get(pk=run_id)
+        work = STEPS[status][1]
+        for unit_id in unit_ids:
+            work(run, unit_id)
+            reports.put(("done", unit_id))
+    except Exception as error:  # reported to the parent, which fails the run's step with it
+        reports.put(("error", f"{type(error).__name__}: {error}"))
+    finally:
+        connections.close_all()
+        reports.put(("exit", None))
 
 
 def _finish_step(run: BillRun, done_status: str) -> BillRun:

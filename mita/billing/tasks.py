@@ -6,7 +6,10 @@ from django_tasks import task
 @task()
 def billrun_step(run_id: int) -> str:
     """Take the run's current step to its end; returns the run's status afterwards."""
+    from django.conf import settings
+
     from mita.billing.models import BillRun
     from mita.billing.run import run_until_done
 
-    return str(run_until_done(BillRun.objects.get(pk=run_id)).status)
+    run = BillRun.objects.get(pk=run_id)
+    return str(run_until_done(run, workers=settings.MITA_BILLRUN_WORKERS).status)

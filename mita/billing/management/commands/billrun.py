@@ -35,6 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--publish", action="store_true", help="Send the bills' SMS (implies --approve).")
         parser.add_argument("--unit-size", type=int, default=UNIT_SIZE, help="Connections in a block unit.")
         parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--workers", type=int, default=1, help="Processes sharing the units (PostgreSQL only; default 1)."
+        )
 
     def _scope(self, operator: Operator, scope: str) -> tuple[str, int | None]:
         if not scope:
@@ -64,6 +67,7 @@ class Command(BaseCommand):
         kind, scope_id = self._scope(operator, options["scope"])
         progress = None if options["quiet"] else functools.partial(_bar, self.stderr)
         unit_size = max(1, options["unit_size"])
+        workers = max(1, options["workers"])
         run = (
             BillRun.objects.filter(operator=operator, cycle=cycle, scope_kind=kind, scope_id=scope_id)
             .exclude(status=BillRun.Status.FAILED)
@@ -80,13 +84,13 @@ class Command(BaseCommand):
                     scope_id=scope_id,
                     background=False,
                 )
-            run = run_until_done(run, progress=progress, unit_size=unit_size)
+            run = run_until_done(run, progress=progress, unit_size=unit_size, workers=workers)
             if (options["approve"] or options["publish"]) and run.status == BillRun.Status.PREVIEW:
                 run = billrun_approve(run=run, acting_user=None, background=False)
-            run = run_until_done(run, progress=progress)
+            run = run_until_done(run, progress=progress, workers=workers)
             if options["publish"] and run.status == BillRun.Status.ISSUED:
                 run = billrun_publish(run=run, acting_user=None, background=False)
-            run = run_until_done(run, progress=progress)
+            run = run_until_done(run, progress=progress, workers=workers)
         except BillingError as error:
             raise CommandError(str(error)) from None
         summary = {

@@ -1,0 +1,74 @@
+"""A run's units shared among processes (`workers`, PostgreSQL; SQLite does them in turn): the same bills, lines and
+ledger as a run in one process, numbered without a gap; a unit that fails in a worker fails the step with its error,
+and the run started again finishes."""
+
+import pytest
+from django.db import connection
+
+from mita.billing import run as billing_run
+from mita.billing.errors import BillingError
+from mita.billing.models import Bill, BillLine, BillRun, BillRunUnit
+from mita.billing.run import run_until_done
+from mita.billing.services import billrun_approve, billrun_create
+from mita.billing.tests.world_billing import billing_world
+from mita.ledger.selectors import ledger_verify, trial_balance
+from mita.testing.factories import OperatorFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _bills(operator) -> list[tuple[str, object, list[tuple[str, object]]]]:
+    lines = {}
+    for bill_id, label, amount in BillLine.objects.filter(bill__operator=operator).values_list(
+        "bill_id", "label", "amount"
+    ):
+        lines.setdefault(bill_id, []).append((label, amount))
+    return sorted(
+        (bill.account.removeprefix(operator.prefix), bill.total, lines[bill.pk])
+        for bill in Bill.objects.filter(operator=operator)
+    )
+
+
+def _issued(operator, world, *, workers: int) -> BillRun:
+    made = billrun_create(operator=operator, cycle=world["cycle"], acting_user=None, background=False)
+    previewed = run_until_done(made, unit_size=2, workers=workers)
+    assert previewed.status == BillRun.Status.PREVIEW
+    return run_until_done(billrun_approve(run=previewed, acting_user=None, background=False), workers=workers)
+
+
+def test_units_shared_among_two_processes_give_the_bills_of_one(district_a):
+    shared, alone = OperatorFactory(prefix="SHR"), OperatorFactory(prefix="ONE")
+    run = _issued(shared, billing_world(shared), workers=2)
+    single = _issued(alone, billing_world(alone), workers=1)
+    assert run.status == single.status == BillRun.Status.ISSUED
+    assert run.units_total > 2 and not BillRunUnit.objects.filter(run=run).exclude(stage="issued").exists()
+    assert _bills(shared) == _bills(alone) and len(_bills(shared)) == 9
+    numbers = Bill.objects.filter(operator=shared).values_list("number", flat=True)
+    assert sorted(int(number.rsplit("-", 1)[1]) for number in numbers) == list(range(1, 10))
+    assert trial_balance(operator=shared) == 0 and ledger_verify() == []
+
+
+def test_a_unit_failing_in_a_worker_fails_the_step_and_a_restart_finishes(district_a, monkeypatch):
+    operator = OperatorFactory(prefix="FLR")
+    world = billing_world(operator)
+    made = billrun_create(operator=operator, cycle=world["cycle"], acting_user=None, background=False)
+    stage, compute, done, title = billing_run.STEPS[BillRun.Status.COMPUTING]
+
+    def compute_but_the_first(run, unit_id):
+        if BillRunUnit.objects.get(pk=unit_id).position == 1:
+            raise ValueError("the meter book is torn")
+        return compute(run, unit_id)
+
+    # the workers are forked from this process: they inherit the patched step
+    monkeypatch.setitem(billing_run.STEPS, BillRun.Status.COMPUTING, (stage, compute_but_the_first, done, title))
+    with pytest.raises((BillingError, ValueError), match="the meter book is torn"):
+        run_until_done(made, unit_size=2, workers=2)
+    made.refresh_from_db()
+    assert made.status == BillRun.Status.COMPUTING and "torn" in made.message
+    units = dict(BillRunUnit.objects.filter(run=made).values_list("position", "stage"))
+    assert units[1] == BillRunUnit.Stage.PLANNED
+    if connection.vendor == "postgresql":  # the other worker did its share: units 2, 4, ...
+        assert all(units[position] == BillRunUnit.Stage.COMPUTED for position in range(2, len(units) + 1, 2))
+    monkeypatch.undo()
+    assert run_until_done(made, workers=2).status == BillRun.Status.PREVIEW
+    assert Bill.objects.filter(run=made).count() == 9
