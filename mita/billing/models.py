@@ -156,11 +156,13 @@ class Bill(models.Model):
         ISSUED = "issued", _("Issued")
         CANCELLED = "cancelled", _("Cancelled")
 
-    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
-    connection = models.ForeignKey("customers.Connection", on_delete=models.PROTECT, related_name="+")
+    # operator, connection and run lead the indexes below (bill_cycle, bill_connection, bill_run_unit): no index
+    # of their own (each index costs every bill a run inserts)
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+", db_index=False)
+    connection = models.ForeignKey("customers.Connection", on_delete=models.PROTECT, related_name="+", db_index=False)
     account = models.CharField(_("account"), max_length=64)  # the connection's number: the ledger's holder
     cycle = models.ForeignKey(BillingCycle, on_delete=models.PROTECT, related_name="bills")
-    run = models.ForeignKey(BillRun, on_delete=models.PROTECT, related_name="bill_set")
+    run = models.ForeignKey(BillRun, on_delete=models.PROTECT, related_name="bill_set", db_index=False)
     unit = models.ForeignKey(BillRunUnit, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
     number = models.CharField(_("bill number"), max_length=40, blank=True)
