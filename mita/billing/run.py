@@ -27,6 +27,7 @@ from mita.billing.errors import BillingError
 from mita.billing.models import Bill, BillException, BillLine, BillRun, BillRunUnit
 from mita.billing.writes import BillRow, bills_insert, bills_number
 from mita.core import jobs
+from mita.core.bulk import collector_paused
 from mita.core.models import Job
 from mita.core.sequences import sequence_advance, sequence_claim
 from mita.customers.models import Connection
@@ -421,6 +422,7 @@ def issue_unit(run: BillRun, unit_id: int) -> bool:
                 due_date=cycle.due_on,
                 value_date=cycle.bill_on,
                 acting_user=run.approved_by,
+                balances=balances,
             )
             bills_number(issued=issued, status=str(Bill.Status.ISSUED), at=timezone.now())
         unit.stage = BillRunUnit.Stage.ISSUED
@@ -494,7 +496,8 @@ def run_until_done(
                     progress(run, done, total)
         else:
             for unit_id in pending:
-                work(run, unit_id)
+                with collector_paused():
+                    work(run, unit_id)
                 done += 1
                 if progress:
                     progress(run, done, total)
@@ -539,7 +542,8 @@ def _worker(run_id: int, status: str, unit_ids: list[int], reports: Any) -> None
         run = BillRun.objects.select_related("operator", "cycle", "approved_by").get(pk=run_id)
         work = STEPS[status][1]
         for unit_id in unit_ids:
-            work(run, unit_id)
+            with collector_paused():
+                work(run, unit_id)
             reports.put(("done", unit_id))
     except Exception as error:  # reported to the parent, which fails the run's step with it
         reports.put(("error", f"{type(error).__name__}: {error}"))

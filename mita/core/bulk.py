@@ -8,7 +8,9 @@ postings, a reading import), in as few statements as the database allows:
 - `instance_of`: a model instance from its values without Model.__init__.
 Moved here from mita/metering/reading_writes.py so that the ledger (below metering) uses the same code."""
 
+import contextlib
 import copy
+import gc
 import json
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -191,3 +193,16 @@ def instances_insert(instances: Sequence[models.Model]) -> None:
     for instance in instances:
         instance._state.adding = False
         instance._state.db = alias
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a batch is worked (a file of readings, a bill run's unit): the hundreds of
+    thousands of objects it makes live until it ends, and each full collection would walk them all again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

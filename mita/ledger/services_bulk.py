@@ -53,8 +53,10 @@ def charges_post_many(
     due_date: datetime.date,
     value_date: datetime.date,
     acting_user: Any,
+    balances: dict[str, tuple[Decimal, Decimal]] | None = None,
 ) -> list[Charge]:
-    """Post many charges with their own VAT at once; returns the charges in the order given."""
+    """Post many charges with their own VAT at once; returns the charges in the order given. `balances`: the holders'
+    holders_balances when the caller has just read them (in this transaction), else they are read here."""
     charges = _check(operator, charges)
     if not charges:
         return []
@@ -69,11 +71,9 @@ def charges_post_many(
         }
         vat_payable = account_get(operator=operator, code="vat_payable").pk
         # Credit is not moved by charges: read before posting, it says whose charges the credit receiver clears.
-        with_credit = {
-            holder
-            for holder, (_owed, credit) in holders_balances(operator=operator, holders=holders).items()
-            if credit > 0
-        }
+        if balances is None:
+            balances = holders_balances(operator=operator, holders=holders)
+        with_credit = {holder for holder, (_owed, credit) in balances.items() if credit > 0}
         common = {"operator_id": operator.pk, "currency": operator.currency, "value_date": value_date}
         charge = maker(Charge, due_date=due_date, **common)
         posted = [
