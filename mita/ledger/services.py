@@ -90,7 +90,8 @@ def _account_create(*, operator: Any, code: str, name: str, kind: str, category:
 @transaction.atomic
 def chart_ensure(*, operator: Any) -> list[Account]:
     """The operator's standard accounts, made on first use."""
-    existing = {account.code: account for account in Account.objects.filter(operator=operator)}
+    codes = [code for code, _name, _kind, _category in STANDARD_CHART]
+    existing = {account.code: account for account in Account.objects.filter(operator=operator, code__in=codes)}
     return [
         existing.get(code) or _account_create(operator=operator, code=code, name=name, kind=kind, category=category)
         for code, name, kind, category in STANDARD_CHART
