@@ -54,4 +54,3 @@ class IndigentRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.valid_from}..{self.valid_to or ''}"
-
