@@ -98,6 +98,7 @@ def test_the_register_page_registers_by_connection_number_lists_and_ends(operato
         "UBUDEHE-1-0042",
         "Cleo Care",
     )
+    assert b'data-testid="customer-indigent"' in client.get(f"/customers/{customer.pk}/").content
     page = client.get("/customers/indigent/?on=2026-02-01")
     assert page.status_code == 200 and b"Mukamana Aline" in page.content and b"UBUDEHE-1-0042" in page.content
     assert (
@@ -119,6 +120,7 @@ def test_the_register_page_registers_by_connection_number_lists_and_ends(operato
     row = f'data-testid="indigent-{customer.number}"'.encode()
     assert row not in client.get("/customers/indigent/?on=2026-04-01").content
     assert b"Employed" in client.get("/customers/indigent/?all=1").content
+    assert b'data-testid="customer-indigent"' not in client.get(f"/customers/{customer.pk}/").content
 
 
 def test_a_cashier_reads_the_register_but_cannot_change_it(operator_a, client_for):
