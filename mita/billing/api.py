@@ -88,6 +88,8 @@ class RunOut(Schema):
 
 
 class DiscardIn(Schema):
+    """The body of a discard: `{"reason": "..."}`, or `{}` without a reason."""
+
     reason: str = ""
 
 
@@ -244,12 +246,12 @@ def run_publish(request: HttpRequest, bill_run_id: int) -> dict[str, Any]:
     response=RunOut,
     summary="Discard a preview: its drafts and exceptions are deleted, the run marked discarded (operator admins)",
 )
-def run_discard(request: HttpRequest, bill_run_id: int, payload: DiscardIn | None = None) -> dict[str, Any]:
+def run_discard(request: HttpRequest, bill_run_id: int, payload: DiscardIn) -> dict[str, Any]:
     access = _admin(request)
     run = run_get_for_access(access=access, run_id=bill_run_id)
     if run.operator_id != access.operator.pk:
         raise Http404
-    run = billrun_discard(run=run, acting_user=request.user, reason=payload.reason if payload else "")
+    run = billrun_discard(run=run, acting_user=request.user, reason=payload.reason)
     return _run_out(run_get_for_access(access=access, run_id=run.pk))
 
 

@@ -85,7 +85,7 @@ def test_the_run_page_and_the_api_discard_for_an_admin_only(client_for, operator
     second = _previewed(operator_a, world)
     body = admin.post(f"/api/v1/bill-runs/{second.pk}/discard", {"reason": "again"}, content_type=JSON)
     assert body.status_code == 200 and body.json()["status"] == "discarded" and body.json()["discarded_at"]
-    twice = admin.post(f"/api/v1/bill-runs/{second.pk}/discard", {}, content_type=JSON)
+    twice = admin.post(f"/api/v1/bill-runs/{second.pk}/discard", {}, content_type=JSON)  # {}: no reason
     assert twice.status_code == 409 and twice.json()["error"]["code"] == "not_in_preview"
 
 
