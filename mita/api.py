@@ -105,6 +105,7 @@ api.add_router("/", "mita.servicing.api.router")  # service requests, work order
 api.add_router("/", "mita.stock.api.router")  # the materials catalogue
 api.add_router("/", "mita.metering.api.router")  # meters, stores, installations, readings, reviews, field app
 api.add_router("/", "mita.customers.api_imports.router")  # bulk import of customers and connections
+api.add_router("/", "mita.customers.api_indigent.router")  # the indigent register
 api.add_router("/", "mita.tariffs.api_quote.router")  # the tariff quote: any definition, any usage, no operator data
 api.add_router("/", "mita.tariffs.api.router")  # tariffs, their versions, packages, a tariff's quote
 api.add_router("/", "mita.billing.api.router")  # billing cycles, bill runs, bills

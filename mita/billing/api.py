@@ -11,6 +11,7 @@ from ninja import Router, Schema, Status
 from mita.billing.cycles import cycles_generate
 from mita.billing.models import Bill, BillRun
 from mita.billing.selectors import (
+    BILLING_ADMIN_ROLES,
     BILLING_READ_ROLES,
     BILLING_WRITE_ROLES,
     bill_get_for_access,
@@ -21,7 +22,7 @@ from mita.billing.selectors import (
     run_get_for_access,
     runs_visible_to,
 )
-from mita.billing.services import billrun_approve, billrun_create, billrun_publish
+from mita.billing.services import billrun_approve, billrun_create, billrun_discard, billrun_publish, cycle_close
 from mita.core.permissions import require_api_roles
 
 router = Router(tags=["billing"])
@@ -39,6 +40,7 @@ class CycleOut(Schema):
     bill_on: datetime.date
     due_on: datetime.date
     status: str
+    closed_at: datetime.datetime | None
 
 
 class CyclesIn(Schema):
@@ -82,6 +84,13 @@ class RunOut(Schema):
     approved_at: datetime.datetime | None
     issued_at: datetime.datetime | None
     published_at: datetime.datetime | None
+    discarded_at: datetime.datetime | None
+
+
+class DiscardIn(Schema):
+    """The body of a discard: `{"reason": "..."}`, or `{}` without a reason."""
+
+    reason: str = ""
 
 
 class LineOut(Schema):
@@ -172,6 +181,26 @@ def cycle_get(request: HttpRequest, cycle_id: int) -> Any:
     return cycle_get_for_access(access=_reader(request), cycle_id=cycle_id)
 
 
+def _admin(request: HttpRequest) -> Any:
+    access = require_api_roles(request, *BILLING_ADMIN_ROLES)
+    if access.operator is None:
+        raise Http404
+    return access
+
+
+@router.post(
+    "/billing-cycles/{cycle_id}/close",
+    response=CycleOut,
+    summary="Close a cycle whose runs are issued: it takes no new run (operator admins)",
+)
+def cycle_close_endpoint(request: HttpRequest, cycle_id: int) -> Any:
+    access = _admin(request)
+    cycle = cycle_get_for_access(access=access, cycle_id=cycle_id)
+    if cycle.operator_id != access.operator.pk:
+        raise Http404
+    return cycle_close(cycle=cycle, acting_user=request.user)
+
+
 @router.get("/bill-runs", response=list[RunOut], summary="Bill runs, the latest first")
 def run_list(request: HttpRequest) -> list[dict[str, Any]]:
     return [_run_out(run) for run in runs_visible_to(access=_reader(request))[:200]]
@@ -210,6 +239,20 @@ def run_approve(request: HttpRequest, bill_run_id: int) -> dict[str, Any]:
 def run_publish(request: HttpRequest, bill_run_id: int) -> dict[str, Any]:
     run = billrun_publish(run=_own_run(request, bill_run_id), acting_user=request.user)
     return _run_out(run_get_for_access(access=_reader(request), run_id=run.pk))
+
+
+@router.post(
+    "/bill-runs/{bill_run_id}/discard",
+    response=RunOut,
+    summary="Discard a preview: its drafts and exceptions are deleted, the run marked discarded (operator admins)",
+)
+def run_discard(request: HttpRequest, bill_run_id: int, payload: DiscardIn) -> dict[str, Any]:
+    access = _admin(request)
+    run = run_get_for_access(access=access, run_id=bill_run_id)
+    if run.operator_id != access.operator.pk:
+        raise Http404
+    run = billrun_discard(run=run, acting_user=request.user, reason=payload.reason)
+    return _run_out(run_get_for_access(access=access, run_id=run.pk))
 
 
 @router.get("/bills", response=list[BillOut], summary="Bills (filters: bill_run_id, cycle, status, account)")

@@ -41,6 +41,10 @@ class BillingCycle(models.Model):
     due_on = models.DateField(_("bills due on"))
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     objects = OperatorManager()
 
@@ -89,6 +93,7 @@ class BillRun(models.Model):
         PUBLISHING = "publishing", _("Publishing")
         PUBLISHED = "published", _("Published")
         FAILED = "failed", _("Failed")
+        DISCARDED = "discarded", _("Discarded")
 
     operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
     cycle = models.ForeignKey(BillingCycle, on_delete=models.PROTECT, related_name="runs")
@@ -111,6 +116,8 @@ class BillRun(models.Model):
     issued_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     published_at = models.DateTimeField(null=True, blank=True)
+    discarded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    discarded_at = models.DateTimeField(null=True, blank=True)
 
     objects = OperatorManager()
 

@@ -30,6 +30,7 @@ from mita.core import jobs
 from mita.core.bulk import collector_paused
 from mita.core.models import Job
 from mita.core.sequences import sequence_advance, sequence_claim
+from mita.customers.indigent import indigent_customer_ids
 from mita.customers.models import Connection
 from mita.ledger.selectors import holders_balances
 from mita.ledger.services import holder_accounts_ensure
@@ -136,6 +137,8 @@ class _Pricer:
     book: TariffBook
     versions: dict[int, list[Any]] = dataclasses.field(default_factory=dict)
     quotes: dict[tuple[Any, ...], pricing.Quote | pricing.TariffInvalid] = dataclasses.field(default_factory=dict)
+    assessed: dict[tuple[int, Decimal | None], Decimal] = dataclasses.field(default_factory=dict)
+    indigent: set[int] = dataclasses.field(default_factory=set)  # customers on the register on the cycle's last day
 
     def versions_of(self, tariff: Any) -> list[Any]:
         if tariff.pk not in self.versions:
@@ -143,8 +146,18 @@ class _Pricer:
             self.versions[tariff.pk] = versions_for_period(tariff, cycle.start, cycle.end)
         return self.versions[tariff.pk]
 
-    def quote(self, tariff: Any, facts: ConnectionFacts, quantity: Decimal) -> pricing.Quote:
-        key = (tariff.pk, quantity, facts.property_type, facts.connection_type)
+    def assessed_quantity(self, version: Any, per_period: Decimal | None) -> Decimal:
+        """A non-metered connection's bulk demand over the cycle: its own figure, else its tariff version's
+        "assessed_usage", per the tariff's period, times the periods in the cycle (pricing.assessed_quantity)."""
+        key = (version.pk, per_period)
+        if key not in self.assessed:
+            cycle = self.run.cycle
+            usage = pricing.Usage(period_start=cycle.start, period_end=cycle.end)
+            self.assessed[key] = pricing.assessed_quantity(version.definition, usage, per_period)
+        return self.assessed[key]
+
+    def quote(self, tariff: Any, facts: ConnectionFacts, quantity: Decimal, *, indigent: bool = False) -> pricing.Quote:
+        key = (tariff.pk, quantity, facts.property_type, facts.connection_type, indigent)
         if key not in self.quotes:
             versions = self.versions_of(tariff)
             cycle = self.run.cycle
@@ -152,6 +165,7 @@ class _Pricer:
                 quantity=quantity,
                 property_type=facts.property_type,
                 connection_type=facts.connection_type,
+                indigent=indigent,
                 period_start=cycle.start,
                 period_end=cycle.end,
             )
@@ -165,14 +179,21 @@ class _Pricer:
         return found
 
 
-_PRICERS: dict[int, _Pricer] = {}
+# One run's pricer per process, keyed by the run's id and creation time: an id alone may name another run after a
+# rolled-back transaction (SQLite gives a freed id again), whose tariffs and register would be the wrong ones.
+_PRICERS: dict[tuple[int, Any], _Pricer] = {}
 
 
 def _pricer(run: BillRun) -> _Pricer:
-    if run.pk not in _PRICERS:
+    key = (run.pk, run.created_at)
+    if key not in _PRICERS:
         _PRICERS.clear()
-        _PRICERS[run.pk] = _Pricer(run=run, book=tariff_book(operator=run.operator_id, on=run.cycle.end))
-    return _PRICERS[run.pk]
+        _PRICERS[key] = _Pricer(
+            run=run,
+            book=tariff_book(operator=run.operator_id, on=run.cycle.end),
+            indigent=indigent_customer_ids(operator_id=run.operator_id, on=run.cycle.end),
+        )
+    return _PRICERS[key]
 
 
 def _span(field: str, ids: list[int]) -> Q:
@@ -249,7 +270,16 @@ def compute_unit(run: BillRun, unit_id: int) -> bool:
             Connection.objects.filter(_span("pk", ids), operator_id=run.operator_id)
             .order_by("pk")
             .values(
-                "pk", "number", "utility", "property_type", "connection_type", "supply_system_id", "package", "metered"
+                "pk",
+                "number",
+                "utility",
+                "property_type",
+                "connection_type",
+                "supply_system_id",
+                "package",
+                "metered",
+                "customer_id",
+                "assessed_usage",
             )
         )
         connections = [row for row in connections if row["pk"] in wanted]
@@ -303,7 +333,7 @@ def compute_unit(run: BillRun, unit_id: int) -> bool:
                     listed(pk, BillException.Kind.NEGATIVE, _("Consumption %(q)s is negative.") % {"q": quantity})
                     continue
             else:
-                quantity = Decimal(0)  # flat demand: the tariff's flat and fixed charges price a non-metered connection
+                quantity = Decimal(0)  # without a meter: its assessed usage, once its tariff is known (below)
             facts = ConnectionFacts(
                 pk=pk,
                 utility=row["utility"],
@@ -317,8 +347,10 @@ def compute_unit(run: BillRun, unit_id: int) -> bool:
                 listed(pk, BillException.Kind.NO_TARIFF, _("No tariff in force applies to this connection."))
                 continue
             tariff, version = matched
+            if not row["metered"]:
+                quantity = pricer.assessed_quantity(version, row["assessed_usage"])
             try:
-                quote = pricer.quote(tariff, facts, quantity)
+                quote = pricer.quote(tariff, facts, quantity, indigent=row["customer_id"] in pricer.indigent)
             except pricing.TariffInvalid as error:
                 listed(pk, BillException.Kind.TARIFF_ERROR, str(error)[:500])
                 continue

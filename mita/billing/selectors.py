@@ -11,6 +11,8 @@ from mita.core.access import Access
 
 BILLING_READ_ROLES = (*sorted(OPERATOR_ROLES), Role.REGULATOR_ADMIN, Role.REGULATOR_VIEWER, Role.DISTRICT_OFFICER)
 BILLING_WRITE_ROLES = (Role.OPERATOR_ADMIN, Role.BILLING_OFFICER)
+# Discarding a preview and closing a cycle: the operator's admins only (docs/billing.md).
+BILLING_ADMIN_ROLES = (Role.OPERATOR_ADMIN,)
 
 
 def cycles_visible_to(*, access: Access, year: int | None = None) -> QuerySet[BillingCycle]:

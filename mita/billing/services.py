@@ -1,14 +1,16 @@
-"""Writes of billing: start a bill run, approve it, publish it. Each step runs in the background (tasks.billrun_step)
+"""Writes of billing: start a bill run, approve it, publish it, discard a preview, close a cycle. Each step runs in the background (tasks.billrun_step)
 unit by unit (run.py); these functions only check, record who and when, and queue the step after commit."""
 
+from decimal import Decimal
 from typing import Any
 
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.billing.errors import BillingError
-from mita.billing.models import BillingCycle, BillRun
+from mita.billing.models import Bill, BillException, BillingCycle, BillLine, BillRun, BillRunUnit
 from mita.core import jobs
 from mita.core.audit import audit_record
 from mita.customers.models import Route
@@ -90,6 +92,10 @@ def billrun_create(
         raise BillingError(permission.reason, code="operator_may_not_bill", status=403)
     scope_kind, scope_id, label = scope_resolve(operator=operator, kind=scope_kind, scope_id=scope_id)
     with transaction.atomic():
+        # The cycle's row is locked so that a cycle being closed (cycle_close) and a run being made cannot cross.
+        cycle = BillingCycle.objects.select_for_update().get(pk=cycle.pk)
+        if cycle.status != BillingCycle.Status.OPEN:
+            raise BillingError(_("Cycle %(code)s is closed.") % {"code": cycle.code}, code="cycle_closed")
         busy = (
             BillRun.objects.select_for_update()
             .filter(operator=operator, cycle=cycle, scope_kind=scope_kind, scope_id=scope_id, status__in=ACTIVE)
@@ -189,3 +195,87 @@ def billrun_resume(*, run: BillRun, acting_user: Any, background: bool = True) -
     if background:
         _enqueue(run)
     return run
+
+
+@transaction.atomic
+def billrun_discard(*, run: BillRun, acting_user: Any, reason: str = "") -> BillRun:
+    """Throw a previewed run away: its draft bills, their lines, its exceptions and units are deleted (drafts are not
+    in the ledger: nothing was posted) and the run is marked discarded, so its connections can be billed by a new run
+    of the cycle. What it held is kept in the run's message and the audit entry."""
+    run = BillRun.objects.select_for_update().select_related("cycle", "operator").get(pk=run.pk)
+    if run.status != BillRun.Status.PREVIEW:
+        raise BillingError(
+            _("Only a run in preview can be discarded; this one is %(status)s.") % {"status": run.get_status_display()},
+            code="not_in_preview",
+            status=409,
+        )
+    reason = (reason or "").strip()[:300]
+    bills = Bill.objects.filter(run=run)
+    if bills.exclude(status=Bill.Status.DRAFT).exists():  # a preview holds drafts only; never delete an issued bill
+        raise BillingError(_("This run holds bills that are not drafts."), code="not_drafts", status=409)
+    held = {"bills": run.bills, "total": str(run.total), "exceptions": run.exceptions, "reason": reason}
+    # Set-based: a preview may hold hundreds of thousands of drafts (the lines first: they point at the bills).
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {BillLine._meta.db_table} WHERE bill_id IN "  # noqa: S608
+            f"(SELECT id FROM {Bill._meta.db_table} WHERE run_id = %s AND status = %s)",
+            [run.pk, Bill.Status.DRAFT],
+        )
+        cursor.execute(
+            f"DELETE FROM {Bill._meta.db_table} WHERE run_id = %s AND status = %s",  # noqa: S608
+            [run.pk, Bill.Status.DRAFT],
+        )
+    BillException.objects.filter(run=run).delete()
+    BillRunUnit.objects.filter(run=run).delete()
+    run.status = BillRun.Status.DISCARDED
+    run.discarded_by = acting_user if getattr(acting_user, "pk", None) else None
+    run.discarded_at = timezone.now()
+    run.message = (
+        _("Discarded: %(bills)s draft bills totalling %(total)s, %(exceptions)s exceptions.")
+        % {"bills": held["bills"], "total": held["total"], "exceptions": held["exceptions"]}
+    )[:500]
+    run.bills, run.exceptions, run.total = 0, 0, Decimal(0)
+    run.save(update_fields=["status", "discarded_by", "discarded_at", "message", "bills", "exceptions", "total"])
+    audit_record(actor=acting_user, action="billing.run_discarded", target=run, operator=run.operator, detail=held)
+    return run
+
+
+# Runs that are not finished with their cycle: closing it waits for them (discarded and failed runs do not count).
+UNFINISHED = (BillRun.Status.COMPUTING, BillRun.Status.PREVIEW, BillRun.Status.ISSUING)
+
+
+@transaction.atomic
+def cycle_close(*, cycle: BillingCycle, acting_user: Any) -> BillingCycle:
+    """Close a billing cycle once its runs are issued (or published): it takes no new run afterwards. Refused while
+    a run of it is computing, in preview or issuing (approve or discard it first)."""
+    cycle = BillingCycle.objects.select_for_update().select_related("operator").get(pk=cycle.pk)
+    if cycle.status == BillingCycle.Status.CLOSED:
+        raise BillingError(
+            _("Cycle %(code)s is already closed.") % {"code": cycle.code}, code="cycle_closed", status=409
+        )
+    unfinished = list(BillRun.objects.filter(cycle=cycle, status__in=UNFINISHED).order_by("pk"))
+    if unfinished:
+        raise BillingError(
+            _("Cycle %(code)s still has runs that are not issued: %(runs)s. Approve or discard them first.")
+            % {
+                "code": cycle.code,
+                "runs": ", ".join(f"#{run.pk} ({run.get_status_display()})" for run in unfinished),
+            },
+            code="runs_unfinished",
+            status=409,
+        )
+    cycle.status = BillingCycle.Status.CLOSED
+    cycle.closed_by = acting_user if getattr(acting_user, "pk", None) else None
+    cycle.closed_at = timezone.now()
+    cycle.save(update_fields=["status", "closed_by", "closed_at"])
+    audit_record(
+        actor=acting_user,
+        action="billing.cycle_closed",
+        target=cycle,
+        operator=cycle.operator,
+        detail={
+            "code": cycle.code,
+            "bills": Bill.objects.filter(cycle=cycle).exclude(status=Bill.Status.CANCELLED).count(),
+        },
+    )
+    return cycle

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,17 +15,26 @@ from mita.billing.cycles import cycles_generate
 from mita.billing.forms import CyclesForm, RunForm
 from mita.billing.models import Bill, BillRun
 from mita.billing.selectors import (
+    BILLING_ADMIN_ROLES,
     BILLING_READ_ROLES,
     BILLING_WRITE_ROLES,
     bill_get_for_access,
     bills_visible_to,
+    cycle_get_for_access,
     cycles_visible_to,
     exceptions_by_kind,
     exceptions_of,
     run_get_for_access,
     runs_visible_to,
 )
-from mita.billing.services import billrun_approve, billrun_create, billrun_publish, billrun_resume
+from mita.billing.services import (
+    billrun_approve,
+    billrun_create,
+    billrun_discard,
+    billrun_publish,
+    billrun_resume,
+    cycle_close,
+)
 from mita.core.errors import DomainError
 from mita.core.forms import form_add_domain_error
 from mita.core.models import Job
@@ -37,6 +47,10 @@ def _access(request: HttpRequest) -> Any:
 
 def _can_write(access: Any) -> bool:
     return access.operator is not None and access.has_role(*BILLING_WRITE_ROLES)
+
+
+def _is_admin(access: Any) -> bool:
+    return access.operator is not None and access.has_role(*BILLING_ADMIN_ROLES)
 
 
 def _own_run(request: HttpRequest, bill_run_id: int) -> BillRun:
@@ -74,9 +88,27 @@ def cycle_list(request: HttpRequest) -> HttpResponse:
         "year": year,
         "form": form,
         "can_write": _can_write(access),
+        "can_close": _is_admin(access),
         "oversight": access.operator is None,
     }
     return render(request, "billing/cycle_list.html", context, status=status)
+
+
+@login_required
+@require_roles(*BILLING_ADMIN_ROLES)
+@require_POST
+def cycle_close_view(request: HttpRequest, cycle_id: int) -> HttpResponse:
+    access = _access(request)
+    cycle = cycle_get_for_access(access=access, cycle_id=cycle_id)
+    if access.operator is None or cycle.operator_id != access.operator.pk:
+        raise Http404
+    try:
+        cycle_close(cycle=cycle, acting_user=request.user)
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Cycle %(code)s is closed.") % {"code": cycle.code})
+    return redirect(f"{reverse('billing:cycle_list')}?year={cycle.start.year}")
 
 
 @login_required
@@ -126,6 +158,7 @@ def run_detail(request: HttpRequest, bill_run_id: int) -> HttpResponse:
         "kind": kind,
         "bills": bills_visible_to(access=access, run=run)[:100],
         "can_write": _can_write(access) and run.operator_id == access.operator.pk,
+        "can_discard": _is_admin(access) and run.operator_id == access.operator.pk,
         "working": run.status in (BillRun.Status.COMPUTING, BillRun.Status.ISSUING, BillRun.Status.PUBLISHING),
         "stopped": run.job is not None and run.job.status == Job.Status.FAILED,
     }
@@ -166,6 +199,20 @@ def run_resume_view(request: HttpRequest, bill_run_id: int) -> HttpResponse:
         billrun_resume(run=run, acting_user=request.user)
     except DomainError as error:
         messages.error(request, str(error.message))
+    return redirect("billing:run_detail", bill_run_id=run.pk)
+
+
+@login_required
+@require_roles(*BILLING_ADMIN_ROLES)
+@require_POST
+def run_discard_view(request: HttpRequest, bill_run_id: int) -> HttpResponse:
+    run = _own_run(request, bill_run_id)
+    try:
+        billrun_discard(run=run, acting_user=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("The preview is discarded; the cycle's connections can be billed by a new run."))
     return redirect("billing:run_detail", bill_run_id=run.pk)
 
 

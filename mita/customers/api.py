@@ -229,6 +229,7 @@ class ConnectionIn(Schema):
     chamber_id: int | None = None
     billing_cycle: str = Connection.BillingCycle.MONTHLY
     parcel_upi: str = ""  # looked up in the land registry when the connection is saved
+    assessed_usage: str | None = None  # without a meter: units a tariff period (decimal string); None: the tariff's
 
 
 class ConnectionPatch(Schema):
@@ -244,6 +245,7 @@ class ConnectionPatch(Schema):
     chamber_id: int | None = None
     billing_cycle: str | None = None
     parcel_upi: str | None = None  # sent (even unchanged): looked up again in the land registry; "" clears it
+    assessed_usage: str | None = None  # a decimal string; null or "" clears it (the tariff's applies)
 
 
 class ParcelOut(Schema):
@@ -276,6 +278,7 @@ class ConnectionOut(Schema):
     reading_sequence: int | None
     chamber_id: int | None
     billing_cycle: str
+    assessed_usage: Decimal | None
     parcel: ParcelOut | None
     created_at: datetime.datetime
 
@@ -347,6 +350,7 @@ def connection_create_endpoint(request: HttpRequest, payload: ConnectionIn) -> S
         chamber=chamber,
         billing_cycle=payload.billing_cycle,
         parcel=parcel,
+        assessed_usage=_decimal(payload.assessed_usage, "assessed_usage"),
         acting_user=request.user,
     )
     return Status(201, connection)
@@ -369,7 +373,7 @@ def connection_patch(request: HttpRequest, connection_id: int, payload: Connecti
             code="number_not_editable",
             fields={"number": [_("Not editable.")]},
         )
-    for field in ("latitude", "longitude"):
+    for field in ("latitude", "longitude", "assessed_usage"):
         if field in changes:
             changes[field] = _decimal(changes[field], field)
     access = request_access(request)

@@ -101,6 +101,18 @@ class ConnectionDetailsFields(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "1/02/03/04/1234"}),
     )
 
+    assessed_usage = forms.DecimalField(
+        label=_("Assessed usage"),
+        max_digits=12,
+        decimal_places=3,
+        min_value=Decimal("0"),
+        required=False,
+        help_text=_(
+            "For a connection without a meter: the units (m3 or kWh) it is billed for each tariff period. "
+            "Empty: the tariff's assessed usage."
+        ),
+    )
+
     def __init__(self, *args: Any, routes: Any, chambers: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["route"].queryset = routes  # type: ignore[attr-defined]
@@ -126,6 +138,7 @@ class ConnectionForm(ConnectionDetailsFields):
         "reading_sequence",
         "chamber",
         "billing_cycle",
+        "assessed_usage",
         "parcel_upi",
     ]
     number = forms.CharField(
@@ -248,3 +261,33 @@ class ContactCodeForm(forms.Form):
         max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+class IndigentForm(forms.Form):
+    """Put a household on the indigent register (the service checks the dates against the register)."""
+
+    account = forms.CharField(
+        label=_("Customer or connection number"),
+        max_length=64,
+        help_text=_("The household's customer number, or the number of one of its connections."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    reference = forms.CharField(
+        label=_("Reference"), max_length=120, help_text=_("The social register's number, or the letter's reference.")
+    )
+    evidence = forms.CharField(
+        label=_("Evidence"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 500}),
+        help_text=_("What was seen, and by whom."),
+    )
+    valid_from = forms.DateField(label=_("Valid from"), widget=DATE)
+    valid_to = forms.DateField(
+        label=_("Valid until"), widget=DATE, required=False, help_text=_("Empty: until the registration is ended.")
+    )
+
+
+class IndigentEndForm(forms.Form):
+    valid_to = forms.DateField(label=_("Last day"), widget=DATE, required=False, help_text=_("Empty: today."))
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)

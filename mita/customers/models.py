@@ -246,6 +246,16 @@ class Connection(models.Model):
     # A package change that takes effect from the next billing period (customers.lifecycle.pending_packages_apply).
     pending_package = models.CharField(_("next package"), max_length=40, blank=True)
     pending_package_from = models.DateField(_("next package from"), null=True, blank=True)
+    # Bulk demand of a connection without a meter, in the tariff's unit per the tariff's period: what the bill run
+    # prices it at instead of the tariff's "assessed_usage" (docs/tariffs.md); empty = the tariff's.
+    assessed_usage = models.DecimalField(
+        _("assessed usage"),
+        max_digits=12,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text=_("Units (m3 or kWh) a period, for a connection without a meter; empty: the tariff's."),
+    )
 
     objects = OperatorManager()
 
@@ -264,6 +274,10 @@ class Connection(models.Model):
             models.CheckConstraint(
                 condition=models.Q(reading_sequence__isnull=True) | models.Q(reading_sequence__gte=1),
                 name="connection_reading_sequence_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(assessed_usage__isnull=True) | models.Q(assessed_usage__gte=0),
+                name="connection_assessed_usage_not_negative",
             ),
         ]
         indexes = [
@@ -431,6 +445,7 @@ class SearchTerm(models.Model):
 
 
 from mita.customers.models_imports import ImportBatch, ImportRow  # noqa: E402  (the bulk import's models)
+from mita.customers.models_indigent import IndigentRegistration  # noqa: E402  (the indigent register)
 
 __all__ = [
     "Connection",
@@ -441,6 +456,7 @@ __all__ = [
     "CustomerStatusChange",
     "ImportBatch",
     "ImportRow",
+    "IndigentRegistration",
     "MeterChamber",
     "Route",
     "SearchTerm",

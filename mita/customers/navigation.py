@@ -1,4 +1,5 @@
-"""The customers app's home cards: the customer list and registering a customer."""
+"""The customers app's home cards: the customer list, registering a customer, routes, chambers, imports and the
+indigent register."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -53,5 +54,15 @@ register_card(
         url_name="customers:import_list",
         roles=frozenset(CUSTOMER_WRITE_ROLES),
         order=24,
+    )
+)
+register_card(
+    Card(
+        key="customers.indigent",
+        title=_("Indigent register"),
+        description=_("Households registered as indigent, who get the tariff's indigent allowance."),
+        url_name="customers:indigent_list",
+        roles=frozenset(CUSTOMER_READ_ROLES),
+        order=25,
     )
 )

@@ -400,6 +400,7 @@ def connection_create(
     chamber: MeterChamber | None = None,
     billing_cycle: str = Connection.BillingCycle.MONTHLY,
     parcel: "ParcelResolution | None" = None,
+    assessed_usage: Decimal | None = None,
 ) -> Connection:
     """A new connection of a customer, its contract history's first line, and its receivable in the ledger.
 
@@ -427,6 +428,7 @@ def connection_create(
             billing_cycle=billing_cycle,
         )
     )
+    problems.update(_assessed_problems(assessed_usage))
     if problems:
         raise CustomerError(_("Please correct the connection's details."), code="connection_invalid", fields=problems)
     latitude, longitude = degrees(latitude), degrees(longitude)
@@ -451,6 +453,7 @@ def connection_create(
                 reading_sequence=reading_sequence,
                 chamber=chamber,
                 billing_cycle=billing_cycle,
+                assessed_usage=assessed_usage,
                 created_by=acting_user,
                 **parcel_values(parcel),
             )
@@ -514,13 +517,27 @@ CONNECTION_EDITABLE = (
     "chamber",
     "billing_cycle",
     "parcel",
+    "assessed_usage",
 )
+
+
+def _assessed_problems(assessed_usage: Decimal | None) -> dict[str, list[str]]:
+    """A connection's own assessed usage (bulk demand), when given, is 0 or more with at most 3 decimals."""
+    if assessed_usage is None:
+        return {}
+    if (
+        assessed_usage < 0
+        or assessed_usage >= Decimal("1e9")
+        or assessed_usage != assessed_usage.quantize(Decimal("0.001"))
+    ):
+        return {"assessed_usage": [_("Give 0 or more units, with at most 3 decimals; or leave it empty.")]}
+    return {}
 
 
 @transaction.atomic
 def connection_update(*, connection: Connection, acting_user: Any, **changes: Any) -> Connection:
     """Change a connection's description (type, metered, GPS, route and place on it, chamber, billing cycle, land
-    parcel); its number, never. `parcel` is a ParcelResolution from connection_parcel_resolve()."""
+    parcel, assessed usage); its number, never. `parcel` is a ParcelResolution from connection_parcel_resolve()."""
     if "number" in changes:
         raise ConnectionNumberImmutable(
             _("A connection number cannot be changed once the connection exists."),
@@ -533,6 +550,8 @@ def connection_update(*, connection: Connection, acting_user: Any, **changes: An
     unknown = sorted(set(changes) - set(CONNECTION_EDITABLE))
     if unknown:
         raise CustomerError(_("“%(field)s” cannot be changed here.") % {"field": unknown[0]}, code="field_not_editable")
+    if "assessed_usage" in changes and (problems := _assessed_problems(changes["assessed_usage"])):
+        raise CustomerError(_("Please correct the connection's details."), code="connection_invalid", fields=problems)
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
     if "parcel" in changes:
         parcel: ParcelResolution | None = changes.pop("parcel")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mita.customers import views, views_contacts, views_details, views_imports
+from mita.customers import views, views_contacts, views_details, views_imports, views_indigent
 
 app_name = "customers"
 urlpatterns = [
@@ -26,6 +26,8 @@ urlpatterns = [
     path("chambers/", views_details.chamber_list, name="chamber_list"),
     path("chambers/new/", views_details.chamber_form_view, name="chamber_create"),
     path("chambers/<int:chamber_id>/edit/", views_details.chamber_form_view, name="chamber_edit"),
+    path("indigent/", views_indigent.indigent_list, name="indigent_list"),
+    path("indigent/<int:indigent_id>/end/", views_indigent.indigent_end_view, name="indigent_end"),
     path("imports/", views_imports.import_list, name="import_list"),
     path("imports/new/", views_imports.import_upload, name="import_upload"),
     path("imports/template.csv", views_imports.import_template, {"file_format": "csv"}, name="import_template_csv"),

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,7 @@ from mita.customers.forms import (
     CustomerStatusForm,
     ServiceNoteForm,
 )
+from mita.customers.indigent import indigent_register_visible_to
 from mita.customers.notes import service_note_add
 from mita.customers.panels import headline_counts, panel_get, panel_render, panel_response, panels_for
 from mita.customers.search import customer_search
@@ -123,6 +125,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "customer": customer,
             "counts": headline_counts(access, customer, panels),
             "panels": rendered,
+            "indigent": indigent_register_visible_to(access=access, on=timezone.localdate(), customer=customer).first(),
             "can_write": access.has_role(*CUSTOMER_WRITE_ROLES),
         },
     )

@@ -35,7 +35,9 @@ def _status(request: HttpRequest) -> int:
 def connection_edit_view(request: HttpRequest, connection_id: int) -> HttpResponse:
     access = request.access  # type: ignore[attr-defined]
     connection = connection_get_for_access(access=access, connection_id=connection_id)
-    initial = {field: getattr(connection, field) for field in (*EDITABLE, "billing_cycle", "parcel_upi")}
+    initial = {
+        field: getattr(connection, field) for field in (*EDITABLE, "billing_cycle", "assessed_usage", "parcel_upi")
+    }
     form = ConnectionEditForm(
         request.POST or None,
         initial=initial,

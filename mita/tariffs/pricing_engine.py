@@ -2,7 +2,7 @@
 
 import copy
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -19,6 +19,8 @@ from mita.tariffs.pricing_components import (
 )
 from mita.tariffs.pricing_schema import PERIOD_DAYS, PERIOD_MONTHS, component_ids, to_decimal, validate
 from mita.tariffs.pricing_types import Line, Problem, Quote, TariffInvalid, Usage
+
+QUANTITY_STEP = Decimal("0.001")  # bills keep quantities to a thousandth of a unit
 
 
 def quote(definition: dict[str, Any], usage: Usage) -> Quote:
@@ -47,6 +49,18 @@ def period_share(definition: dict[str, Any], usage: Usage) -> Fraction:
         months = (end.year - start.year) * 12 + end.month - start.month + 1
         return Fraction(months, PERIOD_MONTHS[definition.get("period", "month")])
     return Fraction((end - start).days + 1, standard)
+
+
+def assessed_quantity(definition: dict[str, Any], usage: Usage, per_period: Decimal | None = None) -> Decimal:
+    """What a connection without a meter is taken to consume over the usage's period ("bulk demand"): its own figure
+    `per_period` when given, else the definition's "assessed_usage", each in units per standard period, times the
+    periods the usage spans (period_share: a quarter of a monthly tariff is 3). 0 when neither is given. Rounded half
+    up to a thousandth of a unit, as bills keep quantities."""
+    base = per_period if per_period is not None else to_decimal(definition.get("assessed_usage"))
+    if base is None or base <= 0:
+        return Decimal(0)
+    quantity = exact_decimal(Fraction(base) * period_share(definition, usage))
+    return quantity.quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP)
 
 
 def quote_period(versions: list[tuple[date, dict[str, Any]]], usage: Usage) -> Quote:

@@ -86,6 +86,7 @@ SCHEMA: dict[str, Any] = {
         "unit": {"enum": list(UNITS)},
         "period": {"enum": list(PERIOD_DAYS)},
         "standard_days": {"type": "integer", "minimum": 1, "maximum": 400},
+        "assessed_usage": _AMOUNT,
         "components": {
             "type": "array",
             "minItems": 1,
@@ -281,6 +282,7 @@ def validate(definition: Any) -> list[Problem]:
     for key in ("name", "description", "source"):
         if key in definition and not isinstance(definition[key], str):
             check.add(key, "Give text.")
+    check.amount("assessed_usage", definition.get("assessed_usage"), required=False)
     components = definition.get("components")
     ids: list[str] = []
     if not isinstance(components, list) or not components:

@@ -99,6 +99,7 @@ def world_a(operator_a: Any, admin_a: Any) -> dict[str, Callable[[], Any]]:
         "bill_run_id": lambda: _bill_of(operator_a).run_id,  # billing
         "bill_id": lambda: _bill_of(operator_a).pk,  # billing
         "penalty_rule_id": lambda: _penalty_rule_of(operator_a).pk,  # billing/corrections
+        "indigent_id": lambda: _indigent_of(operator_a).pk,  # customers: the indigent register
         "message_id": lambda: (
             OutboxMessage.objects.create(
                 operator=operator_a,
@@ -154,6 +155,7 @@ MISSING: dict[str, Callable[[], Any]] = {
     "bill_run_id": lambda: 999999,  # billing
     "bill_id": lambda: 999999,  # billing
     "penalty_rule_id": lambda: 999999,  # billing/corrections
+    "indigent_id": lambda: 999999,  # customers: the indigent register
     # metering/review, metering/readings
     "reading_id": lambda: 999999,
     # metering/meters
@@ -180,6 +182,23 @@ def _penalty_rule_of(operator: Any) -> Any:  # billing/corrections
 
     return PenaltyRule.objects.filter(operator=operator).first() or penalty_rule_save(
         operator=operator, acting_user=None, name="Penalty of Amazi Alpha Ltd", kind="flat", amount="100"
+    )
+
+
+def _indigent_of(operator: Any) -> Any:  # customers: the indigent register
+    """Operator A's walk customer (named in A_MARKERS) on its indigent register, its reference naming A too."""
+    import datetime
+
+    from mita.customers.indigent import indigent_register
+    from mita.customers.models import IndigentRegistration
+
+    customer = _connection_of(operator).customer
+    return IndigentRegistration.objects.filter(customer=customer).first() or indigent_register(
+        operator=operator,
+        customer=customer,
+        reference="Social register of Amazi Alpha Ltd",
+        valid_from=datetime.date(2026, 1, 1),
+        acting_user=None,
     )
 
 
@@ -801,6 +820,7 @@ def test_the_walk_reaches_operator_a_objects_for_their_own_admin(client_for, ope
         "api/v1/connections/<connection_id>/household",  # billing/documents
         "billing/penalties/rules/<int:penalty_rule_id>/",  # billing/corrections
         "api/v1/penalty-rules/<penalty_rule_id>",  # billing/corrections
+        "api/v1/indigent-register/<indigent_id>",  # customers: the indigent register
     ):
         if route not in all_routes():
             continue

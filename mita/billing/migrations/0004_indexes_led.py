@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0002_corrections"),
+        ("billing", "0003_discard_and_close"),
         ("customers", "0011_imports"),
         ("registry", "0004_default_requirements"),
     ]
