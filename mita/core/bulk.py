@@ -168,28 +168,33 @@ def instances_insert(instances: Sequence[models.Model]) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     table = quote(model._meta.db_table)
+    # The values straight from the instances' __dict__ (one C call per row); through readers only the fields the
+    # driver would not take as they are (files, JSON; dates and times on SQLite).
+    row_of = operator.itemgetter(*(field.attname for field in fields))
+    converted = (models.FileField, models.JSONField)
+    if connection.vendor == "sqlite":
+        converted += (models.DateField, models.DateTimeField)  # DateTimeField is a DateField: both named anyway
+    special = [
+        (position, reader_of(field, connection))
+        for position, field in enumerate(fields)
+        if isinstance(field, converted)
+    ]
+
+    def rows() -> Iterator[list[Any]]:
+        for instance in instances:
+            row = list(row_of(vars(instance)))
+            for position, read in special:
+                row[position] = read(instance)
+            yield row
+
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # The values straight from the instances' __dict__ (one C call per row); files and JSON through readers.
-            row_of = operator.itemgetter(*(field.attname for field in fields))
-            special = [
-                (position, reader_of(field, connection))
-                for position, field in enumerate(fields)
-                if isinstance(field, models.FileField | models.JSONField)
-            ]
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for instance in instances:
-                    row = list(row_of(vars(instance)))
-                    for position, read in special:
-                        row[position] = read(instance)
+                for row in rows():
                     copy.write_row(row)
         else:
-            readers = [reader_of(field, connection) for field in fields[1:]]  # the id first, then the rest
             marks = ", ".join(["%s"] * len(fields))
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 (model names, quoted)
-                [[instance.pk, *[read(instance) for read in readers]] for instance in instances],
-            )
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows()))  # noqa: S608 (model names, quoted)
     for instance in instances:
         instance._state.adding = False
         instance._state.db = alias
