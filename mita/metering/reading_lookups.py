@@ -21,6 +21,7 @@ class Placed(NamedTuple):
     """A meter installed on a connection, as a row needs it (a tuple: made straight from the query's rows, 100,000
     of them in a large file, where a frozen dataclass cost a second)."""
 
+    installation_id: int
     connection_id: int
     connection_number: str
     meter_id: int
@@ -31,6 +32,7 @@ class Placed(NamedTuple):
 
 def _installations(operator: Any, field: str, values: list[Any]) -> Iterator[Placed]:
     fields = (
+        "pk",
         "connection_id",
         "connection__number",
         "meter_id",
@@ -125,6 +127,7 @@ def _row_place(
         placed = on_connection
     assert placed is not None
     row.connection_id, row.connection_number = placed.connection_id, placed.connection_number
+    row.installation_id = placed.installation_id
     if row.meter_serial:
         row.meter_id = placed.meter_id
     return placed
@@ -182,24 +185,53 @@ class _Readers:
         self.phones: dict[str, str] = {}
 
     def find(self, row: FileRow) -> int | None:
-        text = row.reader
+        found = self.id_of(row.reader)
+        if found == AMBIGUOUS:
+            row.error("reader", _("Several users have this name: write the reader's phone instead."))
+            return None
+        if found is None:
+            row.error(
+                "reader",
+                _("No user of your operator has this phone or name: correct it, or leave the reader empty."),
+            )
+        return found
+
+    def id_of(self, text: str) -> int | None:
+        """The user written as `text` (name or phone); None when no one, AMBIGUOUS when several have that name."""
         named = self.by_name.get(text.casefold(), [])
         if len(named) == 1:
             return named[0]
         if len(named) > 1:
-            row.error("reader", _("Several users have this name: write the reader's phone instead."))
-            return None
+            return AMBIGUOUS
         if any(character.isdigit() for character in text):
             if text not in self.phones:
                 try:
                     self.phones[text] = normalize_phone(text)
                 except ValidationError:
                     self.phones[text] = ""
-            user_id = self.by_phone.get(self.phones[text])
-            if user_id is not None:
-                return user_id
-        row.error(
-            "reader",
-            _("No user of your operator has this phone or name: correct it, or leave the reader empty."),
-        )
+            return self.by_phone.get(self.phones[text])
         return None
+
+
+AMBIGUOUS = -1  # not a user's id
+
+
+def rows_changed_since(*, operator: Any, rows: list[FileRow]) -> list[FileRow]:
+    """Of rows resolved by an earlier check, those whose reader or register no longer resolves to what it did (a user
+    left the operator, a meter model's register was renamed): to be checked again. Their installations are checked
+    by readings_record itself (ReadingInput.installation_id), under the meter states' locks."""
+    changed: list[FileRow] = []
+    with_reader = [row for row in rows if row.reader]
+    if with_reader:
+        readers = _Readers(operator)
+        ids: dict[str, int | None] = {}
+        for row in with_reader:
+            if row.reader not in ids:
+                ids[row.reader] = readers.id_of(row.reader)
+            if ids[row.reader] != row.reader_id:
+                changed.append(row)
+    other_registers = [row for row in rows if row.register != "main"]
+    if other_registers:
+        codes = set(Register.objects.filter(meter_model__operator=operator).values_list("code", flat=True))
+        changed += [row for row in other_registers if row.register not in codes]
+    return list({row.number: row for row in changed}.values())
