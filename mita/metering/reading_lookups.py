@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
 from mita.accounts.phones import normalize_phone
 from mita.accounts.selectors import users_of_operator
-from mita.core.bulk import among
+from mita.core.bulk import IN_CHUNK, among
 from mita.metering.models import Installation, Meter, Register
 from mita.metering.reading_files import FileRow
 
@@ -30,6 +31,12 @@ class Placed(NamedTuple):
     installed_on: datetime.date
 
 
+# Without arrays (SQLite), a long list goes as chunks of IN, and where no index serves the column (a connection number
+# in any case) each chunk reads all the operator's installations again: 112 reads for 100,000 numbers. Past this many
+# values they are read once and picked here.
+SCAN_PAST = 5 * IN_CHUNK
+
+
 def _installations(operator: Any, field: str, values: list[Any]) -> Iterator[Placed]:
     fields = (
         "pk",
@@ -43,6 +50,12 @@ def _installations(operator: Any, field: str, values: list[Any]) -> Iterator[Pla
     installations = Installation.objects.filter(operator=operator, removed_on__isnull=True).order_by()
     if field == "number_upper":
         installations = installations.annotate(number_upper=Upper("connection__number"))
+    if len(values) > SCAN_PAST and connections[installations.db].vendor != "postgresql":
+        wanted = set(values)
+        for found in installations.values_list(field, *fields):
+            if found[0] in wanted:
+                yield Placed._make(found[1:])
+        return
     for narrowed in among(installations, field, values):
         for found in narrowed.values_list(*fields):
             yield Placed._make(found)

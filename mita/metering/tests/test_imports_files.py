@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 
 from mita.customers.services_places import route_create
+from mita.metering import reading_lookups
 from mita.metering.installations import meter_remove, meter_replace
 from mita.metering.models import MeterState, Reading, ReadingImport, ReadingImportRow
 from mita.metering.reading_books import BOOK_COLUMNS, reading_book_csv, reading_book_xlsx
@@ -366,3 +367,21 @@ def test_a_reader_who_left_between_the_check_and_the_confirmation_is_an_error(op
     done = ReadingImport.objects.get(pk=reading_import.pk)
     assert problems(done) == {2: [("error", "", "reader")]}
     assert (done.rows_error, done.rows_created) == (1, 1)
+
+
+def test_a_long_file_looks_its_numbers_and_serials_up_in_one_read_with_the_same_findings(
+    operator_a, operator_b, two_connections, monkeypatch
+):
+    # given lists long enough to be read whole rather than in chunks (made short here)
+    monkeypatch.setattr(reading_lookups, "SCAN_PAST", 0)
+    metered_connection(operator_b, number="BWC-0001", serial="40001")
+    content = csv_bytes(
+        "aal-0001,,,112,2026-01-28,,,,",
+        ",30002,,530,2026-01-29,,,,",
+        "BWC-0001,,,1,2026-01-28,,,,",
+        ",40001,,1,2026-01-28,,,,",
+    )
+    reading_import = check(operator_a, content)
+    # then the operator's own are found whatever their case, another operator's are not
+    assert (reading_import.rows_valid, reading_import.rows_error) == (2, 2)
+    assert problems(reading_import) == {4: [("error", "", "connection_number")], 5: [("error", "", "meter_serial")]}
