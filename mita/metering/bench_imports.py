@@ -14,6 +14,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection as database
 from django.db import transaction
 from django.utils import timezone
 
@@ -130,6 +131,22 @@ def file_of(seeded: list[tuple[str, Decimal, int]], *, read_on: datetime.date) -
     return out.getvalue().encode()
 
 
+def _database_cpu() -> float | None:
+    """CPU seconds the database server process serving this connection has used so far (PostgreSQL on this machine,
+    from /proc); None elsewhere. With the process's own CPU time, what an import costs whatever the machine's load."""
+    if database.vendor != "postgresql":
+        return None
+    with database.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{backend}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def _elsewhere(options: dict[str, Any]) -> dict[str, Any]:
     """The same benchmark in a child process configured for another database (a connection cannot change engine)."""
     command = [sys.executable, "-m", "mita.cli", "bench", "readings-import", "--rows", str(options["rows"])]
@@ -159,11 +176,15 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
 
             profiler = cProfile.Profile()
             profiler.enable()
+        database_started = _database_cpu()
+        cpu_started = time.process_time()
         started = time.perf_counter()
         checked = reading_import_check(operator=operator, acting_user=None, file_name="bench.csv", content=content)
         checked_at = time.perf_counter()
         first = reading_import_run(reading_import_id=checked.pk)
         recorded_at = time.perf_counter()
+        cpu_seconds = time.process_time() - cpu_started
+        database_finished = _database_cpu()
         if profiler is not None:
             import pstats
 
@@ -184,6 +205,13 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             "check_seconds": round(checked_at - started, 2),
             "record_seconds": round(recorded_at - checked_at, 2),
             "rows_per_second": round(first.rows_total / seconds, 1),
+            # CPU seconds of this process and of the database server for the check and the record: the work itself,
+            # which a loaded machine stretches into more seconds (on PostgreSQL served locally).
+            "cpu_seconds": round(cpu_seconds, 2),
+            "database_cpu_seconds": None
+            if database_started is None or database_finished is None
+            else round(database_finished - database_started, 2),
+            "load_average": [round(load, 2) for load in os.getloadavg()],
             "created": first.rows_created,
             "replayed": first.rows_replayed,
             "refused": first.rows_refused,

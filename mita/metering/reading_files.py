@@ -90,6 +90,7 @@ class FileRow:
     connection_id: int | None = None
     meter_id: int | None = None
     reader_id: int | None = None
+    installation_id: int | None = None  # the installation the check found for the row
 
     def error(self, column: str, message: Any) -> None:
         self.errors.append({"column": column, "message": str(message)})

@@ -5,11 +5,15 @@ index changed since is a conflict, reported, with nothing lost (docs/metering-im
 
 import contextlib
 import csv
+import datetime
 import gc
 import hashlib
 import io
+import json
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -22,11 +26,12 @@ from mita.core.jobs import job_advance, job_create, job_fail, job_finish, job_st
 from mita.metering.errors import MeteringError
 from mita.metering.models import Reading, ReadingImport, ReadingImportRow
 from mita.metering.reading_files import FileRow, reading_file_read
-from mita.metering.reading_lookups import rows_resolve
+from mita.metering.reading_lookups import rows_changed_since, rows_resolve
 from mita.metering.readings import ReadingInput, RowResult, readings_record
 
 RECORD_CHUNK = 10_000  # rows per readings_record call: one transaction each, progress between them
 ROW_BATCH = 2_000
+CHECKED_VERSION = 1  # of ReadingImport.checked's layout; another version is read as none (the file is checked again)
 
 
 def row_key(row: FileRow) -> str:
@@ -65,6 +70,7 @@ def reading_import_check(*, operator: Any, acting_user: Any, file_name: str, con
         columns=read.columns,
         ignored_columns=read.ignored_columns,
         created_by=acting_user,
+        checked=_checked_of(read.rows),
     )
     _counts_checked(reading_import, read.rows)
     reading_import.save()
@@ -81,6 +87,88 @@ def reading_import_check(*, operator: Any, acting_user: Any, file_name: str, con
         },
     )
     return reading_import
+
+
+def _checked_of(rows: list[FileRow]) -> bytes:
+    """What the check found, row by row (compressed JSON), for the run to record without reading and looking the file
+    up again: the rows with errors as reported, the good rows resolved (ids) with the cells a new check would need."""
+    kept: list[list[Any]] = []
+    for row in rows:
+        if row.blank:
+            continue
+        if row.errors:
+            kept.append([row.number, row.connection_number, row.meter_serial, row.errors])
+            continue
+        assert row.read_on is not None
+        kept.append(
+            [
+                row.number,
+                row.connection_id,
+                row.installation_id,
+                row.meter_id,
+                row.reader_id,
+                row.register,
+                None if row.index is None else str(row.index),
+                row.read_on.isoformat(),
+                row.cycle,
+                row.reader_code,
+                row.note,
+                row.connection_number,
+                row.meter_serial,
+                row.brand,
+                row.reader,
+            ]
+        )
+    text = json.dumps({"version": CHECKED_VERSION, "rows": kept}, separators=(",", ":"))
+    return zlib.compress(text.encode(), 1)
+
+
+def _checked_rows(reading_import: ReadingImport) -> list[FileRow] | None:
+    """The rows as the check left them (blank rows left out), or None when the import has none kept."""
+    kept = bytes(reading_import.checked or b"")
+    if not kept:
+        return None
+    found = json.loads(zlib.decompress(kept))
+    if found.get("version") != CHECKED_VERSION:
+        return None
+    day_of = datetime.date.fromisoformat
+    rows: list[FileRow] = []
+    for item in found["rows"]:
+        if len(item) == 4:
+            number, connection_number, meter_serial, errors = item
+            rows.append(FileRow(number, connection_number, meter_serial, "", "", None, None, "", "", "", "", errors))
+            continue
+        (number, connection_id, installation_id, meter_id, reader_id, register, index, read_on) = item[:8]
+        cycle, reader_code, note, connection_number, meter_serial, brand, reader = item[8:]
+        rows.append(
+            FileRow(
+                number,
+                connection_number,
+                meter_serial,
+                brand,
+                register,
+                None if index is None else Decimal(index),
+                day_of(read_on),
+                cycle,
+                reader_code,
+                reader,
+                note,
+                [],
+                False,
+                connection_id,
+                meter_id,
+                reader_id,
+                installation_id,
+            )
+        )
+    return rows
+
+
+def _check_again(operator: Any, rows: list[FileRow]) -> None:
+    """Rows checked before, whose connection's meter, reader or register changed since: looked up again now."""
+    for row in rows:
+        row.connection_id = row.meter_id = row.reader_id = row.installation_id = None
+    rows_resolve(operator=operator, rows=rows)
 
 
 def _counts_checked(reading_import: ReadingImport, rows: list[FileRow]) -> None:
@@ -110,7 +198,7 @@ def reading_import_confirm(*, reading_import: ReadingImport, acting_user: Any) -
     from mita.metering.tasks_imports import reading_import_task
 
     with transaction.atomic():
-        reading_import = ReadingImport.objects.select_for_update().get(pk=reading_import.pk)
+        reading_import = ReadingImport.objects.select_for_update().defer("content", "checked").get(pk=reading_import.pk)
         _runnable(reading_import)
         reading_import.job = job_create(
             kind="metering.reading_import",
@@ -146,7 +234,12 @@ def reading_import_run(*, reading_import_id: int, acting_user: Any = None) -> Re
     readings_record in chunks of RECORD_CHUNK (each one transaction; a crash loses at most one chunk, and running
     again replays what was recorded), and keep the report: counts, and the rows that need attention."""
     with transaction.atomic():
-        reading_import = ReadingImport.objects.select_for_update().select_related("operator").get(pk=reading_import_id)
+        reading_import = (
+            ReadingImport.objects.select_for_update()
+            .select_related("operator")
+            .defer("content")  # read only when the import kept no checked rows
+            .get(pk=reading_import_id)
+        )
         if reading_import.status == ReadingImport.Status.DONE:
             _runnable(reading_import)
         reading_import.status = ReadingImport.Status.RUNNING
@@ -167,7 +260,7 @@ def reading_import_run(*, reading_import_id: int, acting_user: Any = None) -> Re
             job_fail(job_id=reading_import.job_id, message=str(error))
         raise
     with transaction.atomic():
-        reading_import = ReadingImport.objects.select_for_update().get(pk=reading_import.pk)
+        reading_import = ReadingImport.objects.select_for_update().defer("content", "checked").get(pk=reading_import.pk)
         ReadingImportRow.objects.filter(reading_import=reading_import).delete()
         ReadingImportRow.objects.bulk_create(problems, batch_size=ROW_BATCH)
         for field, value in tally.items():
@@ -175,7 +268,8 @@ def reading_import_run(*, reading_import_id: int, acting_user: Any = None) -> Re
         reading_import.status = ReadingImport.Status.DONE
         reading_import.finished_at = timezone.now()
         reading_import.message = ""
-        reading_import.save()
+        reading_import.checked = b""  # recorded: the file itself stays, for the record
+        reading_import.save()  # the fields loaded (not the file), and the checked rows cleared
         audit_record(
             actor=acting_user,
             action="metering.readings_imported",
@@ -204,45 +298,64 @@ def reading_import_run(*, reading_import_id: int, acting_user: Any = None) -> Re
 
 def _record(reading_import: ReadingImport, acting_user: Any) -> tuple[list[ReadingImportRow], dict[str, Any]]:
     operator = reading_import.operator
-    read = reading_file_read(file_name=reading_import.file_name, content=bytes(reading_import.content))
-    rows_resolve(operator=operator, rows=read.rows)
-    problems = _error_rows(reading_import, read.rows)
-    # Oldest first per connection and register across chunks, so that each reading is checked against the one before.
-    good = sorted(
-        (row for row in read.rows if row.ok),
-        key=lambda row: (row.connection_id, row.register, row.read_on, row.number),
-    )
+    rows = _checked_rows(reading_import)
+    if rows is None:  # an import checked before the check kept its rows: read and check the file again
+        read = reading_file_read(file_name=reading_import.file_name, content=bytes(reading_import.content))
+        rows_resolve(operator=operator, rows=read.rows)
+        total, blank = len(read.rows), sum(1 for row in read.rows if row.blank)
+        rows = [row for row in read.rows if not row.blank]
+    else:
+        # What the check found stands where nothing it relied on changed since: the readers and registers are checked
+        # here, each row's installation by readings_record under the meter states' locks (installation_changed).
+        total, blank = reading_import.rows_total, reading_import.rows_blank
+        _check_again(operator, rows_changed_since(operator=operator, rows=[row for row in rows if row.ok]))
     tally: dict[str, Any] = {"rows_created": 0, "rows_replayed": 0, "rows_refused": 0, "rows_review": 0}
     review: Counter[str] = Counter()
     refused: Counter[str] = Counter()
+    problems: list[ReadingImportRow] = []
     conflicts: list[tuple[FileRow, str]] = []
-    for start in range(0, len(good), RECORD_CHUNK):
-        chunk = good[start : start + RECORD_CHUNK]
-        results = readings_record(
-            operator=operator,
-            rows=[_input(row) for row in chunk],
-            source=Reading.Source.IMPORT,
-            acting_user=acting_user,
-        )
-        for row, result in zip(chunk, results, strict=True):
-            _tally(reading_import, row, result, tally, review, refused, problems, conflicts)
-        if reading_import.job_id:
-            job_advance(job_id=reading_import.job_id, by=len(chunk))
+    changed: list[FileRow] = []
+
+    def record(good: list[FileRow], *, checked: bool) -> None:
+        # Oldest first per connection and register across chunks: each reading is checked against the one before.
+        good.sort(key=lambda row: (row.connection_id, row.register, row.read_on, row.number))
+        for start in range(0, len(good), RECORD_CHUNK):
+            chunk = good[start : start + RECORD_CHUNK]
+            results = readings_record(
+                operator=operator,
+                rows=[_input(row, checked=checked) for row in chunk],
+                source=Reading.Source.IMPORT,
+                acting_user=acting_user,
+            )
+            for row, result in zip(chunk, results, strict=True):
+                if result.code == "installation_changed":
+                    changed.append(row)
+                else:
+                    _tally(reading_import, row, result, tally, review, refused, problems, conflicts)
+            if reading_import.job_id and checked:
+                job_advance(job_id=reading_import.job_id, by=len(chunk))
+
+    record([row for row in rows if row.ok], checked=True)
+    if changed:  # a meter swapped or removed since the check: those rows are looked up and recorded as they are now
+        _check_again(operator, changed)
+        record([row for row in changed if row.ok], checked=False)
+    problems += _error_rows(reading_import, rows)
     problems += _conflict_rows(reading_import, conflicts)
     problems.sort(key=lambda problem: problem.number)
-    _counts_checked(reading_import, read.rows)
+    errors = sum(1 for row in rows if row.errors)
     tally.update(
-        rows_total=reading_import.rows_total,
-        rows_valid=reading_import.rows_valid,
-        rows_error=reading_import.rows_error,
-        rows_blank=reading_import.rows_blank,
+        rows_total=total,
+        rows_valid=total - errors - blank,
+        rows_error=errors,
+        rows_blank=blank,
         review_by_anomaly=dict(review),
         refused_by_code=dict(refused),
     )
     return problems, tally
 
 
-def _input(row: FileRow) -> ReadingInput:
+def _input(row: FileRow, *, checked: bool) -> ReadingInput:
+    """The row for readings_record; `checked`: found by an earlier check, to be refused if its meter changed since."""
     assert row.connection_id is not None and row.read_on is not None
     return ReadingInput(
         connection_id=row.connection_id,
@@ -255,6 +368,7 @@ def _input(row: FileRow) -> ReadingInput:
         reader_id=row.reader_id,
         meter_id=row.meter_id,
         note=row.note,
+        installation_id=row.installation_id if checked else None,
     )
 
 

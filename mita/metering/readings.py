@@ -43,6 +43,9 @@ class ReadingInput:
     reader_id: int | None = None
     meter_id: int | None = None  # when given, the meter the reader saw: it must be the one installed
     note: str = ""
+    # When given, the installation the caller checked the row against (a file's check): when it is no longer the one
+    # on the connection, the row is refused (`installation_changed`, nothing written) for the caller to check again.
+    installation_id: int | None = None
 
     def digest(self) -> str:
         index = "" if self.current_index is None else format(self.current_index.normalize(), "f")
@@ -80,10 +83,13 @@ def average_daily(history: list[list[str]], minimum: int = 3) -> Decimal | None:
     """The connection's own average daily consumption over its recent readings; None with fewer than `minimum`."""
     if len(history) < minimum:
         return None
-    days = sum(int(days) for days, _consumption in history)
+    days, total = 0, Decimal(0)
+    for stretch, consumption in history:  # one pass, the same sum in the same order
+        days += int(stretch)
+        total += Decimal(consumption)
     if days <= 0:
         return None
-    return sum((Decimal(consumption) for _days, consumption in history), Decimal(0)) / days
+    return total / days
 
 
 def _refused(code: str, message: str) -> RowResult:
@@ -107,13 +113,19 @@ def _known_keys(operator: Any, keys: list[str]) -> dict[str, Reading]:
     return known
 
 
-def _states(operator: Any, connection_ids: list[int]) -> dict[tuple[int, str], MeterState]:
+# Not read with the meter states: the installation's and meter's timestamps and the meter's store dates, which no
+# check needs (a tz-aware timestamp costs microseconds a row to load); deferred, they load when first read.
+_LEFT_OUT = ("created_at", "received_on", "last_calibrated_on")
+
+
+def _states(operator: Any, connection_ids: list[int]) -> tuple[dict[tuple[int, str], MeterState], set[int]]:
     """The registers' states with their installations, meters and meter models loaded (so that dial_of and the
     readings' `installation` need no query), made from plain rows: one Installation and Meter per state, the meter
-    models shared."""
+    models shared; and the ids of those meter models."""
     states: dict[tuple[int, str], MeterState] = {}
-    state_names, installation_names = attnames_of(MeterState), attnames_of(Installation)
-    meter_names = attnames_of(Meter)
+    state_names = attnames_of(MeterState)
+    installation_names = [name for name in attnames_of(Installation) if name not in _LEFT_OUT]
+    meter_names = [name for name in attnames_of(Meter) if name not in _LEFT_OUT]
     names = [
         *state_names,
         *(f"installation__{name}" for name in installation_names),
@@ -122,39 +134,46 @@ def _states(operator: Any, connection_ids: list[int]) -> dict[tuple[int, str], M
     # Locked in primary-key order, so that two writers on the same connections never deadlock.
     mine = MeterState.objects.select_for_update(of=("self",)).filter(operator=operator).order_by("pk")
     db = mine.db
-    installation_field, meter_field = MeterState._meta.get_field("installation"), Installation._meta.get_field("meter")
     meters: list[Meter] = []
     state_count, installation_count = len(state_names), len(installation_names)
+    meter_start = state_count + installation_count
+    installation_at = state_names.index("installation_id")
     for rows in among(mine, "connection_id", sorted(set(connection_ids))):
         for row in rows.values_list(*names):
-            state = instance_of(MeterState, dict(zip(state_names, row[:state_count], strict=True)), db=db)
             installation = None
-            if state.installation_id is not None:
-                installation_row = row[state_count : state_count + installation_count]
+            if row[installation_at] is not None:
+                meter = instance_of(Meter, zip(meter_names, row[meter_start:], strict=True), db=db)
                 installation = instance_of(
-                    Installation, dict(zip(installation_names, installation_row, strict=True)), db=db
+                    Installation,
+                    zip(installation_names, row[state_count:meter_start], strict=True),
+                    db=db,
+                    related={"meter": meter},
                 )
-                meter = instance_of(
-                    Meter, dict(zip(meter_names, row[state_count + installation_count :], strict=True)), db=db
-                )
-                meter_field.set_cached_value(installation, meter)
                 meters.append(meter)
-            installation_field.set_cached_value(state, installation)
+            state = instance_of(
+                MeterState,
+                zip(state_names, row[:state_count], strict=True),
+                db=db,
+                related={"installation": installation},
+            )
             states[(state.connection_id, state.register)] = state
     # The meter models are few: read once and shared by the meters, not joined into every row.
     meter_models = MeterModel.objects.in_bulk({meter.meter_model_id for meter in meters})
-    meter_model_field = Meter._meta.get_field("meter_model")
     for meter in meters:
-        meter_model_field.set_cached_value(meter, meter_models[meter.meter_model_id])
-    return states
+        meter._state.fields_cache = {"meter_model": meter_models[meter.meter_model_id]}
+    return states, set(meter_models)
 
 
 def multipliers_of(states: Iterable[MeterState]) -> dict[tuple[int, str], Decimal]:
     """(meter model, register) -> multiplier for the meters installed behind these states."""
     model_ids = {s.installation.meter.meter_model_id for s in states if s.installation is not None}
+    return _multipliers(model_ids)
+
+
+def _multipliers(model_ids: Iterable[int]) -> dict[tuple[int, str], Decimal]:
     return {
         (model_id, code): multiplier
-        for model_id, code, multiplier in Register.objects.filter(meter_model_id__in=model_ids).values_list(
+        for model_id, code, multiplier in Register.objects.filter(meter_model_id__in=set(model_ids)).values_list(
             "meter_model_id", "code", "multiplier"
         )
     }
@@ -204,8 +223,8 @@ def readings_record(
     thresholds, settings = thresholds_of(operator)
     results: list[RowResult | None] = [None] * len(rows)
     known = _known_keys(operator, [row.key for row in rows if row.key])
-    states = _states(operator, [row.connection_id for row in rows])
-    multipliers = multipliers_of(states.values())
+    states, meter_model_ids = _states(operator, [row.connection_id for row in rows])
+    multipliers = _multipliers(meter_model_ids)
     user_id = getattr(acting_user, "pk", None)
     fresh: list[tuple[int, Reading]] = []
     new_keys: dict[str, tuple[str, int]] = {}
@@ -215,13 +234,18 @@ def readings_record(
     days_after = datetime.timedelta(days=settings.window_days_after)
     windows: dict[str, tuple[datetime.date, datetime.date]] = {}
     dials: dict[tuple[int, str], Dial] = {}
-    installation_field = Reading._meta.get_field("installation")
     # What Reading(...) would give every field not set here (its defaults), computed once instead of per row.
     reading_defaults = {field.attname: field.get_default() for field in Reading._meta.concrete_fields}
     # Oldest first per register, so that a file holding several months of a connection checks each against the last.
     order = sorted(range(len(rows)), key=lambda i: (rows[i].connection_id, rows[i].register, rows[i].read_on, i))
     for position in order:
         row = rows[position]
+        state = states.get((row.connection_id, row.register))
+        if row.installation_id is not None and (state is None or state.installation_id != row.installation_id):
+            results[position] = _refused(
+                "installation_changed", _("The meter on this connection changed since the row was checked.")
+            )
+            continue
         digest = row.digest()
         if row.key:
             first = known.get(row.key)
@@ -240,7 +264,6 @@ def readings_record(
                     else _refused("key_reused", _("This key was already used for a different reading."))
                 )
                 continue
-        state = states.get((row.connection_id, row.register))
         if state is None or state.installation_id is None:
             results[position] = _refused("no_meter", _("This connection has no meter installed for that register."))
             continue
@@ -287,8 +310,8 @@ def readings_record(
                 "body_digest": digest if row.key else "",
                 "created_by_id": user_id,
             },
+            related={"installation": installation},  # as Reading(installation=...)
         )
-        installation_field.set_cached_value(reading, installation)  # as Reading(installation=...)
         dial_key = (installation.meter.meter_model_id, row.register)
         dial = dials.get(dial_key) or dials.setdefault(dial_key, dial_of(state, multipliers))
         reading.multiplier = dial.multiplier

@@ -11,11 +11,13 @@ import openpyxl
 import pytest
 
 from mita.customers.services_places import route_create
+from mita.metering import reading_lookups
+from mita.metering.installations import meter_remove, meter_replace
 from mita.metering.models import MeterState, Reading, ReadingImport, ReadingImportRow
 from mita.metering.reading_books import BOOK_COLUMNS, reading_book_csv, reading_book_xlsx
 from mita.metering.reading_files import ReadingFileError, header_key
 from mita.metering.reading_imports import reading_import_check, reading_import_confirm, reading_import_report_csv
-from mita.metering.tests.world import metered_connection
+from mita.metering.tests.world import meter_of, metered_connection, store_of
 from mita.testing.factories import member
 
 pytestmark = pytest.mark.django_db
@@ -276,3 +278,110 @@ def test_another_operators_connections_are_unknown_to_a_file(operator_a, operato
     reading_import = check(operator_a, csv_bytes("BWC-0001,,,112,2026-01-28,,,,", ",40001,,112,2026-01-28,,,,"))
     assert reading_import.rows_valid == 0
     assert problems(reading_import) == {2: [("error", "", "connection_number")], 3: [("error", "", "meter_serial")]}
+
+
+# Between the check and the confirmation ------------------------------------------------------------------------------
+
+
+def test_the_confirmation_records_what_the_check_found_without_reading_the_file_again(operator_a, two_connections):
+    # given a checked file whose stored bytes are then lost
+    reading_import = check(operator_a, csv_bytes("AAL-0001,,,112,2026-01-28,,,,", "AAL-9999,,,1,2026-01-28,,,,"))
+    ReadingImport.objects.filter(pk=reading_import.pk).update(content=b"")
+    # when it is confirmed
+    reading_import_confirm(reading_import=reading_import, acting_user=None)
+    done = ReadingImport.objects.get(pk=reading_import.pk)
+    # then the check's rows are recorded, and its errors reported, as the check found them
+    assert (done.rows_total, done.rows_error, done.rows_created) == (2, 1, 1)
+    assert problems(done) == {3: [("error", "", "connection_number")]}
+    assert Reading.objects.get(source="import").current_index == D(112)
+    assert bytes(done.checked) == b""  # recorded: the check's rows are not kept
+
+
+def test_an_import_checked_without_its_rows_kept_reads_the_file_again(operator_a, two_connections):
+    reading_import = check(operator_a, csv_bytes("AAL-0001,,,112,2026-01-28,,,,", "AAL-9999,,,1,2026-01-28,,,,"))
+    ReadingImport.objects.filter(pk=reading_import.pk).update(checked=b"")  # as imports checked before they were kept
+    reading_import_confirm(reading_import=reading_import, acting_user=None)
+    done = ReadingImport.objects.get(pk=reading_import.pk)
+    assert (done.rows_total, done.rows_error, done.rows_created) == (2, 1, 1)
+    assert problems(done) == {3: [("error", "", "connection_number")]}
+
+
+def test_a_meter_replaced_between_the_check_and_the_confirmation_is_looked_up_again(operator_a, two_connections):
+    # given a file checked while AAL-0001 had meter 30001
+    first = two_connections[0]
+    content = csv_bytes(
+        "AAL-0001,,,112,2026-01-28,,,,", "AAL-0002,,,530,2026-01-29,,,,", "AAL-0001,,,40,2026-02-27,,,,"
+    )
+    reading_import = check(operator_a, content)
+    assert (reading_import.rows_valid, reading_import.rows_error) == (3, 0)
+    # when the meter is replaced on 10 February, before the file is confirmed
+    new_meter = meter_of(operator_a, first.meter.meter_model, "39999")
+    meter_replace(
+        connection=first.connection,
+        new_meter=new_meter,
+        replaced_on=datetime.date(2026, 2, 10),
+        final_index=D(120),
+        initial_index=D(10),
+        reason="faulty",
+        to_store=store_of(operator_a),
+        acting_user=None,
+    )
+    reading_import_confirm(reading_import=reading_import, acting_user=None)
+    done = ReadingImport.objects.get(pk=reading_import.pk)
+    # then the January row, read before the new meter, is an error as a new check says, and the February row counts
+    # on the new meter from its initial index
+    assert problems(done) == {2: [("error", "", "read_on")]}
+    assert (done.rows_error, done.rows_valid, done.rows_created, done.rows_refused) == (1, 2, 2, 0)
+    february = Reading.objects.get(connection=first.connection, source="import")
+    assert (february.installation.meter.serial, february.previous_index, february.current_index) == (
+        "39999",
+        D(10),
+        D(40),
+    )
+
+
+def test_a_meter_removed_between_the_check_and_the_confirmation_leaves_its_rows_in_error(operator_a, two_connections):
+    reading_import = check(operator_a, csv_bytes("AAL-0001,,,112,2026-01-28,,,,", "AAL-0002,,,530,2026-01-29,,,,"))
+    meter_remove(
+        connection=two_connections[0].connection,
+        removed_on=datetime.date(2026, 1, 30),
+        final_index=D(113),
+        reason="faulty",
+        to_store=store_of(operator_a),
+        acting_user=None,
+    )
+    reading_import_confirm(reading_import=reading_import, acting_user=None)
+    done = ReadingImport.objects.get(pk=reading_import.pk)
+    assert problems(done) == {2: [("error", "", "connection_number")]}
+    assert (done.rows_error, done.rows_created) == (1, 1)
+
+
+def test_a_reader_who_left_between_the_check_and_the_confirmation_is_an_error(operator_a, two_connections):
+    reader = member("billing_officer", operator_a, name="Rita Reader", phone="+250788555111")
+    reading_import = check(
+        operator_a, csv_bytes("AAL-0001,,,112,2026-01-28,,,Rita Reader,", "AAL-0002,,,530,2026-01-29,,,,")
+    )
+    assert reading_import.rows_error == 0
+    reader.memberships.all().delete()
+    reading_import_confirm(reading_import=reading_import, acting_user=None)
+    done = ReadingImport.objects.get(pk=reading_import.pk)
+    assert problems(done) == {2: [("error", "", "reader")]}
+    assert (done.rows_error, done.rows_created) == (1, 1)
+
+
+def test_a_long_file_looks_its_numbers_and_serials_up_in_one_read_with_the_same_findings(
+    operator_a, operator_b, two_connections, monkeypatch
+):
+    # given lists long enough to be read whole rather than in chunks (made short here)
+    monkeypatch.setattr(reading_lookups, "SCAN_PAST", 0)
+    metered_connection(operator_b, number="BWC-0001", serial="40001")
+    content = csv_bytes(
+        "aal-0001,,,112,2026-01-28,,,,",
+        ",30002,,530,2026-01-29,,,,",
+        "BWC-0001,,,1,2026-01-28,,,,",
+        ",40001,,1,2026-01-28,,,,",
+    )
+    reading_import = check(operator_a, content)
+    # then the operator's own are found whatever their case, another operator's are not
+    assert (reading_import.rows_valid, reading_import.rows_error) == (2, 2)
+    assert problems(reading_import) == {4: [("error", "", "connection_number")], 5: [("error", "", "meter_serial")]}

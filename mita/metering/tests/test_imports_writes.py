@@ -102,3 +102,25 @@ def test_a_list_longer_than_a_chunk_is_looked_up_whole(operator_a):
     )
     found = [reading.key for narrowed in among(Reading.objects.order_by(), "key", keys) for reading in narrowed]
     assert found == ["k-last"]
+
+
+def test_keys_with_quotes_backslashes_commas_and_braces_are_looked_up_whole(operator_a):
+    installation = metered_connection(operator_a, number="AAL-0001", serial="30001")
+    keys = ['a"b', "c\\d", "e,f", "{g}", "h i", "NULL", "ü-é", "plain"]
+    readings_record(
+        operator=operator_a,
+        rows=[
+            ReadingInput(
+                connection_id=installation.connection_id,
+                current_index=D(5 + n),
+                read_on=datetime.date(2026, 1, 1) + datetime.timedelta(days=n + 1),
+                key=key,
+            )
+            for n, key in enumerate(keys)
+        ],
+        source=Reading.Source.MANUAL,
+    )
+    found = [
+        reading.key for narrowed in among(Reading.objects.order_by(), "key", [*keys, "missing"]) for reading in narrowed
+    ]
+    assert sorted(found) == sorted(keys)
