@@ -198,9 +198,9 @@ def instances_insert(instances: Sequence[models.Model]) -> None:
     # The values straight from the instances' __dict__ (one C call per row); through readers only the fields the
     # driver would not take as they are (files, JSON; dates and times on SQLite).
     row_of = operator.itemgetter(*(field.attname for field in fields))
-    converted = (models.FileField, models.JSONField)
+    converted: tuple[type[models.Field[Any, Any]], ...] = (models.FileField, models.JSONField)
     if connection.vendor == "sqlite":
-        converted += (models.DateField, models.DateTimeField)  # DateTimeField is a DateField: both named anyway
+        converted = (*converted, models.DateField)  # DateTimeField is a DateField
     special = [
         (position, reader_of(field, connection))
         for position, field in enumerate(fields)
