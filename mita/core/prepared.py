@@ -5,7 +5,8 @@ Django sends every statement with its values written in (client-side binding) an
 each time: for a payment that was about half of the database's CPU. A statement run through `prepared_cursor`
 carries its values apart and is prepared on its first run on a connection (psycopg keeps up to 100 per connection);
 the plan is the server's to keep. Queries, errors and logging go through Django's cursor wrapper as before, so
-CaptureQueriesContext and assertNumQueries see them. Only for statements whose text is fixed (a module constant):
+CaptureQueriesContext and assertNumQueries see them (while queries are logged they run unprepared: the log
+needs the statement with its values). Only for statements whose text is fixed (a module constant):
 one built from values would fill the connection's cache. Behind a connection pooler in transaction mode, set
 MITA_DB_PREPARED_STATEMENTS=false (or use a pooler that keeps prepared statements, pgbouncer >= 1.21).
 """
@@ -37,7 +38,9 @@ def prepared_cursor(connection: Any = None) -> Iterator[Any]:
     global _cursor_class
     connection = connection or default_connection
     with connection.cursor() as wrapper:  # Django's checks, error translation and query log, as for any cursor
-        if connection.vendor != "postgresql" or not settings.MITA_DB_PREPARED_STATEMENTS:
+        if connection.vendor != "postgresql" or not settings.MITA_DB_PREPARED_STATEMENTS or connection.queries_logged:
+            # Logging queries (DEBUG, CaptureQueriesContext): Django writes each statement out from the cursor it
+            # ran on, which a prepared statement does not give back; the same statement goes unprepared then.
             yield wrapper
             return
         if _cursor_class is None:
