@@ -2,7 +2,7 @@
 by the server, so that it parses and plans each statement once per connection instead of on every payment.
 
 Django sends every statement with its values written in (client-side binding) and PostgreSQL parses and plans it
-each time: for a payment that was about half of the database's CPU. A statement run through `prepared_cursor`
+each time: for a payment that was about a third of the database's CPU. A statement run through `prepared_cursor`
 carries its values apart and is prepared on its first run on a connection (psycopg keeps up to 100 per connection);
 the plan is the server's to keep. Queries, errors and logging go through Django's cursor wrapper as before, so
 CaptureQueriesContext and assertNumQueries see them (while queries are logged they run unprepared: the log

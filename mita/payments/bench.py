@@ -39,8 +39,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--payments", type=int, default=2000, help="Payments to time (default 2000).")
     parser.add_argument("--concurrency", type=int, default=16, help="Clients sending at once (default 16).")
     parser.add_argument("--accounts", type=int, default=500, help="Customer accounts paid into (default 500).")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4).")
-    parser.add_argument("--threads", type=int, default=1, help="Threads per worker (default 1).")
+    # 2 cores: one process per core, and threads to overlap the database round trips (gthread keeps connections).
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2).")
+    parser.add_argument("--threads", type=int, default=8, help="Threads per worker (default 8; 1: sync workers).")
     parser.add_argument(
         "--no-health-checks",
         action="store_true",

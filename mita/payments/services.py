@@ -95,7 +95,7 @@ ORDER BY charge.due_date ASC, charge.id ASC
 
 def _open_charges_in_sql(*, operator: Any, holder: str) -> list[Charge]:
     with prepared_cursor() as cursor:
-        cursor.execute(_OPEN_CHARGES_SQL, [holder, operator.pk])
+        cursor.execute(_OPEN_CHARGES_SQL, [holder, getattr(operator, "pk", operator)])
         rows = cursor.fetchall()
     open_list: list[Charge] = []
     for *values, allocated in rows:
