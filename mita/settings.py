@@ -129,6 +129,13 @@ DATABASES = {
         conn_health_checks=env_bool("MITA_DB_CONN_HEALTH_CHECKS", True),
     )
 }
+# The hot paths' fixed statements are prepared by PostgreSQL once per connection (mita.core.prepared); switch off
+# behind a connection pooler that does not keep prepared statements.
+MITA_DB_PREPARED_STATEMENTS = env_bool("MITA_DB_PREPARED_STATEMENTS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and MITA_DB_PREPARED_STATEMENTS:
+    # Django turns psycopg's preparing off (None); only its server-bound cursors prepare, and Django's own cursors
+    # bind on the client, so this reaches mita.core.prepared's statements alone.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and the worker share the file.
     DATABASES["default"]["OPTIONS"] = {

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import models
 
+from mita.core.bulk import instance_create
 from mita.core.models import AuditEntry
 
 TENANT_MODEL = "registry.operator"
@@ -65,7 +66,7 @@ def audit_record(
     else:
         operator_id = getattr(operator, "pk", operator)
     actor_id = getattr(actor, "pk", None) if actor is not None and getattr(actor, "is_authenticated", True) else None
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         actor_id=actor_id,
         operator_id=operator_id,
         action=action,
@@ -78,6 +79,8 @@ def audit_record(
         request_id=context.request_id if context else "",
         ip=context.ip if context else None,
     )
+    instance_create(entry)  # as AuditEntry.objects.create, its INSERT built once: every write records one
+    return entry
 
 
 def audit_for(target: models.Model) -> models.QuerySet[AuditEntry]:

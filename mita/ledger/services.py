@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.core.audit import audit_record
-from mita.core.bulk import among, instances_insert, maker
+from mita.core.bulk import among, instance_create, instances_insert, maker
 from mita.core.errors import Conflict, DomainError
 from mita.core.money import quantize
 from mita.ledger.hooks import charge_book
@@ -282,7 +282,7 @@ def transfer_post(
         raise LedgerError(" ".join(problems), code="transfer_invalid")
     # Inside a caller's transaction no savepoint is needed: a failure here fails the caller's whole write.
     with transaction.atomic(savepoint=False):
-        transfer = Transfer.objects.create(
+        transfer = Transfer(
             operator=operator,
             debit=debit,
             credit=credit,
@@ -295,6 +295,7 @@ def transfer_post(
             reverses=reverses,
             memo=memo or {},
         )
+        instance_create(transfer)  # as Transfer.objects.create, its INSERT built once (core.bulk)
         _add_to_balances(transfer)
     return transfer
 

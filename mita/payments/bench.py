@@ -7,14 +7,18 @@ refused, and checks afterwards that the ledger verifies and the receipts run wit
 
 import cProfile
 import datetime
+import json
+import os
 import pstats
 import threading
 import time
 import uuid
 from decimal import Decimal
+from http.client import HTTPConnection
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 from django.db import connection, reset_queries, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -35,8 +39,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--payments", type=int, default=2000, help="Payments to time (default 2000).")
     parser.add_argument("--concurrency", type=int, default=16, help="Clients sending at once (default 16).")
     parser.add_argument("--accounts", type=int, default=500, help="Customer accounts paid into (default 500).")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4).")
-    parser.add_argument("--threads", type=int, default=1, help="Threads per worker (default 1).")
+    # 2 cores: one process per core, and threads to overlap the database round trips (gthread keeps connections).
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2).")
+    parser.add_argument("--threads", type=int, default=8, help="Threads per worker (default 8; 1: sync workers).")
     parser.add_argument(
         "--no-health-checks",
         action="store_true",
@@ -79,33 +84,50 @@ def _seed(accounts: int) -> tuple[Operator, list[str], str]:
 def _send(
     base_url: str, token: str, workspace: str, holders: list[str], jobs: list[int], clients: int
 ) -> tuple[list[float], list[str]]:
-    """Send one payment per job from `clients` threads; returns the latencies (s) and any refusals."""
+    """Send one payment per job from `clients` threads; returns the latencies (s) and any refusals.
+
+    The client shares the machine's cores with the server, so it is kept cheap: one keep-alive http.client
+    connection per thread (reopened when the server closes it), the body written by hand."""
     latencies: list[float] = []
     problems: list[str] = []
     lock = threading.Lock()
     cursor = iter(jobs)
+    address = urlsplit(base_url)
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "X-Mita-Workspace": workspace,
+        "Content-Type": "application/json",
+    }
 
     def client() -> None:
-        headers = {"Authorization": f"Bearer {token}", "X-Mita-Workspace": workspace}
-        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
+        http = HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
+        mine: list[float] = []
+        try:
             while True:
                 with lock:
                     job = next(cursor, None)
                 if job is None:
                     return
-                body = {
-                    "account_reference": holders[job % len(holders)],
-                    "amount": "1500",
-                    "channel": "cash_office",
-                    "idempotency_key": str(uuid.uuid4()),
-                }
+                body = json.dumps(
+                    {
+                        "account_reference": holders[job % len(holders)],
+                        "amount": "1500",
+                        "channel": "cash_office",
+                        "idempotency_key": str(uuid.uuid4()),
+                    }
+                )
                 started = time.perf_counter()
-                response = http.post("/api/v1/payments", json=body)
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
-                    if response.status_code != 201:
-                        problems.append(f"{response.status_code} {response.text[:200]}")
+                http.request("POST", "/api/v1/payments", body=body, headers=headers)
+                response = http.getresponse()
+                answer = response.read()
+                mine.append(time.perf_counter() - started)
+                if response.status != 201:
+                    with lock:
+                        problems.append(f"{response.status} {answer[:200]!r}")
+        finally:
+            http.close()
+            with lock:
+                latencies.extend(mine)
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
@@ -113,6 +135,61 @@ def _send(
     for thread in threads:
         thread.join()
     return latencies, problems
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system, every thread) a process has used so far; 0 where /proc cannot tell."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes started by `pid`, and theirs (the web server's master and workers), from /proc (Linux)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], list(parents.get(pid, []))
+    while queue:
+        child = queue.pop()
+        found.append(child)
+        queue.extend(parents.get(child, []))
+    return found
+
+
+def _database_backends() -> list[int]:
+    """The PostgreSQL server processes serving the scratch database's other connections (the web workers')."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return [int(row[0]) for row in cursor.fetchall()]
+
+
+class CpuMeter:
+    """CPU used between start() and stop() by the web server's processes, the database's backends for them, and this
+    process (the client threads): what a payment costs the machine, whatever else runs on it. The wall-clock figures
+    swing with the machine's other load; these do not (much), and 2 cores / CPU per payment bounds the throughput."""
+
+    def start(self) -> None:
+        self.processes = {"web": _descendants(os.getpid()), "database": _database_backends()}
+        self.started = {part: sum(map(_cpu_seconds, pids)) for part, pids in self.processes.items()}
+        self.client_started = time.process_time()
+
+    def stop(self, payments: int) -> dict[str, float]:
+        used = {part: sum(map(_cpu_seconds, pids)) - self.started[part] for part, pids in self.processes.items()}
+        used["client"] = time.process_time() - self.client_started
+        figures = {f"cpu_ms_per_payment_{part}": round(seconds / payments * 1000, 2) for part, seconds in used.items()}
+        figures["cpu_ms_per_payment"] = round(sum(used.values()) / payments * 1000, 2)
+        return figures
 
 
 def _profile(holders: list[str], token: str, workspace: str, count: int, out: str) -> dict[str, Any]:
@@ -191,9 +268,12 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         )
         with server as url:
             _send(url, token, workspace, holders, list(range(WARM_UP)), clients)
+            meter = CpuMeter()
+            meter.start()
             started = time.perf_counter()
             latencies, problems = _send(url, token, workspace, holders, list(range(WARM_UP, WARM_UP + count)), clients)
             seconds = time.perf_counter() - started
+            cpu = meter.stop(count)
         if problems:
             raise SystemExit(f"{len(problems)} payments were refused, e.g. {problems[0]}")
         numbers = sorted(Receipt.objects.filter(operator=operator).values_list("sequence_number", flat=True))
@@ -212,6 +292,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
             "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
             "max_ms": round(latencies[-1] * 1000, 1),
+            **cpu,
             "payments_recorded": Payment.objects.filter(operator=operator).count(),
             "receipts_gapless": numbers == list(range(1, len(numbers) + 1)),
             "ledger_verified": ledger_verify(operator=operator) == [],

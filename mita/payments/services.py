@@ -5,15 +5,17 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.core.audit import audit_record
+from mita.core.bulk import instance_create, instance_of
 from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.core.money import quantize
+from mita.core.prepared import prepared_cursor
 from mita.ledger.models import Account, Balance, Charge, Transfer
 from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_from, holder_known
 from mita.ledger.services import (
@@ -27,9 +29,9 @@ from mita.ledger.services import (
     transfers_reverse,
     vat_included,
 )
-from mita.payments.cashier import till_check_voidable, till_for_payment
+from mita.payments.cashier import till_check_voidable, till_id_for_payment
 from mita.payments.confirmations import payment_confirmation_queue
-from mita.payments.models import Allocation, Channel, Payment, PaymentSettings, Receipt
+from mita.payments.models import Allocation, Channel, ChargeCancellation, Payment, PaymentSettings, Receipt
 from mita.payments.numbering import receipt_number_give
 from mita.payments.preferences import allocation_key, payment_settings_for
 from mita.payments.signals import charges_settled
@@ -53,19 +55,55 @@ def open_charges(*, operator: Any, holder: str, rules: PaymentSettings | None = 
     One query, whatever the account's history. Call after holder_lock() when allocating, so that concurrent
     payments see each other's allocations.
     """
-    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
-    charges = (
-        charges_of(operator=operator, holder=holder)
-        .annotate(allocated=Coalesce(Sum("allocations__amount", filter=Q(allocations__voided=False)), zero))
-        .filter(total__gt=F("allocated"), cancellation__isnull=True)
-    )
-    open_list: list[Charge] = []
-    for charge in charges:
-        charge.open_amount = charge.total - charge.allocated  # type: ignore[attr-defined]
-        open_list.append(charge)
+    if connection.vendor == "postgresql":
+        open_list = _open_charges_in_sql(operator=operator, holder=holder)
+    else:
+        zero = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
+        charges = (
+            charges_of(operator=operator, holder=holder)
+            .annotate(allocated=Coalesce(Sum("allocations__amount", filter=Q(allocations__voided=False)), zero))
+            .filter(total__gt=F("allocated"), cancellation__isnull=True)
+        )
+        open_list = []
+        for charge in charges:
+            charge.open_amount = charge.total - charge.allocated  # type: ignore[attr-defined]
+            open_list.append(charge)
     if len(open_list) < 2:  # nothing to order: the operator's settings are not even read
         return open_list
     return sorted(open_list, key=allocation_key(rules or payment_settings_for(operator=operator)))
+
+
+# The query open_charges' ORM path builds, written once: on PostgreSQL, where the driver gives back Decimals and
+# dates as they are, a payment then spends no time building SQL for its busiest read (about a fifth of its CPU).
+_CHARGE_ATTNAMES = [field.attname for field in Charge._meta.concrete_fields]
+_OPEN_CHARGES_SQL = """
+SELECT {columns}, COALESCE(SUM(allocation.amount) FILTER (WHERE NOT allocation.voided), 0) AS allocated
+FROM {charge} AS charge
+LEFT OUTER JOIN {allocation} AS allocation ON charge.id = allocation.charge_id
+LEFT OUTER JOIN {cancellation} AS cancellation ON charge.id = cancellation.charge_id
+WHERE charge.holder = %s AND charge.operator_id = %s AND cancellation.id IS NULL
+GROUP BY charge.id
+HAVING charge.total > COALESCE(SUM(allocation.amount) FILTER (WHERE NOT allocation.voided), 0)
+ORDER BY charge.due_date ASC, charge.id ASC
+""".format(
+    columns=", ".join(f"charge.{field.column}" for field in Charge._meta.concrete_fields),
+    charge=Charge._meta.db_table,
+    allocation=Allocation._meta.db_table,
+    cancellation=ChargeCancellation._meta.db_table,
+)
+
+
+def _open_charges_in_sql(*, operator: Any, holder: str) -> list[Charge]:
+    with prepared_cursor() as cursor:
+        cursor.execute(_OPEN_CHARGES_SQL, [holder, getattr(operator, "pk", operator)])
+        rows = cursor.fetchall()
+    open_list: list[Charge] = []
+    for *values, allocated in rows:
+        charge = instance_of(Charge, dict(zip(_CHARGE_ATTNAMES, values, strict=True)), db=connection.alias)
+        charge.allocated = allocated
+        charge.open_amount = charge.total - allocated
+        open_list.append(charge)
+    return open_list
 
 
 def _remember_allocations(payment: Payment, allocations: list[Allocation]) -> None:
@@ -89,20 +127,47 @@ def _receivable_lock(*, operator: Any, reference: str) -> Account | None:
     One query in the usual case (the reference is the holder, as written); else the case-blind match, then the lock.
     """
     reference = reference.strip()
-    locked = (
-        Balance.objects.select_for_update(of=("self",))
-        .select_related("account")
-        .filter(
-            account__operator=operator,
-            account__category=Account.Category.RECEIVABLE,
-            account__code=f"receivable:{reference}",
+    if connection.vendor == "postgresql":
+        locked: Account | None = _receivable_lock_in_sql(operator=operator, code=f"receivable:{reference}")
+    else:
+        balance = (
+            Balance.objects.select_for_update(of=("self",))
+            .select_related("account")
+            .filter(
+                account__operator=operator,
+                account__category=Account.Category.RECEIVABLE,
+                account__code=f"receivable:{reference}",
+            )
+            .first()
         )
-        .first()
-    )
+        locked = balance.account if balance is not None else None
     if locked is not None:
-        return locked.account
+        return locked
     holder = holder_known(operator=operator, reference=reference)
     return holder_lock(operator=operator, holder=holder) if holder else None
+
+
+# _receivable_lock's ORM query, written once for PostgreSQL (see _OPEN_CHARGES_SQL).
+_ACCOUNT_ATTNAMES = [field.attname for field in Account._meta.concrete_fields]
+_RECEIVABLE_LOCK_SQL = """
+SELECT {columns} FROM {balance} AS balance INNER JOIN {account} AS account ON balance.account_id = account.id
+WHERE account.category = %s AND account.code = %s AND account.operator_id = %s
+ORDER BY balance.account_id ASC LIMIT 1 FOR UPDATE OF balance
+""".format(
+    columns=", ".join(f"account.{field.column}" for field in Account._meta.concrete_fields),
+    balance=Balance._meta.db_table,
+    account=Account._meta.db_table,
+)
+
+
+def _receivable_lock_in_sql(*, operator: Any, code: str) -> Account | None:
+    with prepared_cursor() as cursor:
+        cursor.execute(_RECEIVABLE_LOCK_SQL, [Account.Category.RECEIVABLE.value, code, operator.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    account: Account = instance_of(Account, dict(zip(_ACCOUNT_ATTNAMES, row, strict=True)), db=connection.alias)
+    return account
 
 
 def _settle(
@@ -139,7 +204,9 @@ def _settle(
         remaining -= take
         if charge.head == DEPOSIT_HEAD:
             deposit_paid += take
-    if allocations:  # one statement however many charges the payment clears
+    if len(allocations) == 1:  # the usual case: its INSERT built once (core.bulk)
+        instance_create(allocations[0])
+    elif allocations:  # one statement however many charges the payment clears
         Allocation.objects.bulk_create(allocations)
     if payment is not None:
         _remember_allocations(payment, allocations)
@@ -207,6 +274,18 @@ def _take(
                 acting_user=acting_user,
                 memo={"overpayment": True, "advance_ex_vat": rules.advance_ex_vat},
             )
+
+
+_PAYMENT_BY_KEY_SQL = f"SELECT id FROM {Payment._meta.db_table} WHERE operator_id = %s AND idempotency_key = %s"  # noqa: S608
+
+
+def _payment_by_key(*, operator: Any, key: str) -> Payment | None:
+    """The operator's payment taken with this idempotency key, if any. The key is unique per operator: a new payment
+    (the usual case) costs one short statement, written once rather than built by the ORM each time."""
+    with prepared_cursor() as cursor:
+        cursor.execute(_PAYMENT_BY_KEY_SQL, [operator.pk, key])
+        row = cursor.fetchone()
+    return Payment.objects.filter(pk=row[0]).first() if row else None
 
 
 def _same_payment(
@@ -283,14 +362,16 @@ def payment_receive(
         first.is_replay = True  # type: ignore[attr-defined]
         return first
 
-    if first := Payment.objects.filter(operator=operator, idempotency_key=key).first():
+    if first := _payment_by_key(operator=operator, key=key):
         return replay(first)
     try:
         with transaction.atomic():
-            till = till_for_payment(operator=operator, channel=channel, received_by=received_by)  # locks: the till,
+            till_id = till_id_for_payment(
+                operator=operator, channel=channel, received_by=received_by
+            )  # locks: the till,
             receivable = _receivable_lock(operator=operator, reference=account_reference)  # then the account
             holder = receivable.holder if receivable is not None else ""
-            payment = Payment.objects.create(
+            payment = Payment(
                 operator=operator,
                 channel=channel,
                 amount=amount,
@@ -305,8 +386,9 @@ def payment_receive(
                 value_date=value_date or timezone.localdate(),
                 received_by=received_by if getattr(received_by, "pk", None) else None,
                 memo=memo or {},
-                till=till,
+                till_id=till_id,
             )
+            instance_create(payment)  # as Payment.objects.create, its INSERT built once (core.bulk)
             clearing = _clearing(operator, channel)
             if holder:
                 _take(payment=payment, holder=holder, source=clearing, acting_user=received_by, receivable=receivable)
@@ -323,7 +405,7 @@ def payment_receive(
                     acting_user=received_by,
                     memo={"account_reference": account_reference},
                 )
-            Receipt.objects.create(operator=operator, payment=payment)  # numbered once the payment commits
+            instance_create(Receipt(operator=operator, payment=payment))  # numbered once the payment commits
             audit_record(
                 actor=received_by,
                 action="payment.received",
@@ -332,14 +414,14 @@ def payment_receive(
             )
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as a replay of it.
-        first = Payment.objects.filter(operator=operator, idempotency_key=key).first()
+        first = _payment_by_key(operator=operator, key=key)
         if first is None:
             raise
         return replay(first)
     account_remember(operator=operator, account=clearing)  # committed: the next payment need not read it again
     receipt_number_give(payment.receipt)
     payment_confirmation_queue(payment=payment)  # with its receipt number, once the payment has committed
-    payment.is_replay = False
+    payment.is_replay = False  # type: ignore[attr-defined]
     return payment
 
 
