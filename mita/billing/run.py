@@ -247,9 +247,11 @@ def _baselines(run: BillRun, ids: list[int]) -> dict[int, Decimal]:
     }
     missing = [pk for pk in ids if pk not in baselines]
     if missing:
-        for connection_id, history in MeterState.objects.filter(
-            connection_id__in=missing, register__in=BILLED_REGISTERS
-        ).values_list("connection_id", "history"):
+        for connection_id, history in (
+            MeterState.objects.filter(connection_id__in=missing, register__in=BILLED_REGISTERS)
+            .order_by()
+            .values_list("connection_id", "history")
+        ):
             daily = average_daily(history or [])
             if daily is not None:
                 baselines[connection_id] = daily * run.cycle.days
@@ -287,6 +289,7 @@ def compute_unit(run: BillRun, unit_id: int) -> bool:
             set(
                 Bill.objects.filter(_span("connection_id", ids), cycle=cycle)
                 .exclude(status=Bill.Status.CANCELLED)
+                .order_by()  # no Meta.ordering: its joins and sort cost a unit more than the rows
                 .values_list("connection_id", flat=True)
             )
             & wanted
@@ -302,7 +305,9 @@ def compute_unit(run: BillRun, unit_id: int) -> bool:
         waiting = set(
             Reading.objects.filter(
                 _span("connection_id", ids), operator_id=run.operator_id, cycle__in=cycle.months, status="review"
-            ).values_list("connection_id", flat=True)
+            )
+            .order_by()
+            .values_list("connection_id", flat=True)
         ) & set(metered)
         baselines = _baselines(run, metered) if metered else {}
         thresholds, _settings = thresholds_of(run.operator)

@@ -111,7 +111,9 @@ def holders_balances(*, operator: Any, holders: list[str]) -> dict[str, tuple[De
     out (nothing, both zero)."""
     codes = {f"{purpose}:{holder}": (purpose, holder) for holder in holders for purpose in _BALANCE_PURPOSES}
     found: dict[str, list[Decimal]] = {}
-    balances = Balance.objects.filter(account__operator=operator).values_list("account__code", "debits", "credits")
+    balances = (
+        Balance.objects.filter(account__operator=operator).order_by().values_list("account__code", "debits", "credits")
+    )
     rows = (row for queryset in among(balances, "account__code", codes) for row in queryset)
     for code, debits, credits in rows:
         purpose, holder = codes[code]

@@ -815,7 +815,7 @@ def holder_accounts_ensure(*, operator: Any, holders: list[str], purpose: str) -
     if any(not holder or len(holder) > 64 for holder in holders):
         raise LedgerError(_("A customer account reference is needed."), code="holder_required")
     codes = {f"{purpose}:{holder}": holder for holder in holders}
-    accounts_of_operator = Account.objects.filter(operator=operator).values_list("code", flat=True)
+    accounts_of_operator = Account.objects.filter(operator=operator).order_by().values_list("code", flat=True)
     existing = {code for queryset in among(accounts_of_operator, "code", codes) for code in queryset}
     account = maker(Account, operator_id=operator.pk, kind=kind, category=category, currency=operator.currency)
     accounts = [

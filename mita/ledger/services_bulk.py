@@ -63,7 +63,7 @@ def charges_post_many(
     with transaction.atomic(savepoint=False):
         holders = sorted({spec.holder for spec in charges})
         holder_accounts_ensure(operator=operator, holders=holders, purpose="receivable")
-        accounts = Account.objects.filter(operator=operator).values_list("holder", "pk")
+        accounts = Account.objects.filter(operator=operator).order_by().values_list("holder", "pk")
         codes = [f"receivable:{holder}" for holder in holders]
         receivables = dict(row for queryset in among(accounts, "code", codes) for row in queryset)
         revenue = {
