@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
+from asgiref.local import Local
 from django.db import connection as db_connection
 from django.db import connections, transaction
 from django.db.models import Avg, Count, Q, Sum
@@ -574,7 +575,15 @@ def _in_processes(run: BillRun, pending: list[int], workers: int) -> Iterator[in
         raise BillingError(errors[0], code="unit_failed")
 
 
+_INHERITED: list[Any] = []  # a worker's copies of its parent's connections, kept so that they are never finalized
+
+
 def _worker(run_id: int, status: str, unit_ids: list[int], reports: Any) -> None:
+    # A forked worker starts with copies of whatever connections its parent held (in any thread or context: a test
+    # run's live server or browser left some open). It opens its own, and keeps the copies alive and unclosed:
+    # closing or finalizing one would end the parent's session on the socket they share.
+    _INHERITED.append(connections._connections)  # type: ignore[attr-defined]
+    connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
     try:
         run = BillRun.objects.select_related("operator", "cycle", "approved_by").get(pk=run_id)
         work = STEPS[status][1]

@@ -375,9 +375,7 @@ class Reading(models.Model):
     # operator and installation lead the indexes below: no index of their own (each costs every reading imported)
     operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+", db_index=False)
     connection = models.ForeignKey("customers.Connection", on_delete=models.PROTECT, related_name="+")
-    installation = models.ForeignKey(
-        Installation, on_delete=models.PROTECT, related_name="readings", db_index=False
-    )
+    installation = models.ForeignKey(Installation, on_delete=models.PROTECT, related_name="readings", db_index=False)
     register = models.CharField(_("register"), max_length=20, default="main")
     cycle = models.CharField(_("cycle"), max_length=7)
     read_on = models.DateField(_("read on"))
