@@ -34,7 +34,6 @@ from mita.core.sequences import sequence_advance, sequence_claim
 from mita.customers.indigent import indigent_customer_ids
 from mita.customers.models import Connection
 from mita.ledger.selectors import holders_balances
-from mita.ledger.services import holder_accounts_ensure
 from mita.ledger.services_bulk import ChargeSpec, charges_post_many
 from mita.metering.models import MeterState, Reading
 from mita.metering.readings import BILLED_REGISTERS, average_daily, cycle_consumption, thresholds_of
@@ -437,7 +436,6 @@ def issue_unit(run: BillRun, unit_id: int) -> bool:
             ):
                 lines[bill_id].append((head, amount, vat, kind))
             holders = [account for _pk, account in drafts]
-            holder_accounts_ensure(operator=operator, holders=holders, purpose="receivable")
             balances = holders_balances(operator=operator, holders=holders)
             year = cycle.bill_on.year
             sequence = sequence_claim(operator_id=operator.pk, name=f"bill-{year}")

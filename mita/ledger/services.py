@@ -809,20 +809,22 @@ def arrears_move(
         )
 
 
-def holder_accounts_ensure(*, operator: Any, holders: list[str], purpose: str) -> None:
-    """holder_account for many customer accounts at once (a bulk import): one read, two bulk inserts."""
+def holder_accounts_ensure(*, operator: Any, holders: list[str], purpose: str) -> dict[str, int]:
+    """holder_account for many customer accounts at once (a bulk import, a bill run's unit): one read, two bulk
+    inserts; returns each holder's account id."""
     kind, category, label = HOLDER_ACCOUNTS[purpose]
     if any(not holder or len(holder) > 64 for holder in holders):
         raise LedgerError(_("A customer account reference is needed."), code="holder_required")
     codes = {f"{purpose}:{holder}": holder for holder in holders}
-    accounts_of_operator = Account.objects.filter(operator=operator).order_by().values_list("code", flat=True)
-    existing = {code for queryset in among(accounts_of_operator, "code", codes) for code in queryset}
+    accounts_of_operator = Account.objects.filter(operator=operator).order_by().values_list("holder", "pk")
+    found = dict(row for queryset in among(accounts_of_operator, "code", codes) for row in queryset)
     account = maker(Account, operator_id=operator.pk, kind=kind, category=category, currency=operator.currency)
     accounts = [
         account(code=code, name=f"{label} {holder}", holder=holder)
         for code, holder in codes.items()
-        if code not in existing
+        if holder not in found
     ]
     instances_insert(accounts)
     balance = maker(Balance)
     instances_insert([balance(account_id=made.pk) for made in accounts])
+    return found | {made.holder: made.pk for made in accounts}

@@ -15,9 +15,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from mita.core.bulk import among, instances_insert, maker
+from mita.core.bulk import instances_insert, maker
 from mita.core.money import quantize
-from mita.ledger.models import Account, Balance, BalanceShard, Charge, Transfer
+from mita.ledger.models import Balance, BalanceShard, Charge, Transfer
 from mita.ledger.selectors import holders_balances
 from mita.ledger.services import REVENUE_HEADS, LedgerError, account_get, holder_accounts_ensure
 from mita.ledger.signals import charge_posted
@@ -62,10 +62,7 @@ def charges_post_many(
         return []
     with transaction.atomic(savepoint=False):
         holders = sorted({spec.holder for spec in charges})
-        holder_accounts_ensure(operator=operator, holders=holders, purpose="receivable")
-        accounts = Account.objects.filter(operator=operator).order_by().values_list("holder", "pk")
-        codes = [f"receivable:{holder}" for holder in holders]
-        receivables = dict(row for queryset in among(accounts, "code", codes) for row in queryset)
+        receivables = holder_accounts_ensure(operator=operator, holders=holders, purpose="receivable")
         revenue = {
             head: account_get(operator=operator, code=f"revenue:{head}").pk for head in {s.head for s in charges}
         }
