@@ -9,6 +9,8 @@ from mita.servicing import views as servicing_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    # First: the API is what machines call most (payments, field sync); its requests skip every page pattern.
+    path("api/v1/", api.urls),
     path("", include("mita.core.urls")),
     path("accounts/", include("mita.accounts.urls")),
     path("registry/", include("mita.registry.urls")),
@@ -24,6 +26,5 @@ urlpatterns = [
     path("payments/momo/", include("mita.payments.views_momo")),
     path("payments/", include("mita.payments.urls")),
     path("pay/", include("mita.payments.views_online")),
-    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from mita.core.bulk import instance_of
 from mita.core.models import Sequence
 from mita.core.prepared import prepared_cursor
 from mita.core.sequences import sequence_advance, sequence_claim
@@ -30,13 +29,11 @@ def receipt_number_format(operator: Any, number: int) -> str:
 
 
 def _number_waiting(*, operator: Any, wait: bool) -> dict[int, tuple[int, str]] | None:
-    """Inside a transaction: number the operator's waiting receipts, returning {receipt id: (number, text)}; None
-    when another claim holds the sequence."""
+    """Number the operator's waiting receipts, returning {receipt id: (number, text)}; None when another claim holds
+    the sequence. On PostgreSQL one call of mita_receipts_number (migration payments 0011), which is its own
+    transaction when called outside one; elsewhere inside a transaction."""
     if connection.vendor == "postgresql":
-        sequence = _claim_in_sql(operator=operator, wait=wait)
-        if sequence is None:
-            return None
-        return _number_waiting_in_one_statement(operator=operator, sequence=sequence)
+        return _number_by_function(operator=operator, wait=wait)
     sequence = sequence_claim(operator_id=operator.pk, name=RECEIPT_SEQUENCE, wait=wait)
     if sequence is None:
         return None
@@ -54,8 +51,35 @@ def _number_waiting(*, operator: Any, wait: bool) -> dict[int, tuple[int, str]] 
     return given
 
 
-# PostgreSQL numbers the waiting receipts and advances the sequence in one statement, run once the sequence is claimed
-# (so that its snapshot sees every receipt an earlier claim numbered). The text is receipt_number_format's, in SQL.
+_NUMBER_BY_FUNCTION_SQL = "SELECT receipt_id, given, given_text FROM mita_receipts_number(%s, %s, %s)"
+
+
+def _number_by_function(*, operator: Any, wait: bool) -> dict[int, tuple[int, str]] | None:
+    with prepared_cursor() as cursor:
+        cursor.execute(_NUMBER_BY_FUNCTION_SQL, [operator.pk, operator.prefix, wait])
+        rows = cursor.fetchall()
+    if len(rows) == 1 and rows[0][0] is None:  # not claimed: held by another claim, or no sequence yet
+        if rows[0][2] == "locked":
+            return None
+        with transaction.atomic():  # the operator's first receipt: sequence_claim makes the sequence
+            sequence = sequence_claim(operator_id=operator.pk, name=RECEIPT_SEQUENCE, wait=wait)
+            if sequence is None:
+                return None
+            return _number_waiting_in_one_statement(operator=operator, sequence=sequence)
+    return {int(pk): (int(number), str(text)) for pk, number, text in rows}
+
+
+def _number_waiting_now(*, operator: Any, wait: bool) -> dict[int, tuple[int, str]] | None:
+    """_number_waiting outside any transaction: on PostgreSQL one statement, its own transaction."""
+    if connection.vendor == "postgresql":
+        return _number_waiting(operator=operator, wait=wait)
+    with transaction.atomic():
+        return _number_waiting(operator=operator, wait=wait)
+
+
+# The operator's first receipt on PostgreSQL (its sequence made by sequence_claim): number the waiting receipts and
+# advance the sequence in one statement, run once the sequence is claimed (so that its snapshot sees every receipt an
+# earlier claim numbered). The text is receipt_number_format's, in SQL, as in mita_receipts_number.
 _NUMBER_IN_ONE_STATEMENT = """
 WITH waiting AS (
     SELECT id, row_number() OVER (ORDER BY id) AS position
@@ -72,22 +96,6 @@ WITH waiting AS (
 )
 SELECT id, sequence_number, number FROM numbered
 """
-
-
-_CLAIM_SQL = f"SELECT id, last_value FROM {Sequence._meta.db_table} WHERE operator_id = %s AND name = %s FOR UPDATE"  # noqa: S608
-
-
-def _claim_in_sql(*, operator: Any, wait: bool) -> Sequence | None:
-    """sequence_claim's usual case in one short statement written once (the ORM spent more building it than the
-    database spent running it); a sequence not made yet goes through sequence_claim, which makes it."""
-    with prepared_cursor() as cursor:
-        cursor.execute(_CLAIM_SQL + ("" if wait else " SKIP LOCKED"), [operator.pk, RECEIPT_SEQUENCE])
-        row = cursor.fetchone()
-    if row is None:
-        return sequence_claim(operator_id=operator.pk, name=RECEIPT_SEQUENCE, wait=wait)
-    values = {"id": row[0], "operator_id": operator.pk, "name": RECEIPT_SEQUENCE, "last_value": row[1]}
-    sequence: Sequence = instance_of(Sequence, values, db=connection.alias)
-    return sequence
 
 
 def _number_waiting_in_one_statement(*, operator: Any, sequence: Sequence) -> dict[int, tuple[int, str]]:
@@ -119,8 +127,7 @@ def receipt_number_give(receipt: Receipt) -> Receipt:
         deadline = time.monotonic() + CLAIM_PATIENCE_SECONDS
         while True:
             patient = time.monotonic() < deadline
-            with transaction.atomic():
-                given = _number_waiting(operator=operator, wait=not patient)
+            given = _number_waiting_now(operator=operator, wait=not patient)
             if given is not None:
                 break  # ours was numbered by this claim or an earlier one
             time.sleep(CLAIM_PAUSE_SECONDS)

@@ -362,8 +362,9 @@ def payment_receive(
         first.is_replay = True  # type: ignore[attr-defined]
         return first
 
-    if first := _payment_by_key(operator=operator, key=key):
-        return replay(first)
+    # No look-up of the key first: a new payment (the usual case) would pay a round trip for nothing. A key used
+    # before fails the payment's INSERT on the (operator, key) constraint, which rolls back the locks taken so far;
+    # the first payment is then read and answered as a replay.
     try:
         with transaction.atomic():
             till_id = till_id_for_payment(
