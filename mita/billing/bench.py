@@ -21,7 +21,14 @@ from mita.billing.cycles import cycles_generate
 from mita.billing.models import Bill, BillException, BillingCycle, BillLine, BillRunUnit
 from mita.billing.run import UNIT_SIZE, run_until_done
 from mita.billing.services import billrun_approve, billrun_create
-from mita.core.bench import Benchmark, database_vendor, register_bench, scratch_database
+from mita.core.bench import (
+    Benchmark,
+    database_vendor,
+    on_other_engine,
+    register_bench,
+    run_elsewhere,
+    scratch_database,
+)
 from mita.core.bulk import instances_insert, maker
 from mita.customers.models import Connection, Customer
 from mita.ledger.models import Charge, Transfer
@@ -186,6 +193,8 @@ def _cpu() -> float:
 
 def run(options: dict[str, Any]) -> dict[str, Any]:
     if options.get("database"):
+        if on_other_engine(options["database"]):  # SQLite configured, PostgreSQL asked for (or the other way)
+            return run_elsewhere(options["database"])
         _switch(options["database"])
     count = options["accounts"]
     with scratch_database(keep=options["keep"]):

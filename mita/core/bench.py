@@ -7,6 +7,7 @@ never in the tests' assertions.
 
 import contextlib
 import dataclasses
+import json
 import math
 import os
 import socket
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import dj_database_url
 import httpx
 from django.conf import settings
 from django.db import connection
@@ -48,6 +50,28 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 def database_vendor() -> str:
     return str(connection.vendor)
+
+
+def on_other_engine(url: str) -> bool:
+    """Whether a --database URL names another kind of database than the configured connection (whose engine cannot
+    change in this process)."""
+    return str(dj_database_url.parse(url)["ENGINE"]) != str(connection.settings_dict["ENGINE"])
+
+
+def run_elsewhere(url: str) -> dict[str, Any]:
+    """This benchmark again in a child process configured for the database `url`: the same command line without
+    --database (the child makes its scratch database next to `url`); returns the child's figures."""
+    arguments, skip = [], False
+    for argument in sys.argv[1:]:
+        if skip or argument == "--database" or argument.startswith("--database="):
+            skip = argument == "--database"
+            continue
+        arguments.append(argument)
+    env = {**os.environ, "DATABASE_URL": url}
+    command = [sys.executable, "-m", "mita.cli", *arguments]
+    finished = subprocess.run(command, env=env, check=True, stdout=subprocess.PIPE, text=True)  # noqa: S603
+    figures: dict[str, Any] = json.loads(finished.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def _database_url(database: dict[str, Any]) -> str:

@@ -5,10 +5,8 @@ The seeding (customers, connections, meters, installations, meter states) is bul
 import csv
 import datetime
 import io
-import json
 import os
 import random
-import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -18,7 +16,7 @@ from django.db import connection as database
 from django.db import transaction
 from django.utils import timezone
 
-from mita.core.bench import Benchmark, database_vendor, register_bench, scratch_database
+from mita.core.bench import Benchmark, database_vendor, register_bench, run_elsewhere, scratch_database
 from mita.metering.models import Installation, Meter, MeterModel, MeterState, Register, Store
 from mita.metering.reading_imports import reading_import_check, reading_import_run
 from mita.registry.bench_world import bench_operator
@@ -147,20 +145,9 @@ def _database_cpu() -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def _elsewhere(options: dict[str, Any]) -> dict[str, Any]:
-    """The same benchmark in a child process configured for another database (a connection cannot change engine)."""
-    command = [sys.executable, "-m", "mita.cli", "bench", "readings-import", "--rows", str(options["rows"])]
-    command += ["--keep"] if options["keep"] else []
-    command += ["--profile"] if options.get("profile") else []
-    env = {**os.environ, "DATABASE_URL": options["database"]}
-    finished = subprocess.run(command, env=env, check=True, stdout=subprocess.PIPE, text=True)  # noqa: S603
-    figures: dict[str, Any] = json.loads(finished.stdout.strip().splitlines()[-1])
-    return figures
-
-
 def run(options: dict[str, Any]) -> dict[str, Any]:
     if options.get("database"):
-        return _elsewhere(options)
+        return run_elsewhere(options["database"])
     wanted = options["rows"]
     today = timezone.localdate()
     read_on = _month_before(today) + datetime.timedelta(days=24)
