@@ -146,6 +146,10 @@ class BillRunUnit(models.Model):
     bills = models.PositiveIntegerField(default=0)
     exceptions = models.PositiveIntegerField(default=0)
     total = models.DecimalField(default=Decimal(0), **MONEY)  # type: ignore[arg-type]
+    # The bill numbers the unit's drafts take when issued (first, and how many), reserved in a short transaction of
+    # their own before the unit's: see run.issue_unit.
+    number_first = models.PositiveBigIntegerField(null=True, blank=True)
+    number_count = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "position"]

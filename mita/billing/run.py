@@ -412,12 +412,32 @@ def bill_number(*, prefix: str, year: int, value: int) -> str:
     return f"{prefix}-B-{year}-{value:06d}"
 
 
+def _numbers_reserve(run: BillRun, unit_id: int) -> None:
+    """Reserve the bill numbers of a unit's drafts, in a short transaction of its own: the operator's bill sequence
+    is locked only while it advances, not while the unit posts to the ledger, so that workers issue units side by
+    side instead of queueing on the sequence. A unit keeps its reservation: if its issue fails or the run is killed,
+    the unit is issued again with the same numbers (a run is finished before anything else is done with it), so the
+    numbers stay gapless once the run is done, with no number given twice."""
+    with transaction.atomic():
+        unit = BillRunUnit.objects.select_for_update().get(pk=unit_id)
+        if unit.stage != BillRunUnit.Stage.COMPUTED or unit.number_first is not None:
+            return
+        count = Bill.objects.filter(unit=unit, status=Bill.Status.DRAFT).count()
+        if count:
+            sequence = sequence_claim(operator_id=run.operator_id, name=f"bill-{run.cycle.bill_on.year}")
+            assert sequence is not None
+            unit.number_first = sequence_advance(sequence, count)
+        unit.number_count = count
+        unit.save(update_fields=["number_first", "number_count"])
+
+
 def issue_unit(run: BillRun, unit_id: int) -> bool:
-    """Number the unit's drafts (gapless, in connection order), post them to the ledger (one charge per revenue head
-    of each bill, with the tariff's own VAT, all in a few statements: ledger.services_bulk; the ledger applies the
-    customers' credit) and mark them issued, in one transaction."""
+    """Number the unit's drafts (gapless, in connection order, from the numbers reserved for the unit), post them to
+    the ledger (one charge per revenue head of each bill, with the tariff's own VAT, all in a few statements:
+    ledger.services_bulk; the ledger applies the customers' credit) and mark them issued, in one transaction."""
     operator = run.operator
     cycle = run.cycle
+    _numbers_reserve(run, unit_id)
     with transaction.atomic():
         unit = BillRunUnit.objects.select_for_update().get(pk=unit_id)
         if unit.stage != BillRunUnit.Stage.COMPUTED:
@@ -438,9 +458,11 @@ def issue_unit(run: BillRun, unit_id: int) -> bool:
             holders = [account for _pk, account in drafts]
             balances = holders_balances(operator=operator, holders=holders)
             year = cycle.bill_on.year
-            sequence = sequence_claim(operator_id=operator.pk, name=f"bill-{year}")
-            assert sequence is not None
-            first = sequence_advance(sequence, len(drafts))
+            if unit.number_count != len(drafts) or unit.number_first is None:  # the drafts cannot change once computed
+                raise RuntimeError(
+                    f"Unit {unit.pk} has {len(drafts)} drafts but {unit.number_count} bill numbers reserved."
+                )
+            first = unit.number_first
             issued = []
             specs: list[ChargeSpec] = []
             for offset, (bill_id, account) in enumerate(drafts):

@@ -120,23 +120,21 @@ def charges_post_many(
 
 
 def _balances_add(transfers: list[Transfer], *, holder_accounts: set[int]) -> None:
-    """Add the transfers to the cached balances: a customer account's row, an operator-wide account's shard (by the
-    transfer's id, as transfer_post does); the rows locked in account order, as transfer_post locks them, then moved
-    in one statement."""
+    """Add the transfers to the cached balances: a customer account's row, an operator-wide account's shard; the rows
+    locked in account order, as transfer_post locks them, then moved in one statement.
+
+    All the transfers of one call go to one shard of each operator-wide account (the first transfer's, by its id, as
+    transfer_post chooses): a bill run's unit then locks one shard of the revenue and VAT accounts, not all of them,
+    so that units issued side by side by several workers do not wait for each other's commit (any shard is right:
+    an account's totals are the sum of its shards)."""
+    if not transfers:
+        return
+    shard = transfers[0].pk % BalanceShard.SHARDS
     moves: dict[tuple[int, int], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])  # (account, shard or -1)
     for transfer in transfers:
         debit, credit = transfer.debit_id, transfer.credit_id
-        moves[(debit, -1 if debit in holder_accounts else transfer.pk % BalanceShard.SHARDS)][0] += transfer.amount
-        moves[(credit, -1 if credit in holder_accounts else transfer.pk % BalanceShard.SHARDS)][1] += transfer.amount
-    sharded = sorted({account_id for account_id, shard in moves if shard >= 0})
-    BalanceShard.objects.bulk_create(
-        [
-            BalanceShard(account_id=account_id, shard=number)
-            for account_id in sharded
-            for number in range(BalanceShard.SHARDS)
-        ],
-        ignore_conflicts=True,
-    )
+        moves[(debit, -1 if debit in holder_accounts else shard)][0] += transfer.amount
+        moves[(credit, -1 if credit in holder_accounts else shard)][1] += transfer.amount
     rows = sorted((account_id, shard, debits, credits) for (account_id, shard), (debits, credits) in moves.items())
     with connection.cursor() as cursor:
         batch: list[tuple[int, Decimal, Decimal]] = []  # customers' rows next to each other in account order
@@ -146,11 +144,17 @@ def _balances_add(transfers: list[Transfer], *, holder_accounts: set[int]) -> No
                 continue
             _balances_move(cursor, batch)
             batch = []
-            cursor.execute(
+            update = (
                 f"UPDATE {BalanceShard._meta.db_table} SET debits = debits + %s, credits = credits + %s "  # noqa: S608
-                "WHERE account_id = %s AND shard = %s",
-                [debits, credits, account_id, shard],
+                "WHERE account_id = %s AND shard = %s"
             )
+            cursor.execute(update, [debits, credits, account_id, shard])
+            if cursor.rowcount == 0:  # the account's first transfers: its shards are made (once), then updated
+                BalanceShard.objects.bulk_create(
+                    [BalanceShard(account_id=account_id, shard=number) for number in range(BalanceShard.SHARDS)],
+                    ignore_conflicts=True,
+                )
+                cursor.execute(update, [debits, credits, account_id, shard])
         _balances_move(cursor, batch)
 
 

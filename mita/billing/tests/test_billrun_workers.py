@@ -72,3 +72,43 @@ def test_a_unit_failing_in_a_worker_fails_the_step_and_a_restart_finishes(distri
     monkeypatch.undo()
     assert run_until_done(made, workers=2).status == BillRun.Status.PREVIEW
     assert Bill.objects.filter(run=made).count() == 9
+
+
+def test_a_unit_whose_issue_fails_after_its_numbers_were_reserved_takes_the_same_numbers_again(district_a, monkeypatch):
+    """Bill numbers are reserved per unit in a short transaction before the unit's own (so that workers do not queue
+    on the sequence while they post): a unit whose posting fails keeps its reservation, and the run started again
+    issues it with those numbers: gapless, none given twice."""
+    operator = OperatorFactory(prefix="RSV")
+    world = billing_world(operator)
+    made = billrun_create(operator=operator, cycle=world["cycle"], acting_user=None, background=False)
+    approved = billrun_approve(run=run_until_done(made, unit_size=2), acting_user=None, background=False)
+    posting = billing_run.charges_post_many
+
+    def post_but_not_the_second_unit(*, charges, **kwargs):
+        if {charge.holder for charge in charges} & set(second_accounts):
+            raise ValueError("the ledger is away")
+        return posting(charges=charges, **kwargs)
+
+    second = BillRunUnit.objects.get(run=approved, position=2)
+    second_accounts = list(Bill.objects.filter(unit=second).values_list("account", flat=True))
+    monkeypatch.setattr(billing_run, "charges_post_many", post_but_not_the_second_unit)
+    with pytest.raises((BillingError, ValueError), match="the ledger is away"):
+        run_until_done(approved)
+    second.refresh_from_db()
+    first_unit = Bill.objects.filter(unit__position=1, unit__run=approved)
+    reserved = first_unit.count() + 1  # the first unit's numbers are issued, the second's reserved after them
+    assert second.stage == BillRunUnit.Stage.COMPUTED and second_accounts
+    assert (second.number_first, second.number_count) == (reserved, len(second_accounts))
+    assert sorted(_serial(number) for number in first_unit.values_list("number", flat=True)) == list(range(1, reserved))
+    monkeypatch.undo()
+    assert run_until_done(approved).status == BillRun.Status.ISSUED
+    numbers = dict(Bill.objects.filter(run=approved).values_list("account", "number"))
+    assert sorted(_serial(numbers[account]) for account in second_accounts) == list(
+        range(reserved, reserved + len(second_accounts))
+    )
+    assert sorted(_serial(number) for number in numbers.values()) == list(range(1, len(numbers) + 1))
+    assert trial_balance(operator=operator) == 0 and ledger_verify() == []
+
+
+def _serial(number: str) -> int:
+    return int(number.rsplit("-", 1)[1])
