@@ -28,6 +28,7 @@ from mita.core.bench import (
     register_bench,
     run_elsewhere,
     scratch_database,
+    statistics_refresh,
 )
 from mita.core.bulk import instances_insert, maker
 from mita.customers.models import Connection, Customer
@@ -200,6 +201,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
     with scratch_database(keep=options["keep"]):
         seeding = time.perf_counter()
         operator, cycle = _seed(count)
+        statistics_refresh()
         seeded = time.perf_counter()
         rows_before = _rows()
         profiling = bool(options.get("profile"))

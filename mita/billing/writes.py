@@ -100,7 +100,7 @@ def bills_insert(*, run: BillRun, unit: BillRunUnit, bills: list[BillRow], quote
             for bill in bills
         ],
     )
-    ids = dict(Bill.objects.filter(unit=unit, status=status).values_list("connection_id", "pk"))
+    ids = dict(Bill.objects.filter(unit=unit, status=status).order_by().values_list("connection_id", "pk"))
     _insert(
         BillLine._meta.db_table,
         _LINE_COLUMNS,

@@ -16,7 +16,14 @@ from django.db import connection as database
 from django.db import transaction
 from django.utils import timezone
 
-from mita.core.bench import Benchmark, database_vendor, register_bench, run_elsewhere, scratch_database
+from mita.core.bench import (
+    Benchmark,
+    database_vendor,
+    register_bench,
+    run_elsewhere,
+    scratch_database,
+    statistics_refresh,
+)
 from mita.metering.models import Installation, Meter, MeterModel, MeterState, Register, Store
 from mita.metering.reading_imports import reading_import_check, reading_import_run
 from mita.registry.bench_world import bench_operator
@@ -156,6 +163,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         with transaction.atomic():
             operator = bench_operator(districts=3)
             seeded = seed(operator=operator, count=wanted, installed_on=installed_on)
+        statistics_refresh()
         content = file_of(seeded, read_on=read_on)
         profiler = None
         if options.get("profile"):

@@ -442,7 +442,8 @@ class MeterState(models.Model):
     reads one row per connection instead of its whole history."""
 
     operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
-    connection = models.ForeignKey("customers.Connection", on_delete=models.PROTECT, related_name="+")
+    # meter_state_unique leads with the connection: no index of its own (each index costs every state update)
+    connection = models.ForeignKey("customers.Connection", on_delete=models.PROTECT, related_name="+", db_index=False)
     register = models.CharField(max_length=20, default="main")
     installation = models.ForeignKey(Installation, null=True, on_delete=models.PROTECT, related_name="+")
     last_index = models.DecimalField(max_digits=16, decimal_places=3)

@@ -413,6 +413,7 @@ def cycle_consumption(
                 register__in=list(registers),
                 status=Reading.Status.ACCEPTED,
             )
+            .order_by()  # Meta.ordering would join every reading's connection and operator (a scan per chunk)
             .values("connection_id")
             .annotate(total=Sum("consumption"))
             .values_list("connection_id", "total")

@@ -112,3 +112,26 @@ def test_a_unit_whose_issue_fails_after_its_numbers_were_reserved_takes_the_same
 
 def _serial(number: str) -> int:
     return int(number.rsplit("-", 1)[1])
+
+
+def test_a_large_run_refreshes_the_planner_statistics_of_its_tables_before_it_issues(district_a, monkeypatch):
+    """From STATISTICS_AFTER connections, the issue step first brings PostgreSQL's statistics of the bills, lines and
+    accounts up to date (the preview has just filled them); a smaller run, or the preview, does not."""
+    operator = OperatorFactory(prefix="STA")
+    world = billing_world(operator)
+    refreshed: list[str] = []
+    real_refresh = billing_run._statistics_refresh
+    monkeypatch.setattr(billing_run, "_statistics_refresh", lambda: refreshed.append("yes") or real_refresh())
+    monkeypatch.setattr(billing_run, "STATISTICS_AFTER", 4)  # this world's 9 connections count as a large run
+    made = billrun_create(operator=operator, cycle=world["cycle"], acting_user=None, background=False)
+    previewed = run_until_done(made, unit_size=2)
+    assert refreshed == []
+    run_until_done(billrun_approve(run=previewed, acting_user=None, background=False))
+    assert refreshed == ["yes"]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE relname = ANY(%s) AND last_analyze IS NOT NULL",
+                [["billing_bill", "billing_billline", "ledger_account", "ledger_balance"]],
+            )
+            assert cursor.fetchone()[0] == 4
