@@ -106,17 +106,19 @@ def charges_of(*, operator: Any, holder: str) -> QuerySet[Charge]:
 
 
 def holders_balances(*, operator: Any, holders: list[str]) -> dict[str, tuple[Decimal, Decimal]]:
-    """(owed, credit) of many customer accounts in one query (one per 900 codes on SQLite), as holder_balance and
+    """(owed, credit) of many customer accounts in two queries (on SQLite each by chunks of 900 values), as holder_balance and
     holder_credit give them one by one (a bill run shows them on every bill it issues); accounts never opened are left
     out (nothing, both zero)."""
     codes = {f"{purpose}:{holder}": (purpose, holder) for holder in holders for purpose in _BALANCE_PURPOSES}
     found: dict[str, list[Decimal]] = {}
-    balances = (
-        Balance.objects.filter(account__operator=operator).order_by().values_list("account__code", "debits", "credits")
-    )
-    rows = (row for queryset in among(balances, "account__code", codes) for row in queryset)
-    for code, debits, credits in rows:
-        purpose, holder = codes[code]
+    # The accounts by code, then their balances by id: two look-ups by index. Joined in one query, PostgreSQL read
+    # every balance row of the database to hash them (176 ms a unit of 2,000 accounts at a million customers).
+    accounts = Account.objects.filter(operator=operator).order_by().values_list("id", "code")
+    code_of = dict(row for queryset in among(accounts, "code", codes) for row in queryset)
+    balances = Balance.objects.order_by().values_list("account_id", "debits", "credits")
+    rows = (row for queryset in among(balances, "account_id", code_of) for row in queryset)
+    for account_id, debits, credits in rows:
+        purpose, holder = codes[code_of[account_id]]
         owed_credit = found.setdefault(holder, [ZERO, ZERO])
         if purpose == "receivable":  # an asset: debit-normal
             owed_credit[0] += debits - credits
