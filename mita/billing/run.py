@@ -29,7 +29,7 @@ from mita.billing.errors import BillingError
 from mita.billing.models import Bill, BillException, BillLine, BillRun, BillRunUnit
 from mita.billing.writes import BillRow, bills_insert, bills_number
 from mita.core import jobs
-from mita.core.bulk import among, collector_paused
+from mita.core.bulk import among, collector_paused, statistics_refresh
 from mita.core.models import Job
 from mita.core.sequences import sequence_advance, sequence_claim
 from mita.customers.indigent import indigent_customer_ids
@@ -550,8 +550,8 @@ def run_until_done(
     if run.job_id:
         jobs.job_start(job_id=run.job_id, total=total)
         Job.objects.filter(pk=run.job_id).update(done=total - len(pending))
-    if run.status == BillRun.Status.ISSUING and len(pending) * unit_size >= STATISTICS_AFTER:
-        _statistics_refresh()
+    if run.status == BillRun.Status.ISSUING and _bills_of(units.filter(stage=stage)) >= STATISTICS_AFTER:
+        statistics_refresh(Bill, BillLine, Account, Balance)
     done = total - len(pending)
     if progress:
         progress(run, done, total)
@@ -576,19 +576,16 @@ def run_until_done(
     return _finish_step(run, done_status)
 
 
-# A run of this many connections or more refreshes PostgreSQL's statistics of the tables its preview filled before it
+# A run of this many bills or more refreshes PostgreSQL's statistics of the tables its preview filled before it
 # issues: computing a million drafts adds a million bills and about five million lines, and until the planner knows,
 # the issue step's look-ups by unit and by account code are planned for the tables as they were (a scan of every
 # bill, or of every account of the operator, per unit). Autovacuum does the same in time, when it is on.
 STATISTICS_AFTER = 20_000
 
 
-def _statistics_refresh() -> None:
-    if db_connection.vendor != "postgresql":
-        return
-    tables = [Bill._meta.db_table, BillLine._meta.db_table, Account._meta.db_table, Balance._meta.db_table]
-    with db_connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {', '.join(tables)}")
+def _bills_of(units: Any) -> int:
+    """The drafts the units' preview made (counted on each unit as it was computed)."""
+    return int(units.aggregate(total=Sum("bills"))["total"] or 0)
 
 
 def _in_processes(run: BillRun, pending: list[int], workers: int) -> Iterator[int]:

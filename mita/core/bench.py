@@ -52,14 +52,6 @@ def database_vendor() -> str:
     return str(connection.vendor)
 
 
-def statistics_refresh() -> None:
-    """After seeding: PostgreSQL's planner statistics brought up to date (ANALYZE), as a database in use keeps them
-    (autovacuum), rather than left to autovacuum's next pass while the timed work runs on tables it believes empty."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-
-
 def on_other_engine(url: str) -> bool:
     """Whether a --database URL names another kind of database than the configured connection (whose engine cannot
     change in this process)."""

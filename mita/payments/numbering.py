@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from mita.core.models import Sequence
 from mita.core.prepared import prepared_cursor
 from mita.core.sequences import sequence_advance, sequence_claim
 from mita.payments.models import Receipt
@@ -61,11 +60,10 @@ def _number_by_function(*, operator: Any, wait: bool) -> dict[int, tuple[int, st
     if len(rows) == 1 and rows[0][0] is None:  # not claimed: held by another claim, or no sequence yet
         if rows[0][2] == "locked":
             return None
-        with transaction.atomic():  # the operator's first receipt: sequence_claim makes the sequence
-            sequence = sequence_claim(operator_id=operator.pk, name=RECEIPT_SEQUENCE, wait=wait)
-            if sequence is None:
+        with transaction.atomic():  # the operator's first receipt: sequence_claim makes (and locks) the sequence,
+            if sequence_claim(operator_id=operator.pk, name=RECEIPT_SEQUENCE, wait=wait) is None:
                 return None
-            return _number_waiting_in_one_statement(operator=operator, sequence=sequence)
+            return _number_by_function(operator=operator, wait=wait)  # which the function then finds, ours
     return {int(pk): (int(number), str(text)) for pk, number, text in rows}
 
 
@@ -75,39 +73,6 @@ def _number_waiting_now(*, operator: Any, wait: bool) -> dict[int, tuple[int, st
         return _number_waiting(operator=operator, wait=wait)
     with transaction.atomic():
         return _number_waiting(operator=operator, wait=wait)
-
-
-# The operator's first receipt on PostgreSQL (its sequence made by sequence_claim): number the waiting receipts and
-# advance the sequence in one statement, run once the sequence is claimed (so that its snapshot sees every receipt an
-# earlier claim numbered). The text is receipt_number_format's, in SQL, as in mita_receipts_number.
-_NUMBER_IN_ONE_STATEMENT = """
-WITH waiting AS (
-    SELECT id, row_number() OVER (ORDER BY id) AS position
-    FROM {receipt} WHERE operator_id = %(operator)s AND sequence_number IS NULL
-), numbered AS (
-    UPDATE {receipt} AS receipt
-    SET sequence_number = %(last)s + waiting.position,
-        number = %(prefix)s::text || '-R-' || CASE WHEN %(last)s + waiting.position < 1000000
-            THEN lpad((%(last)s + waiting.position)::text, 6, '0') ELSE (%(last)s + waiting.position)::text END
-    FROM waiting WHERE receipt.id = waiting.id
-    RETURNING receipt.id, receipt.sequence_number, receipt.number
-), advanced AS (
-    UPDATE {sequence} SET last_value = last_value + (SELECT count(*) FROM waiting) WHERE id = %(sequence)s
-)
-SELECT id, sequence_number, number FROM numbered
-"""
-
-
-def _number_waiting_in_one_statement(*, operator: Any, sequence: Sequence) -> dict[int, tuple[int, str]]:
-    sql = _NUMBER_IN_ONE_STATEMENT.format(receipt=Receipt._meta.db_table, sequence=Sequence._meta.db_table)
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            sql,
-            {"operator": operator.pk, "last": sequence.last_value, "prefix": operator.prefix, "sequence": sequence.pk},
-        )
-        rows = cursor.fetchall()
-    sequence.last_value += len(rows)
-    return {int(pk): (int(number), str(text)) for pk, number, text in rows}
 
 
 def receipts_number(*, operator: Any) -> int:

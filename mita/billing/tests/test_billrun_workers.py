@@ -115,13 +115,15 @@ def _serial(number: str) -> int:
 
 
 def test_a_large_run_refreshes_the_planner_statistics_of_its_tables_before_it_issues(district_a, monkeypatch):
-    """From STATISTICS_AFTER connections, the issue step first brings PostgreSQL's statistics of the bills, lines and
+    """From STATISTICS_AFTER bills, the issue step first brings PostgreSQL's statistics of the bills, lines and
     accounts up to date (the preview has just filled them); a smaller run, or the preview, does not."""
     operator = OperatorFactory(prefix="STA")
     world = billing_world(operator)
     refreshed: list[str] = []
-    real_refresh = billing_run._statistics_refresh
-    monkeypatch.setattr(billing_run, "_statistics_refresh", lambda: refreshed.append("yes") or real_refresh())
+    real_refresh = billing_run.statistics_refresh
+    monkeypatch.setattr(
+        billing_run, "statistics_refresh", lambda *tables: refreshed.append("yes") or real_refresh(*tables)
+    )
     monkeypatch.setattr(billing_run, "STATISTICS_AFTER", 4)  # this world's 9 connections count as a large run
     made = billrun_create(operator=operator, cycle=world["cycle"], acting_user=None, background=False)
     previewed = run_until_done(made, unit_size=2)
