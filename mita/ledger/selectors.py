@@ -111,10 +111,17 @@ def holders_balances(*, operator: Any, holders: list[str]) -> dict[str, tuple[De
     out (nothing, both zero)."""
     codes = {f"{purpose}:{holder}": (purpose, holder) for holder in holders for purpose in _BALANCE_PURPOSES}
     found: dict[str, list[Decimal]] = {}
-    # The accounts by code, then their balances by id: two look-ups by index. Joined in one query, PostgreSQL read
-    # every balance row of the database to hash them (176 ms a unit of 2,000 accounts at a million customers).
+    # The accounts by holder, then their balances by id: two look-ups by index. Joined in one query, PostgreSQL read
+    # every balance row of the database to hash them (176 ms a unit of 2,000 accounts at a million customers). By
+    # holder rather than by code: a code not found costs a probe each, and most customers have no credit account
+    # (6,000 codes a unit took 131 ms; their 2,000 holders a third of that). Other purposes are left out here.
     accounts = Account.objects.filter(operator=operator).order_by().values_list("id", "code")
-    code_of = dict(row for queryset in among(accounts, "code", codes) for row in queryset)
+    code_of = {
+        account_id: code
+        for queryset in among(accounts, "holder", holders)
+        for account_id, code in queryset
+        if code in codes
+    }
     balances = Balance.objects.order_by().values_list("account_id", "debits", "credits")
     rows = (row for queryset in among(balances, "account_id", code_of) for row in queryset)
     for account_id, debits, credits in rows:
