@@ -169,7 +169,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         if options.get("profile"):
             import cProfile
 
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.process_time)
             profiler.enable()
         database_started = _database_cpu()
         cpu_started = time.process_time()
