@@ -12,7 +12,7 @@ from mita.ledger.models import Charge, Transfer
 from mita.ledger.selectors import ledger_verify, trial_balance
 from mita.ledger.services import charge_post
 from mita.payments.corrections import charge_cancel, payment_reverse
-from mita.payments.deposits import deposit_apply_to_final_bill
+from mita.payments.deposits import deposit_adjust, deposit_apply_to_final_bill
 from mita.payments.models import Allocation, ChargeCancellation, Payment
 from mita.payments.refunds import refund_approve, refund_pay_out
 from mita.payments.selectors import charges_open
@@ -140,6 +140,26 @@ def test_a_charge_back_of_a_deposit_still_held_makes_the_deposit_owed_again(oper
     payment_reverse(payment=payment, reason="card dispute", provider_reference="DSP-1", acting_user=treasurer_a)
     assert balances(operator_a) == money(5000, 0, 0)
     assert open_amounts(operator_a) == [("deposit:1", Decimal("5000"))]
+
+
+def test_a_charge_back_after_the_deposit_was_lowered_takes_back_the_credit_it_became(operator_a, treasurer_a):
+    # given a 5,000 deposit and 1,000 more paid by MoMo, then the deposit lowered to 4,200 (800 released to credit)
+    deposit(operator_a, "5000")
+    payment = pay(operator_a, "6000", channel="momo")
+    deposit_adjust(
+        operator=operator_a, holder=HOLDER, amount=Decimal("4200"), reference="pkg:small", acting_user=treasurer_a
+    )
+    assert balances(operator_a) == money(0, 1800, 4200)
+    # when MTN charges the payment back
+    payment_reverse(payment=payment, reason="charged back", provider_reference="CB-LOW", acting_user=treasurer_a)
+    # then the account is as before the payment: the deposit owed again, nothing paid on it, nothing held or credited
+    # (the 800 released went back to the deposit for the reversal to take: no charge-back is owed for it)
+    assert balances(operator_a) == money(5000, 0, 0)
+    assert open_amounts(operator_a) == [("deposit:1", Decimal("5000"))]
+    assert [c.allocated for c in charges_open(operator=operator_a, holder=HOLDER)] == [Decimal("0")]
+    assert not Charge.objects.filter(operator=operator_a, reference__startswith="chargeback:").exists()
+    assert owes_what_is_open(operator_a)
+    assert trial_balance(operator=operator_a) == 0 and ledger_verify(operator=operator_a) == []
 
 
 def test_a_charge_back_of_a_payment_in_suspense_empties_the_suspense(operator_a, treasurer_a):
