@@ -76,3 +76,33 @@ def _backward(table: str):  # type: ignore[no-untyped-def]
 def append_only(table: str) -> migrations.RunPython:
     """A migration operation that makes the database refuse UPDATE and DELETE on `table`."""
     return migrations.RunPython(_forward(table), _backward(table))
+
+
+def index_replaced(
+    *, table: str, old: str, new: str, columns: str, where: str = "", like: bool = False
+) -> migrations.RunPython:
+    """A migration's database side when a field's index becomes one of Meta.indexes (state: the field's db_index
+    off, the named index added), without an AlterField, which rebuilds the table on SQLite and loses its triggers.
+
+    `old` is the field's index as Django named it; on PostgreSQL a CharField's also had `<old>_like`
+    (varchar_pattern_ops, for LIKE 'prefix%'), dropped when `like` is set. `where`: the new index is partial. On
+    PostgreSQL a plain index is renamed (no rebuild of a large table); elsewhere it is made again."""
+
+    def forward(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        postgresql = schema_editor.connection.vendor == "postgresql"
+        if postgresql and like:
+            schema_editor.execute(f"DROP INDEX IF EXISTS {old}_like")
+        if postgresql and not where:
+            schema_editor.execute(f"ALTER INDEX IF EXISTS {old} RENAME TO {new}")
+            return
+        schema_editor.execute(f"DROP INDEX IF EXISTS {old}")
+        condition = f" WHERE {where}" if where else ""
+        schema_editor.execute(f"CREATE INDEX {new} ON {table} ({columns}){condition}")
+
+    def backward(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {new}")
+        schema_editor.execute(f"CREATE INDEX {old} ON {table} ({columns})")
+        if like and schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"CREATE INDEX {old}_like ON {table} ({columns} varchar_pattern_ops)")
+
+    return migrations.RunPython(forward, backward)

@@ -28,6 +28,7 @@ class AuditEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # audit_operator_at leads with it
     )
     action = models.CharField(_("action"), max_length=80, db_index=True)
     target_type = models.CharField(_("object type"), max_length=80, blank=True)
@@ -36,7 +37,7 @@ class AuditEntry(models.Model):
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
-    request_id = models.CharField(_("request id"), max_length=64, blank=True, db_index=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
     ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
 
     objects = OperatorManager()
@@ -46,6 +47,7 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["target_type", "target_id"]),
             models.Index(fields=["operator", "-at"]),
+            models.Index(fields=["request_id"], name="audit_request_id"),  # exact only: no prefix (LIKE) index
         ]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")

@@ -84,7 +84,7 @@ class Transfer(models.Model):
     amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    reference = models.CharField(_("reference"), max_length=100, db_index=True)
+    reference = models.CharField(_("reference"), max_length=100)
     value_date = models.DateField(_("value date"))
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
@@ -99,7 +99,11 @@ class Transfer(models.Model):
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(condition=~models.Q(debit=models.F("credit")), name="transfer_two_accounts"),
         ]
-        indexes = [models.Index(fields=["operator", "value_date"])]
+        # References are matched exactly, never by prefix: no LIKE index (each is written with every transfer).
+        indexes = [
+            models.Index(fields=["operator", "value_date"]),
+            models.Index(fields=["reference"], name="transfer_reference"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.amount} {self.currency} {self.debit.code} → {self.credit.code}"
@@ -164,13 +168,13 @@ class Charge(models.Model):
     """Something a customer account owes: a head, net and VAT, a due date. Payments clear charges (oldest first)."""
 
     operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
-    holder = models.CharField(_("customer account"), max_length=64, db_index=True)
+    holder = models.CharField(_("customer account"), max_length=64)
     head = models.CharField(_("head"), max_length=40)
     net = models.DecimalField(_("net"), max_digits=16, decimal_places=2)
     vat = models.DecimalField(_("VAT"), max_digits=16, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(_("total"), max_digits=16, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
-    reference = models.CharField(_("reference"), max_length=100, db_index=True)
+    reference = models.CharField(_("reference"), max_length=100)
     due_date = models.DateField(_("due date"))
     value_date = models.DateField(_("value date"))
     is_opening_balance = models.BooleanField(_("opening balance"), default=False)
@@ -187,6 +191,11 @@ class Charge(models.Model):
             models.CheckConstraint(
                 condition=models.Q(net__gt=0) & models.Q(vat__gte=0), name="charge_amounts_positive"
             ),
+        ]
+        # Holders and references are matched exactly, never by prefix: no LIKE indexes.
+        indexes = [
+            models.Index(fields=["holder"], name="charge_holder"),
+            models.Index(fields=["reference"], name="charge_reference"),
         ]
 
     def __str__(self) -> str:

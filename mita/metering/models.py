@@ -397,6 +397,7 @@ class Reading(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("reader"),
+        db_index=False,  # reading_reader: only readings that have one
     )
     photo = models.FileField(_("photo"), upload_to="readings/%Y/%m/", blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
@@ -404,8 +405,14 @@ class Reading(models.Model):
     # a replay (same body) from a reuse of the key for something else.
     key = models.CharField(max_length=120, blank=True)
     body_digest = models.CharField(max_length=64, blank=True)
-    supersedes = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # Mostly empty (a correction, a review): indexed only where set (reading_supersedes, reading_reviewed_by), so
+    # that an imported reading writes no index entry for them.
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
@@ -429,6 +436,13 @@ class Reading(models.Model):
                 fields=["operator", "status"], condition=models.Q(status="review"), name="reading_review_queue"
             ),
             models.Index(fields=["operator", "reader", "read_on"], name="reading_reader_date"),
+            models.Index(fields=["reader"], condition=models.Q(reader__isnull=False), name="reading_reader"),
+            models.Index(
+                fields=["supersedes"], condition=models.Q(supersedes__isnull=False), name="reading_supersedes"
+            ),
+            models.Index(
+                fields=["reviewed_by"], condition=models.Q(reviewed_by__isnull=False), name="reading_reviewed_by"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -24,15 +24,17 @@ class Payment(models.Model):
         VOIDED = "voided", _("Voided")
         REVERSED = "reversed", _("Reversed by the provider")
 
-    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
+    # Indexes are what queries use, each written on every payment: the operator's leads two of Meta's, and the
+    # holder and provider reference are matched exactly, never by prefix (no LIKE index).
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+", db_index=False)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     account_reference = models.CharField(_("account reference"), max_length=64, help_text=_("As the payer gave it."))
-    holder = models.CharField(_("customer account"), max_length=64, blank=True, db_index=True)
+    holder = models.CharField(_("customer account"), max_length=64, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
     idempotency_key = models.CharField(_("idempotency key"), max_length=120)
-    provider_reference = models.CharField(_("provider reference"), max_length=100, blank=True, db_index=True)
+    provider_reference = models.CharField(_("provider reference"), max_length=100, blank=True)
     payer_phone = models.CharField(_("payer's phone"), max_length=20, blank=True)
     payer_name = models.CharField(_("payer's name"), max_length=150, blank=True)
     value_date = models.DateField(_("value date"))
@@ -54,7 +56,11 @@ class Payment(models.Model):
             models.UniqueConstraint(fields=["operator", "idempotency_key"], name="payment_key_unique_per_operator"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
         ]
-        indexes = [models.Index(fields=["operator", "status"])]
+        indexes = [
+            models.Index(fields=["operator", "status"]),
+            models.Index(fields=["holder"], name="payment_holder"),
+            models.Index(fields=["provider_reference"], name="payment_provider_reference"),
+        ]
 
     def __str__(self) -> str:
         return (
@@ -94,7 +100,8 @@ class Receipt(models.Model):
     unique constraints let many receipts share.
     """
 
-    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
+    # The operator leads both unique constraints: no index of its own.
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+", db_index=False)
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="receipt")
     sequence_number = models.PositiveBigIntegerField(null=True, blank=True)
     # NULL until the payment has committed and the number is given (NULLs do not collide in the unique constraints).
