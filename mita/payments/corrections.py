@@ -130,28 +130,10 @@ def _payment_reverse(*, payment: Payment, reason: str, reversal_id: str, acting_
         reference = payment.ledger_reference
         credit_in = holder_from(operator=operator, holder=holder, reference=reference, purpose="credit")
         deposit_in = holder_from(operator=operator, holder=holder, reference=reference, purpose="deposits")
-        credit_now = holder_balance(operator=operator, holder=holder, purpose="credit")
-        credit_short = max(Decimal("0"), credit_in - credit_now)
+        credit_short = max(Decimal("0"), credit_in - holder_balance(operator=operator, holder=holder, purpose="credit"))
         deposit_short = max(
             Decimal("0"), deposit_in - holder_balance(operator=operator, holder=holder, purpose="deposits")
         )
-        # Deposit released to the credit since (a lower package level) is still the customer's money: it goes back
-        # to the deposit, for the reversal to take, instead of being charged back while it sits in the credit (the
-        # deposit charge would then stay paid with nothing held for it).
-        restored = min(deposit_short, max(Decimal("0"), credit_now - credit_in))
-        if restored > 0:
-            transfer_post(
-                operator=operator,
-                debit=holder_account(operator=operator, holder=holder, purpose="credit"),
-                credit=holder_account(operator=operator, holder=holder, purpose="deposits"),
-                amount=restored,
-                kind=Transfer.Kind.DEPOSIT,
-                reference=f"chargeback:{payment.pk}:deposit",
-                value_date=today,
-                acting_user=acting_user,
-                memo={"restored_for_chargeback": payment.pk},
-            )
-            deposit_short -= restored
         kept = _chargeback_kept_deposits(payment, deposit_short)
         shortfall = credit_short + deposit_short
         # The VAT held apart on an advance (operators holding advances without VAT) is the customer's credit too.

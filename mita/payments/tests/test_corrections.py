@@ -142,7 +142,7 @@ def test_a_charge_back_of_a_deposit_still_held_makes_the_deposit_owed_again(oper
     assert open_amounts(operator_a) == [("deposit:1", Decimal("5000"))]
 
 
-def test_a_charge_back_after_the_deposit_was_lowered_takes_back_the_credit_it_became(operator_a, treasurer_a):
+def test_a_charge_back_after_the_deposit_was_lowered_leaves_the_new_level_owed(operator_a, treasurer_a):
     # given a 5,000 deposit and 1,000 more paid by MoMo, then the deposit lowered to 4,200 (800 released to credit)
     deposit(operator_a, "5000")
     payment = pay(operator_a, "6000", channel="momo")
@@ -152,13 +152,15 @@ def test_a_charge_back_after_the_deposit_was_lowered_takes_back_the_credit_it_be
     assert balances(operator_a) == money(0, 1800, 4200)
     # when MTN charges the payment back
     payment_reverse(payment=payment, reason="charged back", provider_reference="CB-LOW", acting_user=treasurer_a)
-    # then the account is as before the payment: the deposit owed again, nothing paid on it, nothing held or credited
-    # (the 800 released went back to the deposit for the reversal to take: no charge-back is owed for it)
-    assert balances(operator_a) == money(5000, 0, 0)
-    assert open_amounts(operator_a) == [("deposit:1", Decimal("5000"))]
-    assert [c.allocated for c in charges_open(operator=operator_a, holder=HOLDER)] == [Decimal("0")]
-    assert not Charge.objects.filter(operator=operator_a, reference__startswith="chargeback:").exists()
+    # then the customer owes what the new level needs and holds nothing the payment brought: the 800 released stays
+    # counted paid on the deposit charge (the charge-back keeps it), and the credit it became pays the charge-back
+    owed, credit, held = balances(operator_a)
+    assert credit == 0 and owed + held == Decimal("5000") and owed == Decimal("4200")
     assert owes_what_is_open(operator_a)
+    assert trial_balance(operator=operator_a) == 0 and ledger_verify(operator=operator_a) == []
+    # and paying what is owed holds exactly the new level, not the old one
+    pay(operator_a, "4200")
+    assert balances(operator_a) == money(0, 0, 4200)
     assert trial_balance(operator=operator_a) == 0 and ledger_verify(operator=operator_a) == []
 
 

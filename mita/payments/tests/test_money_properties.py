@@ -327,6 +327,17 @@ class MoneyMachine(RuleBasedStateMachine):
     def apply_credit(self, holder: str) -> None:
         credit_apply(operator=self.operator, holder=holder, acting_user=None)  # moves credit, owes the same net
 
+    def _kept_by_charge_backs(self, holder: str) -> Decimal:
+        """The deposit charge-backs kept paid for the account: what they held again, in the transfers of their
+        charge-back charges (payments.corrections._chargeback_kept_deposits)."""
+        kept = Transfer.objects.filter(
+            operator=self.operator,
+            kind=Transfer.Kind.DEPOSIT,
+            credit__code=f"deposits:{holder}",
+            reference__startswith="chargeback:",
+        ).aggregate(t=Sum("amount"))["t"]
+        return kept or Decimal("0")
+
     @invariant()
     def money_rules_hold(self) -> None:
         if not hasattr(self, "operator"):
@@ -350,8 +361,13 @@ class MoneyMachine(RuleBasedStateMachine):
             assert owed - credit - held - reserved - unpaid == net, (holder, owed, credit, held, reserved, unpaid, net)
             assert owed == sum((c.open_amount for c in open_charges), Decimal("0")), (holder, owed)
             assert credit >= 0 and held >= 0, (holder, credit, held)
-            # what is held always covers what was paid on deposit charges still open (so they can be cancelled)
-            assert held >= sum((c.allocated for c in open_charges if c.head == "deposit"), Decimal("0"))
+            # what is held always covers what was paid on deposit charges still open (so they can be cancelled),
+            # except the part a charge-back keeps paid: deposit this payment paid that was lowered, applied or refunded
+            # since stays paid on its charge with nothing held for it (the customer owes it as the charge-back;
+            # cancelling that charge is refused, deposit_already_used)
+            deposit_paid = sum((c.allocated for c in open_charges if c.head == "deposit"), Decimal("0"))
+            if deposit_paid:
+                assert held >= deposit_paid - self._kept_by_charge_backs(holder), (holder, held, deposit_paid)
         assert ledger_amount(self.operator, "refunds_payable") == (pending.aggregate(t=Sum("amount"))["t"] or 0)
         assert ledger_amount(self.operator, "deposits_billed") == unpaid_deposits
         live = Allocation.objects.filter(operator=self.operator, voided=False)
