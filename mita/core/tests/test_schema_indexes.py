@@ -43,7 +43,20 @@ def _found(table: str) -> set[str]:
     }
 
 
-MITA_APPS = ("core", "payments", "ledger", "metering", "billing", "customers", "registry")
+MITA_APPS = (
+    "accounts",
+    "billing",
+    "core",
+    "customers",
+    "ledger",
+    "metering",
+    "notifications",
+    "payments",
+    "registry",
+    "servicing",
+    "stock",
+    "tariffs",
+)
 # Made by a migration's SQL, which no model field or Meta index can say: customer search's trigram index (PostgreSQL).
 MADE_BY_SQL = {"customers.SearchTerm": {"searchterm_trigram"}}
 
