@@ -28,7 +28,7 @@ class AuditEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        db_index=False,  # audit_operator_at leads with it
+        db_index=False,  # the (operator, -at) index of Meta leads with it
     )
     action = models.CharField(_("action"), max_length=80, db_index=True)
     target_type = models.CharField(_("object type"), max_length=80, blank=True)

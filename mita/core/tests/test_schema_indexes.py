@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 def _expected(model: type[models.Model], editor) -> set[str]:  # type: ignore[no-untyped-def]
     """The names of the indexes (not primary keys) Django would make for the model on this database."""
     table = model._meta.db_table
+    like = getattr(editor, "_create_like_index_sql", None)  # PostgreSQL's LIKE index of a text column
     names = {index.name for index in model._meta.indexes}
     names |= {
         constraint.name for constraint in model._meta.constraints if isinstance(constraint, models.UniqueConstraint)
@@ -27,18 +28,20 @@ def _expected(model: type[models.Model], editor) -> set[str]:  # type: ignore[no
                 names.add(f"{table}_{field.column}_key")
         elif field.db_index:
             names.add(editor._create_index_name(table, [field.column], suffix=""))
-        like = getattr(editor, "_create_like_index_sql", None)  # PostgreSQL's LIKE index of a text column
         if (field.unique or field.db_index) and like is not None and like(model, field) is not None:
             names.add(editor._create_index_name(table, [field.column], suffix="_like"))
     return names
 
 
-def _found(table: str) -> set[str]:
+def _constraints(table: str) -> dict[str, dict]:
     with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, table)
+        return connection.introspection.get_constraints(cursor, table)
+
+
+def _found(table: str) -> set[str]:
     return {
         name
-        for name, details in constraints.items()
+        for name, details in _constraints(table).items()
         if (details["index"] or details["unique"]) and not details["primary_key"] and not details["foreign_key"]
     }
 
@@ -78,9 +81,7 @@ def test_every_table_has_the_indexes_its_model_declares_and_no_other():
 
 
 def _indexes_of(table: str) -> dict[str, list[str]]:
-    with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, table)
-    return {name: details["columns"] for name, details in constraints.items() if details["index"]}
+    return {name: details["columns"] for name, details in _constraints(table).items() if details["index"]}
 
 
 def _apply(operation: Operation, forward: bool) -> None:
