@@ -176,3 +176,22 @@ def test_passwords_are_hashed_with_argon2_outside_the_tests(tmp_path):
         check=True,
     )
     assert result.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_a_web_process_loads_its_urls_before_the_first_request_and_freezes_them(tmp_path):
+    # gunicorn imports mita.wsgi in each worker: after it, the URLconf (every app's views, the API) is loaded and the
+    # loaded objects are out of the garbage collector's full collections, so no request pays for either.
+    probe = (
+        "import gc, sys\n"
+        "assert 'mita.urls' not in sys.modules and gc.get_freeze_count() == 0\n"
+        "import mita.wsgi\n"
+        "print('mita.urls' in sys.modules, 'mita.api' in sys.modules, gc.get_freeze_count())\n"
+    )
+    env = {**os.environ, "DEBUG": "false", "MITA_VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    urls_loaded, api_loaded, frozen = result.stdout.split()
+    assert urls_loaded == "True" and api_loaded == "True"
+    assert int(frozen) > 50_000, frozen
