@@ -124,18 +124,22 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'mita.sqlite3'}",
         conn_max_age=int(os.environ.get("MITA_DB_CONN_MAX_AGE", "60")),
-        # A health check costs a `SELECT 1` round trip on every request's first query; off, the first request after
-        # a database restart fails once and its connection is replaced (docs/payments.md, "What limits it").
+        # Before each request's first query, a kept connection is checked: on PostgreSQL a look at its socket, and a
+        # `SELECT 1` only when the server said something unasked (mita/core/postgresql). Off, the first request after
+        # a database restart fails once and its connection is replaced (docs/payments.md).
         conn_health_checks=env_bool("MITA_DB_CONN_HEALTH_CHECKS", True),
     )
 }
 # The hot paths' fixed statements are prepared by PostgreSQL once per connection (mita.core.prepared); switch off
 # behind a connection pooler that does not keep prepared statements.
 MITA_DB_PREPARED_STATEMENTS = env_bool("MITA_DB_PREPARED_STATEMENTS", True)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and MITA_DB_PREPARED_STATEMENTS:
-    # Django turns psycopg's preparing off (None); only its server-bound cursors prepare, and Django's own cursors
-    # bind on the client, so this reaches mita.core.prepared's statements alone.
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that sends nothing while the connection is quiet (mita/core/postgresql).
+    DATABASES["default"]["ENGINE"] = "mita.core.postgresql"
+    if MITA_DB_PREPARED_STATEMENTS:
+        # Django turns psycopg's preparing off (None); only its server-bound cursors prepare, and Django's own cursors
+        # bind on the client, so this reaches mita.core.prepared's statements alone.
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and the worker share the file.
     DATABASES["default"]["OPTIONS"] = {

@@ -55,7 +55,12 @@ def database_vendor() -> str:
 def on_other_engine(url: str) -> bool:
     """Whether a --database URL names another kind of database than the configured connection (whose engine cannot
     change in this process)."""
-    return str(dj_database_url.parse(url)["ENGINE"]) != str(connection.settings_dict["ENGINE"])
+    return _kind(str(dj_database_url.parse(url)["ENGINE"])) != _kind(str(connection.settings_dict["ENGINE"]))
+
+
+def _kind(engine: str) -> str:
+    """SQLite or PostgreSQL (Django's backend, or Mita's on top of it: mita.core.postgresql)."""
+    return "sqlite" if engine.endswith("sqlite3") else "postgresql"
 
 
 def run_elsewhere(url: str) -> dict[str, Any]:
