@@ -5,7 +5,7 @@ import time
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
 from django.db.backends.postgresql import base as django_postgresql
 
 pytestmark = [
@@ -36,6 +36,17 @@ def test_a_quiet_connection_is_usable_without_a_query(kept, monkeypatch):
     assert kept.is_usable()
     with kept.cursor() as cursor:  # after a query, the connection is quiet again
         cursor.execute("SELECT 1")
+    assert kept.is_usable()
+
+
+def test_a_connection_left_in_an_aborted_transaction_is_not_usable(kept):
+    # as Django's SELECT 1 finds it: a kept connection whose transaction an error aborted must not serve a request
+    kept.set_autocommit(False)
+    with pytest.raises(DatabaseError), kept.cursor() as cursor:
+        cursor.execute("SELECT 1 / 0")
+    assert not kept.is_usable()
+    kept.rollback()
+    kept.set_autocommit(True)
     assert kept.is_usable()
 
 
