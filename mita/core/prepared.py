@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import connection as default_connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
 def _prepared_cursor_class() -> Any:
@@ -34,21 +34,27 @@ _cursor_class: Any = None
 
 @contextmanager
 def prepared_cursor(connection: Any = None) -> Iterator[Any]:
-    """`connection.cursor()`, whose statements PostgreSQL prepares (elsewhere, or when switched off: the same cursor)."""
+    """`connection.cursor()`, whose statements PostgreSQL prepares (elsewhere, or when switched off: the same cursor).
+
+    On PostgreSQL one such cursor is kept per connection and lent out again: making a cursor (Django's wrapper, a
+    client cursor, then this one) cost about as much as running a short statement on it."""
     global _cursor_class
-    connection = connection or default_connection
-    with connection.cursor() as wrapper:  # Django's checks, error translation and query log, as for any cursor
-        if connection.vendor != "postgresql" or not settings.MITA_DB_PREPARED_STATEMENTS or connection.queries_logged:
-            # Logging queries (DEBUG, CaptureQueriesContext): Django writes each statement out from the cursor it
-            # ran on, which a prepared statement does not give back; the same statement goes unprepared then.
+    connection = connection or connections[DEFAULT_DB_ALIAS]  # the thread's own, looked up once (not the proxy)
+    if connection.vendor != "postgresql" or not settings.MITA_DB_PREPARED_STATEMENTS or connection.queries_logged:
+        # Logging queries (DEBUG, CaptureQueriesContext): Django writes each statement out from the cursor it ran
+        # on, which a prepared statement does not give back; the same statement goes unprepared then.
+        with connection.cursor() as wrapper:
             yield wrapper
-            return
+        return
+    # The checks connection.cursor() makes: the health check, a connection, the thread that owns it.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    kept = getattr(connection, "_mita_prepared_cursor", None)
+    if kept is None or kept.closed or kept.connection is not connection.connection:  # none yet, or a new connection
         if _cursor_class is None:
             _cursor_class = _prepared_cursor_class()
-        client_cursor = wrapper.cursor
-        wrapper.cursor = _cursor_class(connection.connection)
-        try:
-            yield wrapper
-        finally:
-            wrapper.cursor.close()
-            wrapper.cursor = client_cursor
+        with connection.wrap_database_errors:
+            kept = _cursor_class(connection.connection)
+        connection._mita_prepared_cursor = kept
+    yield connection.make_cursor(kept)  # Django's wrapper (error translation), over the kept cursor: not closed

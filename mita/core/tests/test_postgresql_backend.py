@@ -1,12 +1,15 @@
 """The PostgreSQL backend's health check (mita/core/postgresql): nothing sent while a kept connection is quiet; a
-connection the server ended is found unusable and replaced before the request's first query."""
+connection the server ended is found unusable and replaced before the request's first query. And the prepared
+cursor of the hot paths (mita/core/prepared.py): one kept per connection, replaced with the connection."""
 
 import time
 
 import pytest
 from django.conf import settings
-from django.db import DatabaseError, connection, connections
+from django.db import DatabaseError, DataError, connection, connections
 from django.db.backends.postgresql import base as django_postgresql
+
+from mita.core.prepared import prepared_cursor
 
 pytestmark = [
     pytest.mark.django_db,
@@ -67,3 +70,37 @@ def test_a_connection_the_server_ended_is_replaced_before_the_next_query(kept):
     with kept.cursor() as cursor:  # and the next query opens a new connection
         cursor.execute("SELECT pg_backend_pid()")
         assert cursor.fetchone()[0] != pid
+
+
+def _prepared_here(kept) -> int:
+    with kept.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%mita-kept%"])
+        return cursor.fetchone()[0]
+
+
+def test_one_prepared_cursor_is_kept_per_connection_and_replaced_with_it(kept):
+    statement = "SELECT %s::int AS n -- mita-kept"
+    with prepared_cursor(kept) as first:
+        first.execute(statement, [1])
+        assert first.fetchone() == (1,)
+    with prepared_cursor(kept) as second:
+        second.execute(statement, [2])
+        assert second.fetchone() == (2,)
+    assert second.cursor is first.cursor  # lent out again, not made anew
+    assert not first.cursor.closed
+    assert _prepared_here(kept) == 1  # prepared by the server once
+    kept.close()
+    with prepared_cursor(kept) as third:  # a new connection: a new cursor on it, the statement prepared again
+        third.execute(statement, [3])
+        assert third.fetchone() == (3,)
+    assert third.cursor is not first.cursor
+    assert third.cursor.connection is kept.connection
+    assert _prepared_here(kept) == 1
+
+
+def test_an_error_on_the_kept_cursor_is_djangos_and_the_cursor_serves_on(kept):
+    with pytest.raises(DataError), prepared_cursor(kept) as cursor:
+        cursor.execute("SELECT 1 / %s::int", [0])
+    with prepared_cursor(kept) as cursor:
+        cursor.execute("SELECT 1 / %s::int", [1])
+        assert cursor.fetchone() == (1,)
