@@ -63,9 +63,11 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.amount} {self.currency} ({self.get_channel_display()}) for {self.holder or self.account_reference}"
-        )
+        try:  # as get_channel_display(), without hashing every channel's label on each call (every payment's audit)
+            channel = str(Channel(self.channel).label)
+        except ValueError:
+            channel = self.channel
+        return f"{self.amount} {self.currency} ({channel}) for {self.holder or self.account_reference}"
 
     @property
     def ledger_reference(self) -> str:
