@@ -6,9 +6,9 @@ round"). Between requests an idle connection receives nothing, so its socket has
 said something unasked: that it is terminating the connection (a restart, `pg_terminate_backend`, an idle timeout),
 or that it closed the socket. Only then is `SELECT 1` sent, and the connection replaced if it fails; likewise when
 the connection is not idle outside a transaction (one left aborted by an error fails `SELECT 1` and is replaced, as
-with Django's own check). A connection
-that died without a word (a cable pulled) is not caught here, as `SELECT 1` would not catch it either without a
-timeout: the request's own query fails and the connection is replaced for the next one.
+with Django's own check). A connection that died without a word (a cable pulled) is not caught here, as `SELECT 1`
+would not catch it either without a timeout: the request's own query fails and the connection is replaced for the
+next one.
 """
 
 import select
