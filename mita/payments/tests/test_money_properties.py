@@ -159,7 +159,9 @@ class MoneyMachine(RuleBasedStateMachine):
         )
         if not taken:
             return
-        payment = data.draw(st.sampled_from(taken))
+        self._charge_back(data.draw(st.sampled_from(taken)))
+
+    def _charge_back(self, payment: Payment) -> None:
         payment_reverse(
             payment=payment, reason="charged back", provider_reference=self._next("cb"), acting_user=self.treasurer
         )  # always happens, whatever the payment's credit or deposit became
@@ -338,6 +340,16 @@ class MoneyMachine(RuleBasedStateMachine):
         ).aggregate(t=Sum("amount"))["t"]
         return kept or Decimal("0")
 
+    def _refunded_deposits(self, holder: str) -> Decimal:
+        """The account's deposit refunds, waiting or paid out (not rejected)."""
+        refunds = Refund.objects.filter(
+            operator=self.operator,
+            holder=holder,
+            source=Refund.Source.DEPOSIT,
+            status__in=[Refund.Status.REQUESTED, Refund.Status.APPROVED, Refund.Status.PAID],
+        )
+        return refunds.aggregate(t=Sum("amount"))["t"] or Decimal("0")
+
     @invariant()
     def money_rules_hold(self) -> None:
         if not hasattr(self, "operator"):
@@ -364,10 +376,12 @@ class MoneyMachine(RuleBasedStateMachine):
             # what is held always covers what was paid on deposit charges still open (so they can be cancelled),
             # except the part a charge-back keeps paid: deposit this payment paid that was lowered, applied or refunded
             # since stays paid on its charge with nothing held for it (the customer owes it as the charge-back;
-            # cancelling that charge is refused, deposit_already_used)
+            # cancelling that charge is refused, deposit_already_used); and deposit refunded, waiting or paid out,
+            # which the pool gave up before a charge-back reopened the charge it had paid
             deposit_paid = sum((c.allocated for c in open_charges if c.head == "deposit"), Decimal("0"))
             if deposit_paid:
-                assert held >= deposit_paid - self._kept_by_charge_backs(holder), (holder, held, deposit_paid)
+                covered = held + self._refunded_deposits(holder)
+                assert covered >= deposit_paid - self._kept_by_charge_backs(holder), (holder, held, deposit_paid)
         assert ledger_amount(self.operator, "refunds_payable") == (pending.aggregate(t=Sum("amount"))["t"] or 0)
         assert ledger_amount(self.operator, "deposits_billed") == unpaid_deposits
         live = Allocation.objects.filter(operator=self.operator, voided=False)
@@ -401,3 +415,30 @@ def test_money_keeps_its_rules_through_random_sequences():
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+@pytest.mark.django_db
+def test_a_charge_back_while_a_deposit_refund_waits_keeps_the_rules():
+    # A sequence the random runs found: part of the deposit is being refunded when the payment that paid most of it
+    # is charged back. What the pool can no longer give back stays paid on the deposit charge (owed as the
+    # charge-back); the rest of what is paid on it is the refund's, waiting and then paid out.
+    machine = MoneyMachine()
+    try:
+        machine.setup(advance_ex_vat=False)
+        machine.overpay(holder="H-1", extra=Decimal("1"), channel="cash_office")  # 1 of credit
+        machine.charge_deposit(holder="H-1", amount=Decimal("1852"))
+        machine.apply_credit(holder="H-1")  # the credit pays 1 of the deposit
+        machine.overpay(holder="H-1", extra=Decimal("1"), channel="momo")  # MoMo pays the other 1,851, and 1 more
+        machine.request_refund(holder="H-1", source="deposit", share=1)  # 19 of the 1,852 held, waiting
+        machine.money_rules_hold()
+        machine._charge_back(Payment.objects.get(operator=machine.operator, channel="momo"))
+        machine.money_rules_hold()
+        refund = Refund.objects.get(operator=machine.operator, source=Refund.Source.DEPOSIT)
+        assert refund.amount == Decimal("19")
+        assert machine._kept_by_charge_backs("H-1") == Decimal("18")
+        refund_approve(refund=refund, acting_user=machine.treasurer)
+        refund_pay_out(refund=refund, payout_reference="", acting_user=machine.treasurer)
+        machine.net["H-1"] += refund.amount
+        machine.money_rules_hold()
+    finally:
+        machine.teardown()
