@@ -1,6 +1,7 @@
 """API of billing: the cycles calendar, bill runs (create, read, approve, publish) and bills. Amounts are decimal
 strings; another operator's cycles, runs and bills are a 404."""
 
+import dataclasses
 import datetime
 from decimal import Decimal
 from typing import Any
@@ -142,7 +143,7 @@ def _bill_out(bill: Bill, *, lines: bool = False) -> dict[str, Any]:
     out = {field: getattr(bill, field) for field in BillOut.model_fields if hasattr(bill, field) and field != "lines"}
     out["cycle_code"] = bill.cycle.code
     if lines:
-        out["lines"] = list(bill.lines.values(*LineOut.model_fields))
+        out["lines"] = [dataclasses.asdict(line) for line in bill.line_items]
     return out
 
 

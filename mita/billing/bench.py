@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from mita.billing.cycles import cycles_generate
-from mita.billing.models import Bill, BillException, BillingCycle, BillLine, BillRunUnit
+from mita.billing.models import Bill, BillException, BillingCycle, BillRunUnit
 from mita.billing.run import UNIT_SIZE, run_until_done
 from mita.billing.services import billrun_approve, billrun_create
 from mita.core.bench import (
@@ -160,7 +160,7 @@ def _seed(count: int) -> tuple[Operator, BillingCycle]:
 
 
 def _rows() -> int:
-    return sum(model.objects.count() for model in (Bill, BillLine, BillException, BillRunUnit, Charge, Transfer))
+    return sum(model.objects.count() for model in (Bill, BillException, BillRunUnit, Charge, Transfer))
 
 
 def _switch(url: str) -> None:

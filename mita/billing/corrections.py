@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from mita.billing.charges import charges_of_lines
 from mita.billing.errors import BillingError
-from mita.billing.models import Bill, BillCancellation, BillException, BillLine, BillRun, BillRunUnit, Penalty
+from mita.billing.lines import lines_for_charges
+from mita.billing.models import Bill, BillCancellation, BillException, BillRun, BillRunUnit, Penalty
 from mita.billing.run import bill_number, compute_unit
 from mita.core.audit import audit_record
 from mita.core.errors import Conflict
@@ -102,7 +103,7 @@ def _issue(run: BillRun, unit: BillRunUnit, *, due_on: datetime.date, today: dat
     record the arrears and credit at issue, and issue it with its own due date."""
     operator, cycle = run.operator, run.cycle
     draft = Bill.objects.select_for_update().get(unit=unit, status=Bill.Status.DRAFT)
-    lines = list(BillLine.objects.filter(bill=draft).order_by("position").values_list("head", "amount", "vat", "kind"))
+    lines = lines_for_charges(draft.lines)
     holder_accounts_ensure(operator=operator, holders=[draft.account], purpose="receivable")
     owed, credit = holders_balances(operator=operator, holders=[draft.account]).get(draft.account, (ZERO, ZERO))
     year = cycle.bill_on.year

@@ -114,13 +114,12 @@ def _address(customer: Any) -> str:
 
 def bill_document(*, bill: Bill, acting_user: Any = None, with_link: bool = True) -> BillDocument:
     """The bill as its documents show it. `bill` comes from bill_get_for_access (operator, cycle, connection,
-    customer and tariff loaded); the lines, the meters and the payment link are a query each. Without `with_link`
-    (a regulator reading it: they write nothing of the operator's), the document says how to pay instead."""
+    customer and tariff loaded; the lines are kept on the bill); the meters and the payment link are a query each.
+    Without `with_link` (a regulator reading it: they write nothing of the operator's), the document says how to pay
+    instead."""
     lines = [
-        BillDocumentLine(label=label, quantity=quantity, rate=rate, amount=amount)
-        for label, quantity, rate, amount in bill.lines.order_by("position").values_list(
-            "label", "quantity", "rate", "amount"
-        )
+        BillDocumentLine(label=line.label, quantity=line.quantity, rate=line.rate, amount=line.amount)
+        for line in bill.line_items
     ]
     version = bill.tariff_version
     definition = version.definition if version is not None and isinstance(version.definition, dict) else {}

@@ -8,10 +8,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mita.billing.lines import BillLine, lines_read
 from mita.core.tenancy import OperatorManager
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
-QUANTITY = {"max_digits": 18, "decimal_places": 6}
 
 
 class BillingCycle(models.Model):
@@ -196,6 +196,8 @@ class Bill(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     issued_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # The pricing engine's lines, kept with the bill as JSON text (billing.lines: why, the format, why not jsonb)
+    lines = models.TextField(_("lines"), default="[]", blank=True)
 
     objects = OperatorManager()
 
@@ -224,25 +226,9 @@ class Bill(models.Model):
     def __str__(self) -> str:
         return self.number or f"draft {self.account} {self.cycle_id}"
 
-
-class BillLine(models.Model):
-    """One line of a bill as the pricing engine made it."""
-
-    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveSmallIntegerField()
-    label = models.CharField(_("label"), max_length=200)
-    quantity = models.DecimalField(_("quantity"), **QUANTITY)  # type: ignore[arg-type]
-    rate = models.DecimalField(_("rate"), **QUANTITY)  # type: ignore[arg-type]
-    amount = models.DecimalField(_("amount"), **MONEY)  # type: ignore[arg-type]
-    head = models.CharField(max_length=40)
-    vat = models.DecimalField(_("VAT"), default=Decimal(0), **MONEY)  # type: ignore[arg-type]
-    kind = models.CharField(max_length=20, blank=True)
-
-    class Meta:
-        ordering = ["bill", "position"]
-
-    def __str__(self) -> str:
-        return self.label
+    @property
+    def line_items(self) -> list[BillLine]:
+        return lines_read(self.lines)
 
 
 class BillException(models.Model):

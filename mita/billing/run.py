@@ -14,7 +14,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from operator import itemgetter
 from typing import Any
 
 from asgiref.local import Local
@@ -26,10 +25,11 @@ from django.utils.translation import gettext as _
 
 from mita.billing.charges import charges_of_lines
 from mita.billing.errors import BillingError
-from mita.billing.models import Bill, BillException, BillLine, BillRun, BillRunUnit
+from mita.billing.lines import lines_for_charges
+from mita.billing.models import Bill, BillException, BillRun, BillRunUnit
 from mita.billing.writes import BillRow, bills_insert, bills_number
 from mita.core import jobs
-from mita.core.bulk import among, collector_paused, statistics_refresh
+from mita.core.bulk import collector_paused, statistics_refresh
 from mita.core.models import Job
 from mita.core.sequences import sequence_advance, sequence_claim
 from mita.customers.indigent import indigent_customer_ids
@@ -444,25 +444,18 @@ def issue_unit(run: BillRun, unit_id: int) -> bool:
         unit = BillRunUnit.objects.select_for_update().get(pk=unit_id)
         if unit.stage != BillRunUnit.Stage.COMPUTED:
             return False
+        # Bills priced alike have the same lines, made into charges once
         drafts = list(
             Bill.objects.filter(unit=unit, status=Bill.Status.DRAFT)
             .order_by("connection_id")
-            .values_list("pk", "account")
+            .values_list("pk", "account", "lines")
         )
         if drafts:
-            lines: dict[int, list[tuple[str, Decimal, Decimal, str]]] = defaultdict(list)
-            # By the drafts' ids (index probes), not joined with the bills by unit: at a million bills the join's
-            # plan read far more than the unit's lines
-            found = among(
-                BillLine.objects.order_by().values_list("bill_id", "position", "head", "amount", "vat", "kind"),
-                "bill_id",
-                [pk for pk, _account in drafts],
-            )
-            for bill_id, _position, head, amount, vat, kind in sorted(
-                (row for queryset in found for row in queryset), key=itemgetter(0, 1)
-            ):
-                lines[bill_id].append((head, amount, vat, kind))
-            holders = [account for _pk, account in drafts]
+            charges: dict[str, list[tuple[str, Decimal, Decimal]]] = {}
+            for _pk, _account, text in drafts:
+                if text not in charges:
+                    charges[text] = charges_of_lines(lines_for_charges(text))
+            holders = [account for _pk, account, _text in drafts]
             balances = holders_balances(operator=operator, holders=holders)
             year = cycle.bill_on.year
             if unit.number_count != len(drafts) or unit.number_first is None:  # the drafts cannot change once computed
@@ -472,13 +465,13 @@ def issue_unit(run: BillRun, unit_id: int) -> bool:
             first = unit.number_first
             issued = []
             specs: list[ChargeSpec] = []
-            for offset, (bill_id, account) in enumerate(drafts):
+            for offset, (bill_id, account, text) in enumerate(drafts):
                 number = bill_number(prefix=operator.prefix, year=year, value=first + offset)
                 reference = f"bill:{number}"
                 owed, credit = balances.get(account, (Decimal(0), Decimal(0)))
                 specs.extend(
                     ChargeSpec(holder=account, head=head, net=net, vat=vat, reference=reference)
-                    for head, net, vat in charges_of_lines(lines[bill_id])
+                    for head, net, vat in charges[text]
                 )
                 issued.append((bill_id, number, owed, credit, reference))
             charges_post_many(
@@ -551,7 +544,7 @@ def run_until_done(
         jobs.job_start(job_id=run.job_id, total=total)
         Job.objects.filter(pk=run.job_id).update(done=total - len(pending))
     if run.status == BillRun.Status.ISSUING and _bills_of(units.filter(stage=stage)) >= STATISTICS_AFTER:
-        statistics_refresh(Bill, BillLine, Account, Balance)
+        statistics_refresh(Bill, Account, Balance)
     done = total - len(pending)
     if progress:
         progress(run, done, total)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.billing.errors import BillingError
-from mita.billing.models import Bill, BillException, BillingCycle, BillLine, BillRun, BillRunUnit
+from mita.billing.models import Bill, BillException, BillingCycle, BillRun, BillRunUnit
 from mita.core import jobs
 from mita.core.audit import audit_record
 from mita.customers.models import Route
@@ -214,13 +214,8 @@ def billrun_discard(*, run: BillRun, acting_user: Any, reason: str = "") -> Bill
     if bills.exclude(status=Bill.Status.DRAFT).exists():  # a preview holds drafts only; never delete an issued bill
         raise BillingError(_("This run holds bills that are not drafts."), code="not_drafts", status=409)
     held = {"bills": run.bills, "total": str(run.total), "exceptions": run.exceptions, "reason": reason}
-    # Set-based: a preview may hold hundreds of thousands of drafts (the lines first: they point at the bills).
+    # Set-based: a preview may hold hundreds of thousands of drafts (their lines are kept on them).
     with db_connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {BillLine._meta.db_table} WHERE bill_id IN "  # noqa: S608
-            f"(SELECT id FROM {Bill._meta.db_table} WHERE run_id = %s AND status = %s)",
-            [run.pk, Bill.Status.DRAFT],
-        )
         cursor.execute(
             f"DELETE FROM {Bill._meta.db_table} WHERE run_id = %s AND status = %s",  # noqa: S608
             [run.pk, Bill.Status.DRAFT],

@@ -240,4 +240,4 @@ def bill_list(request: HttpRequest) -> HttpResponse:
 @require_roles(*BILLING_READ_ROLES)
 def bill_detail(request: HttpRequest, bill_id: int) -> HttpResponse:
     bill = bill_get_for_access(access=_access(request), bill_id=bill_id)
-    return render(request, "billing/bill_detail.html", {"bill": bill, "lines": bill.lines.all()})
+    return render(request, "billing/bill_detail.html", {"bill": bill, "lines": bill.line_items})

@@ -8,7 +8,8 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from mita.billing.models import Bill, BillLine, BillRun, BillRunUnit
+from mita.billing.lines import lines_text
+from mita.billing.models import Bill, BillRun, BillRunUnit
 from mita.tariffs import pricing
 
 
@@ -31,9 +32,8 @@ class BillRow:
 _BILL_COLUMNS = (
     "operator_id", "connection_id", "account", "cycle_id", "run_id", "unit_id", "status", "number", "metered",
     "consumption", "previous_index", "current_index", "tariff_version_id", "currency", "net", "vat", "round_off",
-    "total", "arrears", "credit", "due_on", "ledger_reference", "created_at",
+    "total", "arrears", "credit", "due_on", "ledger_reference", "created_at", "lines",
 )  # fmt: skip
-_LINE_COLUMNS = ("bill_id", "position", "label", "quantity", "rate", "amount", "head", "vat", "kind")
 
 
 def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -60,9 +60,14 @@ def _decimal(value: Decimal | None) -> Any:
 
 
 def bills_insert(*, run: BillRun, unit: BillRunUnit, bills: list[BillRow], quotes: list[pricing.Quote]) -> None:
-    """Insert the unit's drafts, then their lines (the drafts' ids read back by connection)."""
+    """Insert the unit's drafts with their lines (as JSON text: one per distinct quote, as the run prices each
+    distinct usage once)."""
     if not bills:
         return
+    texts: dict[int, str] = {}
+    for quote in quotes:
+        if id(quote) not in texts:
+            texts[id(quote)] = lines_text(quote)
     cycle = run.cycle
     ops = connection.ops
     due_on = ops.adapt_datefield_value(cycle.due_on)
@@ -96,28 +101,9 @@ def bills_insert(*, run: BillRun, unit: BillRunUnit, bills: list[BillRow], quote
                 due_on,
                 "",
                 now,
-            )
-            for bill in bills
-        ],
-    )
-    ids = dict(Bill.objects.filter(unit=unit, status=status).order_by().values_list("connection_id", "pk"))
-    _insert(
-        BillLine._meta.db_table,
-        _LINE_COLUMNS,
-        [
-            (
-                ids[bill.connection_id],
-                position,
-                line.label[:200],
-                _decimal(line.quantity),
-                _decimal(line.rate),
-                _decimal(line.amount),
-                line.head,
-                _decimal(line.vat),
-                line.kind,
+                texts[id(quote)],
             )
             for bill, quote in zip(bills, quotes, strict=True)
-            for position, line in enumerate(quote.lines, start=1)
         ],
     )
 
