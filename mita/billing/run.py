@@ -129,6 +129,14 @@ def plan(run: BillRun, *, unit_size: int = UNIT_SIZE) -> None:
         run.save(update_fields=["units_total", "connections", "exceptions"])
 
 
+def _advanced(run: BillRun) -> None:
+    """Count a unit done on the run's job, after the unit's transaction: inside it, the job's row stayed locked until
+    the unit committed, and a worker finishing its unit waited for the other's commit. (A run killed between the two
+    counts the unit when it starts again: run_until_done sets the job's count from the units' stages.)"""
+    if run.job_id:
+        jobs.job_advance(job_id=run.job_id)
+
+
 # Computing (the preview) --------------------------------------------------------------------------------------------
 @dataclasses.dataclass
 class _Pricer:
@@ -403,9 +411,8 @@ def compute_unit(run: BillRun, unit_id: int) -> bool:
         unit.exceptions = len(exceptions)
         unit.total = sum((bill.total for bill in bills), Decimal(0))
         unit.save(update_fields=["stage", "bills", "exceptions", "total"])
-        if run.job_id:
-            jobs.job_advance(job_id=run.job_id)
         _pause()
+    _advanced(run)
     return True
 
 
@@ -485,9 +492,8 @@ def issue_unit(run: BillRun, unit_id: int) -> bool:
             bills_number(issued=issued, status=str(Bill.Status.ISSUED), at=timezone.now())
         unit.stage = BillRunUnit.Stage.ISSUED
         unit.save(update_fields=["stage"])
-        if run.job_id:
-            jobs.job_advance(job_id=run.job_id)
         _pause()
+    _advanced(run)
     return True
 
 
@@ -509,9 +515,8 @@ def publish_unit(run: BillRun, unit_id: int) -> bool:
         Bill.objects.filter(pk__in=[bill.pk for bill in bills]).update(published_at=timezone.now())
         unit.stage = BillRunUnit.Stage.PUBLISHED
         unit.save(update_fields=["stage"])
-        if run.job_id:
-            jobs.job_advance(job_id=run.job_id)
         _pause()
+    _advanced(run)
     return True
 
 
