@@ -8,6 +8,7 @@ updated in account order, as transfer_post locks them, so that concurrent posts 
 
 import dataclasses
 import datetime
+import random
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -123,13 +124,14 @@ def _balances_add(transfers: list[Transfer], *, holder_accounts: set[int]) -> No
     """Add the transfers to the cached balances: a customer account's row, an operator-wide account's shard; the rows
     locked in account order, as transfer_post locks them, then moved in one statement.
 
-    All the transfers of one call go to one shard of each operator-wide account (the first transfer's, by its id, as
-    transfer_post chooses): a bill run's unit then locks one shard of the revenue and VAT accounts, not all of them,
-    so that units issued side by side by several workers do not wait for each other's commit (any shard is right:
-    an account's totals are the sum of its shards)."""
+    All the transfers of one call go to one shard of each operator-wide account, drawn at random: a bill run's unit
+    then locks one shard of the revenue and VAT accounts, not all of them, so that units issued side by side by
+    several workers seldom wait for each other's commit (any shard is right: an account's totals are the sum of its
+    shards). Not the first transfer's id modulo the shards, as transfer_post chooses: a run's units take the same
+    number of ids each, often a multiple of the shards, so every unit chose the same shard and waited for the last."""
     if not transfers:
         return
-    shard = transfers[0].pk % BalanceShard.SHARDS
+    shard = random.randrange(BalanceShard.SHARDS)  # noqa: S311 (spreading locks, not a secret)
     moves: dict[tuple[int, int], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])  # (account, shard or -1)
     for transfer in transfers:
         debit, credit = transfer.debit_id, transfer.credit_id
