@@ -102,7 +102,7 @@ def _issue(run: BillRun, unit: BillRunUnit, *, due_on: datetime.date, today: dat
     """Number the rebill's draft (the operator's gapless bill numbers), post its charges as a run's unit posts them,
     record the arrears and credit at issue, and issue it with its own due date."""
     operator, cycle = run.operator, run.cycle
-    draft = Bill.objects.select_for_update().get(unit=unit, status=Bill.Status.DRAFT)
+    draft = Bill.objects.select_for_update().get(run=run, unit=unit, status=Bill.Status.DRAFT)
     lines = lines_for_charges(draft.lines)
     holder_accounts_ensure(operator=operator, holders=[draft.account], purpose="receivable")
     owed, credit = holders_balances(operator=operator, holders=[draft.account]).get(draft.account, (ZERO, ZERO))
@@ -163,7 +163,7 @@ def bill_rebill(*, bill: Bill, acting_user: Any) -> Bill:
     run.operator, run.cycle = operator, cycle
     compute_unit(run, unit.pk)
     refused = BillException.objects.filter(run=run).exclude(kind__in=BillException.WARNINGS).first()
-    if refused is not None or not Bill.objects.filter(unit=unit).exists():
+    if refused is not None or not Bill.objects.filter(run=run, unit=unit).exists():
         detail = refused.detail if refused is not None else ""
         raise BillingError(
             _("The connection cannot be billed again: %(why)s") % {"why": detail or _("nothing to bill")},

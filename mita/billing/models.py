@@ -168,13 +168,14 @@ class Bill(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     # operator, connection and run lead the indexes below (bill_cycle, bill_connection, bill_run_unit): no index
-    # of their own (each index costs every bill a run inserts)
+    # of their own (each index costs every bill a run inserts, and again when the run issues it). Nor have cycle and
+    # unit: every query by them names the operator (bill_cycle) or the run (bill_run_unit) too
     operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+", db_index=False)
     connection = models.ForeignKey("customers.Connection", on_delete=models.PROTECT, related_name="+", db_index=False)
     account = models.CharField(_("account"), max_length=64)  # the connection's number: the ledger's holder
-    cycle = models.ForeignKey(BillingCycle, on_delete=models.PROTECT, related_name="bills")
+    cycle = models.ForeignKey(BillingCycle, on_delete=models.PROTECT, related_name="bills", db_index=False)
     run = models.ForeignKey(BillRun, on_delete=models.PROTECT, related_name="bill_set", db_index=False)
-    unit = models.ForeignKey(BillRunUnit, on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(BillRunUnit, on_delete=models.PROTECT, related_name="+", db_index=False)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
     number = models.CharField(_("bill number"), max_length=40, blank=True)
     metered = models.BooleanField(default=True)

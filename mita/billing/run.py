@@ -74,7 +74,11 @@ def plan(run: BillRun, *, unit_size: int = UNIT_SIZE) -> None:
         if run.units.exists():
             return
         cycle = run.cycle
-        billed = Bill.objects.filter(cycle=cycle).exclude(status=Bill.Status.CANCELLED).values("connection_id")
+        billed = (
+            Bill.objects.filter(operator_id=run.operator_id, cycle=cycle)
+            .exclude(status=Bill.Status.CANCELLED)
+            .values("connection_id")
+        )
         rows = list(
             Connection.objects.filter(
                 scope_filter(run),
@@ -431,7 +435,7 @@ def _numbers_reserve(run: BillRun, unit_id: int) -> None:
         unit = BillRunUnit.objects.select_for_update().get(pk=unit_id)
         if unit.stage != BillRunUnit.Stage.COMPUTED or unit.number_first is not None:
             return
-        count = Bill.objects.filter(unit=unit, status=Bill.Status.DRAFT).count()
+        count = Bill.objects.filter(run=run, unit=unit, status=Bill.Status.DRAFT).count()
         if count:
             sequence = sequence_claim(operator_id=run.operator_id, name=f"bill-{run.cycle.bill_on.year}")
             assert sequence is not None
@@ -453,7 +457,7 @@ def issue_unit(run: BillRun, unit_id: int) -> bool:
             return False
         # Bills priced alike have the same lines, made into charges once
         drafts = list(
-            Bill.objects.filter(unit=unit, status=Bill.Status.DRAFT)
+            Bill.objects.filter(run=run, unit=unit, status=Bill.Status.DRAFT)
             .order_by("connection_id")
             .values_list("pk", "account", "lines")
         )
@@ -507,7 +511,7 @@ def publish_unit(run: BillRun, unit_id: int) -> bool:
         if unit.stage != BillRunUnit.Stage.ISSUED:
             return False
         bills = list(
-            Bill.objects.filter(unit=unit, status=Bill.Status.ISSUED, published_at__isnull=True)
+            Bill.objects.filter(run=run, unit=unit, status=Bill.Status.ISSUED, published_at__isnull=True)
             .select_related("connection__customer", "operator", "cycle")
             .order_by("pk")
         )

@@ -270,7 +270,9 @@ def cycle_close(*, cycle: BillingCycle, acting_user: Any) -> BillingCycle:
         operator=cycle.operator,
         detail={
             "code": cycle.code,
-            "bills": Bill.objects.filter(cycle=cycle).exclude(status=Bill.Status.CANCELLED).count(),
+            "bills": Bill.objects.filter(operator_id=cycle.operator_id, cycle=cycle)
+            .exclude(status=Bill.Status.CANCELLED)
+            .count(),
         },
     )
     return cycle
