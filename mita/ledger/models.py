@@ -87,7 +87,10 @@ class Transfer(models.Model):
     reference = models.CharField(_("reference"), max_length=100)
     value_date = models.DateField(_("value date"))
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # Nothing looks transfers up by who made them (a user is deactivated, never deleted): no index to write with each
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
     memo = models.JSONField(default=dict, blank=True)
 

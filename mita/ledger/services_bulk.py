@@ -131,7 +131,7 @@ def _balances_add(transfers: list[Transfer], *, holder_accounts: set[int]) -> No
     number of ids each, often a multiple of the shards, so every unit chose the same shard and waited for the last."""
     if not transfers:
         return
-    shard = random.randrange(BalanceShard.SHARDS)  # noqa: S311 (spreading locks, not a secret)
+    shard = random.randrange(BalanceShard.SHARDS)  # spreading locks, not a secret
     moves: dict[tuple[int, int], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])  # (account, shard or -1)
     for transfer in transfers:
         debit, credit = transfer.debit_id, transfer.credit_id
