@@ -57,9 +57,9 @@ def lines_text(quote: pricing.Quote) -> str:
     return json.dumps(lines_stored(quote.lines, quote.currency), separators=(",", ":"), ensure_ascii=False)
 
 
-def lines_read(stored: str | list[dict[str, str]]) -> list[BillLine]:
-    """A bill's stored lines (their JSON text, or the list it holds) as BillLine values."""
-    items: list[dict[str, str]] = json.loads(stored or "[]") if isinstance(stored, str) else stored
+def lines_read(text: str) -> list[BillLine]:
+    """A bill's stored lines (`Bill.lines`) as BillLine values."""
+    items: list[dict[str, str]] = json.loads(text or "[]")
     return [
         BillLine(
             position=position,
@@ -75,6 +75,6 @@ def lines_read(stored: str | list[dict[str, str]]) -> list[BillLine]:
     ]
 
 
-def lines_for_charges(stored: str | list[dict[str, str]]) -> list[tuple[str, Decimal, Decimal, str]]:
+def lines_for_charges(text: str) -> list[tuple[str, Decimal, Decimal, str]]:
     """(head, amount, vat, kind) of each stored line: what billing.charges.charges_of_lines takes."""
-    return [(line.head, line.amount, line.vat, line.kind) for line in lines_read(stored)]
+    return [(line.head, line.amount, line.vat, line.kind) for line in lines_read(text)]

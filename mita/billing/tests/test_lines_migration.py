@@ -25,15 +25,17 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+def _lines_of(bill) -> list[tuple]:
+    return [
+        (line.label, line.quantity, line.rate, line.amount, line.head, line.vat, line.kind) for line in bill.line_items
+    ]
+
+
 def test_the_lines_move_off_the_bills_and_back_unchanged(operator_a):
     world = billing_world(operator_a)
     run = billrun_create(operator=operator_a, cycle=world["cycle"], acting_user=None, background=False)
     run_until_done(run, unit_size=2)
-    kept = {
-        bill.pk: [(line.label, line.quantity, line.rate, line.amount, line.head, line.vat, line.kind) for line in lines]
-        for bill in Bill.objects.filter(run=run)
-        if (lines := bill.line_items)
-    }
+    kept = {bill.pk: lines for bill in Bill.objects.filter(run=run) if (lines := _lines_of(bill))}
     assert len(kept) >= 8 and all(len(lines) >= 1 for lines in kept.values())
     try:
         # unapplied: each bill's lines are rows again, in their order
@@ -51,14 +53,7 @@ def test_the_lines_move_off_the_bills_and_back_unchanged(operator_a):
     finally:
         _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
     moved = {bill.pk: bill for bill in Bill.objects.filter(run=run)}
-    assert {
-        pk: [
-            (line.label, line.quantity, line.rate, line.amount, line.head, line.vat, line.kind)
-            for line in bill.line_items
-        ]
-        for pk, bill in moved.items()
-        if bill.line_items
-    } == kept
+    assert {pk: _lines_of(bill) for pk, bill in moved.items() if bill.line_items} == kept
     assert all(isinstance(item["amount"], str) for bill in moved.values() for item in json.loads(bill.lines))
     assert sum((line.amount for bill in moved.values() for line in bill.line_items), Decimal(0)) == sum(
         (bill.total for bill in moved.values()), Decimal(0)
