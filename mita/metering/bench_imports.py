@@ -137,19 +137,37 @@ def file_of(seeded: list[tuple[str, Decimal, int]], *, read_on: datetime.date) -
 
 
 def _database_cpu() -> float | None:
-    """CPU seconds the database server process serving this connection has used so far (PostgreSQL on this machine,
-    from /proc); None elsewhere. With the process's own CPU time, what an import costs whatever the machine's load."""
+    """CPU seconds the database server has used so far, all its processes together (PostgreSQL on this machine, from
+    /proc): the live ones' own time and the time of those ended (the postmaster's children's time: an import's
+    threads' connections end with them). None elsewhere. With the process's own CPU time, what an import costs
+    whatever the machine's load; the server's background writers count too."""
     if database.vendor != "postgresql":
         return None
     with database.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
     try:
-        with open(f"/proc/{backend}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
+        postmaster = _stat(backend)[1]
+        ended = sum(_stat(postmaster)[13:15])  # cutime + cstime
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    alive = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                fields = _stat(int(entry.name))
+            except OSError:  # ended meanwhile
+                continue
+            if fields[1] == postmaster:
+                alive += fields[11] + fields[12]  # utime + stime
+    return (ended + alive) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[int]:
+    """A process's /proc/<pid>/stat fields after its name (state, ppid, ...), the numbers as numbers (state as 0)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return [int(field) if field.lstrip("-").isdigit() else 0 for field in fields]
 
 
 def run(options: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,131 @@
+"""A file's good rows are recorded in chunks that never split a connection; on PostgreSQL two chunks are recorded at
+once, each in its own thread, connection and transaction (mita/metering/reading_imports.py, `_recorded`), with the
+same findings as one after the other; a chunk that fails stops the import, and running it again completes it."""
+
+import datetime
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import translation
+
+from mita.metering import reading_imports
+from mita.metering.models import MeterState, Reading, ReadingImport
+from mita.metering.reading_files import FileRow
+from mita.metering.reading_imports import chunks_by_connection, reading_import_check, reading_import_run
+from mita.metering.tests.world import metered_connection
+
+D = Decimal
+HEADER = "connection_number,meter_serial,register,index,read_on,cycle,reader_code,reader,note"
+
+
+def _file_row(number: int, connection_id: int) -> FileRow:
+    return FileRow(
+        number=number,
+        connection_number="",
+        meter_serial="",
+        brand="",
+        register="main",
+        index=None,
+        read_on=None,
+        cycle="",
+        reader_code="",
+        reader="",
+        note="",
+        errors=[],
+        connection_id=connection_id,
+    )
+
+
+def test_chunks_are_cut_between_connections_never_inside_one():
+    rows = [_file_row(n, connection_id) for n, connection_id in enumerate([1, 1, 1, 2, 3, 3, 4])]
+    chunks = chunks_by_connection(rows, 2)
+    assert [[row.connection_id for row in chunk] for chunk in chunks] == [[1, 1, 1], [2, 3, 3], [4]]
+    assert [row.number for chunk in chunks for row in chunk] == list(range(7))  # every row once, in order
+    assert chunks_by_connection(rows, 100) == [rows]
+    assert chunks_by_connection([], 2) == []
+
+
+def _connections_and_file(operator) -> tuple[list, bytes]:
+    installations = [
+        metered_connection(operator, number=f"AAL-{n:04d}", serial=f"3{n:04d}", initial_index=D(100)) for n in range(6)
+    ]
+    lines = [f"AAL-{n:04d},,,{110 + n},2026-01-28,,,," for n in range(6)]
+    # three months of one connection: each checked against the one before, so all in one chunk
+    lines += ["AAL-0002,,,130,2026-02-27,,,,", "AAL-0002,,,141,2026-03-28,,,,"]
+    return installations, "\n".join([HEADER, *lines, ""]).encode()
+
+
+def _backends() -> int | None:
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunks_are_recorded_two_at_once_on_postgresql_with_the_findings_of_one_after_the_other(
+    operator_a, monkeypatch
+):
+    installations, content = _connections_and_file(operator_a)
+    monkeypatch.setattr(reading_imports, "RECORD_CHUNK", 2)
+    seen: list[tuple[str, str | None, int]] = []
+    record_chunk = reading_imports._record_chunk
+
+    def spied(operator, chunk, **options):
+        seen.append((threading.current_thread().name, translation.get_language(), len(chunk)))
+        return record_chunk(operator, chunk, **options)
+
+    monkeypatch.setattr(reading_imports, "_record_chunk", spied)
+    checked = reading_import_check(operator=operator_a, acting_user=None, file_name="r.csv", content=content)
+    backends = _backends()
+    with translation.override("fr"):
+        done = reading_import_run(reading_import_id=checked.pk)
+    # the chunks: AAL-0000 and 0001; 0002's three months together; 0003 and 0004; 0005
+    assert sorted(size for _name, _language, size in seen) == [1, 2, 2, 3]
+    threads = {name.split("_")[0] for name, _language, _size in seen}
+    assert threads == ({"reading-import"} if connection.vendor == "postgresql" else {"MainThread"})
+    assert {language for _name, language, _size in seen} == {"fr"}  # the caller's language in every thread
+    assert _backends() == backends  # no connection left open behind the threads
+    assert (done.status, done.rows_created, done.rows_review, done.rows_refused) == ("done", 8, 0, 0)
+    months = Reading.objects.filter(connection_id=installations[2].connection_id).order_by("read_on")
+    assert [(r.previous_index, r.current_index, r.consumption, r.status) for r in months] == [
+        (D(100), D(112), D(12), "accepted"),
+        (D(112), D(130), D(18), "accepted"),
+        (D(130), D(141), D(11), "accepted"),
+    ]
+    state = MeterState.objects.get(connection_id=installations[2].connection_id)
+    assert (state.last_index, state.last_read_on) == (D(141), datetime.date(2026, 3, 28))
+    assert Reading.objects.filter(operator=operator_a, source="import").count() == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_that_fails_fails_the_import_and_running_it_again_records_the_rest_once(operator_a, monkeypatch):
+    installations, content = _connections_and_file(operator_a)
+    monkeypatch.setattr(reading_imports, "RECORD_CHUNK", 2)
+    record_chunk = reading_imports._record_chunk
+    failing = installations[3].connection_id
+
+    def breaking(operator, chunk, **options):
+        if any(row.connection_id == failing for row in chunk):
+            raise RuntimeError("the database went away")
+        return record_chunk(operator, chunk, **options)
+
+    monkeypatch.setattr(reading_imports, "_record_chunk", breaking)
+    checked = reading_import_check(operator=operator_a, acting_user=None, file_name="r.csv", content=content)
+    with pytest.raises(RuntimeError, match="went away"):
+        reading_import_run(reading_import_id=checked.pk)
+    failed = ReadingImport.objects.get(pk=checked.pk)
+    assert (failed.status, failed.message) == ("failed", "the database went away")
+    assert not Reading.objects.filter(connection_id=failing).exists()  # the failed chunk left nothing
+    recorded_before = Reading.objects.filter(operator=operator_a, source="import").count()
+    assert recorded_before < 8
+    # when the cause is gone and the import runs again
+    monkeypatch.setattr(reading_imports, "_record_chunk", record_chunk)
+    done = reading_import_run(reading_import_id=checked.pk)
+    # then every row is recorded once: what the first run committed is replayed
+    assert (done.status, done.rows_created + done.rows_replayed, done.rows_replayed) == ("done", 8, recorded_before)
+    assert Reading.objects.filter(operator=operator_a, source="import").count() == 8
+    assert Reading.objects.filter(connection_id=failing).count() == 1
