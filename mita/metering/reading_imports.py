@@ -3,7 +3,6 @@
 connection, register and read date, so the same file recorded twice records nothing new (replays) and a row whose
 index changed since is a conflict, reported, with nothing lost (docs/metering-imports.md)."""
 
-import contextvars
 import csv
 import datetime
 import hashlib
@@ -383,15 +382,8 @@ def _recorded(
     try:
         language = translation.get_language()
         futures = [
-            # In a copy of the caller's context (the audit's request, should a check ever record one).
             pool.submit(
-                contextvars.copy_context().run,
-                _record_chunk_apart,
-                operator,
-                chunk,
-                checked=checked,
-                acting_user=acting_user,
-                language=language,
+                _record_chunk_apart, operator, chunk, checked=checked, acting_user=acting_user, language=language
             )
             for chunk in chunks
         ]
