@@ -5,7 +5,6 @@ the real code; one JSON line: accounts, seconds (and of each step), accounts per
 import cProfile
 import datetime
 import io
-import os
 import pstats
 import random
 import sys
@@ -23,6 +22,7 @@ from mita.billing.run import UNIT_SIZE, run_until_done
 from mita.billing.services import billrun_approve, billrun_create
 from mita.core.bench import (
     Benchmark,
+    cpu_seconds,
     database_vendor,
     on_other_engine,
     register_bench,
@@ -185,12 +185,6 @@ def _profiled(step: str, profiling: bool, work: Any) -> Any:
     return result
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its finished children (the run's workers); not the database server's."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
-
-
 def run(options: dict[str, Any]) -> dict[str, Any]:
     if options.get("database"):
         if on_other_engine(options["database"]):  # SQLite configured, PostgreSQL asked for (or the other way)
@@ -205,7 +199,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
         rows_before = _rows()
         profiling = bool(options.get("profile"))
         workers = options.get("workers") or (2 if connection.vendor == "postgresql" else 1)
-        started, cpu = time.perf_counter(), _cpu()
+        started, cpu = time.perf_counter(), cpu_seconds()
         billrun = billrun_create(operator=operator, cycle=cycle, acting_user=None, background=False)
         billrun = _profiled(
             "compute", profiling, lambda: run_until_done(billrun, unit_size=options["unit_size"], workers=workers)
@@ -223,7 +217,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             "seconds": round(seconds, 2),
             "accounts_per_second": round(count / seconds, 1) if seconds else None,
             "compute_seconds": round(computed - started, 2),
-            "cpu_seconds": round(_cpu() - cpu, 2),  # this process's and its workers' (SQLite's work included)
+            "cpu_seconds": round(cpu_seconds() - cpu, 2),  # this process's and its workers' (SQLite's work included)
             "issue_seconds": round(issued - computed, 2),
             "seed_seconds": round(seeded - seeding, 2),
             "units": billrun.units_total,

@@ -8,7 +8,6 @@ a few set-based queries, prices in memory (mita.tariffs.pricing) and writes with
 """
 
 import dataclasses
-import multiprocessing
 import os
 import time
 from collections import defaultdict
@@ -16,9 +15,8 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from asgiref.local import Local
 from django.db import connection as db_connection
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +29,7 @@ from mita.billing.writes import BillRow, bills_insert, bills_number
 from mita.core import jobs
 from mita.core.bulk import collector_paused, statistics_refresh
 from mita.core.models import Job
+from mita.core.processes import ProcessFailed, in_processes
 from mita.core.sequences import sequence_advance, sequence_claim
 from mita.customers.indigent import indigent_customer_ids
 from mita.customers.models import Connection
@@ -591,54 +590,21 @@ def _bills_of(units: Any) -> int:
 
 
 def _in_processes(run: BillRun, pending: list[int], workers: int) -> Iterator[int]:
-    """Do the units in `workers` forked processes (unit k to process k mod workers); yields each unit done as it is
-    reported. A process that fails stops its own share; the others finish theirs; then the first error is raised."""
-    context = multiprocessing.get_context("fork")
-    reports: Any = context.SimpleQueue()
-    connections.close_all()  # the children must open their own connections, not share the parent's socket
-    processes = [
-        context.Process(target=_worker, args=(run.pk, run.status, pending[k::workers], reports), daemon=True)
-        for k in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    errors: list[str] = []
-    running = len(processes)
-    while running:
-        kind, value = reports.get()
-        if kind == "done":
-            yield value
-        elif kind == "error":
-            errors.append(value)
-        else:  # "exit": a process has done its share (or stopped at an error)
-            running -= 1
-    for process in processes:
-        process.join()
-    if errors:
-        raise BillingError(errors[0], code="unit_failed")
+    """Do the units in `workers` forked processes (core.processes: unit k to process k mod workers); yields each unit
+    done as it is reported. A process that fails stops its own share; the others finish theirs; then the first error
+    is raised."""
+    work = STEPS[run.status][1]
 
+    def unit_do(unit_id: int) -> int:
+        with collector_paused():
+            work(run, unit_id)
+        return unit_id
 
-_INHERITED: list[Any] = []  # a worker's copies of its parent's connections, kept so that they are never finalized
-
-
-def _worker(run_id: int, status: str, unit_ids: list[int], reports: Any) -> None:
-    # A forked worker starts with copies of whatever connections its parent held (in any thread or context: a test
-    # run's live server or browser left some open). It opens its own, and keeps the copies alive and unclosed:
-    # closing or finalizing one would end the parent's session on the socket they share.
-    _INHERITED.append(connections._connections)  # type: ignore[attr-defined]
-    connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
     try:
-        run = BillRun.objects.select_related("operator", "cycle", "approved_by").get(pk=run_id)
-        work = STEPS[status][1]
-        for unit_id in unit_ids:
-            with collector_paused():
-                work(run, unit_id)
-            reports.put(("done", unit_id))
-    except Exception as error:  # reported to the parent, which fails the run's step with it
-        reports.put(("error", f"{type(error).__name__}: {error}"))
-    finally:
-        connections.close_all()
-        reports.put(("exit", None))
+        for _position, unit_id in in_processes(unit_do, pending, workers):
+            yield unit_id
+    except ProcessFailed as error:
+        raise BillingError(str(error), code="unit_failed") from None
 
 
 def _finish_step(run: BillRun, done_status: str) -> BillRun:

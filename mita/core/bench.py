@@ -48,6 +48,13 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[rank]
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (the forked processes a bill run or a reading import
+    shares its work among); not the database server's."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def database_vendor() -> str:
     return str(connection.vendor)
 

@@ -1,0 +1,50 @@
+"""Work shared among forked processes (mita/core/processes.py): every item done once, in another process; a failure
+reported with its type; a caller that stops early leaves no process behind."""
+
+import multiprocessing
+import os
+
+import pytest
+
+from mita.core.processes import ProcessFailed, in_processes
+
+
+def _square_where(item: int) -> tuple[int, int]:
+    return item * item, os.getpid()
+
+
+def test_every_item_is_done_once_in_the_processes_and_reported_with_its_position():
+    items = [3, 1, 4, 1, 5, 9, 2]
+    done = dict(in_processes(_square_where, items, 2))
+    assert sorted(done) == list(range(len(items)))
+    assert [done[position][0] for position in range(len(items))] == [item * item for item in items]
+    pids = {pid for _square, pid in done.values()}
+    assert len(pids) == 2 and os.getpid() not in pids
+    # item k in process k mod 2
+    assert {done[position][1] for position in (0, 2, 4, 6)} != {done[position][1] for position in (1, 3, 5)}
+
+
+def test_a_failure_stops_its_process_share_the_others_finish_and_its_error_is_raised():
+    def work(item: int) -> int:
+        if item == 2:
+            raise ValueError("item two is broken")
+        return item
+
+    reported: list[int] = []
+    with pytest.raises(ProcessFailed, match=r"^ValueError: item two is broken$"):
+        for _position, result in in_processes(work, [0, 1, 2, 3, 4, 5], 2):
+            reported.append(result)
+    # process 0 has 0, 2, 4 and stops at 2; process 1 does 1, 3, 5
+    assert sorted(reported) == [0, 1, 3, 5]
+
+
+def test_a_caller_that_stops_early_leaves_no_process_running():
+    results = in_processes(_square_where, list(range(1000)), 2)
+    next(results)
+    results.close()  # the caller stops reading
+    assert multiprocessing.active_children() == []
+
+
+def test_fewer_items_than_processes_fork_only_what_is_needed():
+    done = list(in_processes(_square_where, [7], 4))
+    assert [(position, square) for position, (square, _pid) in done] == [(0, 49)]
