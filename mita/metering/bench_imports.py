@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from mita.core.bench import (
     Benchmark,
+    cpu_seconds,
     database_vendor,
     register_bench,
     run_elsewhere,
@@ -190,13 +191,13 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             profiler = cProfile.Profile(time.process_time)
             profiler.enable()
         database_started = _database_cpu()
-        cpu_started = time.process_time()
+        cpu_started = cpu_seconds()
         started = time.perf_counter()
         checked = reading_import_check(operator=operator, acting_user=None, file_name="bench.csv", content=content)
         checked_at = time.perf_counter()
         first = reading_import_run(reading_import_id=checked.pk)
         recorded_at = time.perf_counter()
-        cpu_seconds = time.process_time() - cpu_started
+        cpu_used = cpu_seconds() - cpu_started
         database_finished = _database_cpu()
         if profiler is not None:
             import pstats
@@ -220,7 +221,7 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             "rows_per_second": round(first.rows_total / seconds, 1),
             # CPU seconds of this process and of the database server for the check and the record: the work itself,
             # which a loaded machine stretches into more seconds (on PostgreSQL served locally).
-            "cpu_seconds": round(cpu_seconds, 2),
+            "cpu_seconds": round(cpu_used, 2),
             "database_cpu_seconds": None
             if database_started is None or database_finished is None
             else round(database_finished - database_started, 2),

@@ -11,17 +11,17 @@ import json
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.core.audit import audit_record
-from mita.core.bulk import among, collector_paused
+from mita.core.bulk import among, collector_paused, instance_of
 from mita.core.jobs import job_advance, job_create, job_fail, job_finish, job_start
+from mita.core.processes import ProcessFailed, in_processes
 from mita.metering.errors import MeteringError
 from mita.metering.models import Reading, ReadingImport, ReadingImportRow
 from mita.metering.reading_files import FileRow, reading_file_read
@@ -29,7 +29,7 @@ from mita.metering.reading_lookups import rows_changed_since, rows_resolve
 from mita.metering.readings import ReadingInput, RowResult, readings_record
 
 RECORD_CHUNK = 5_000  # rows per readings_record call: one transaction each, progress between them
-RECORD_THREADS = 2  # chunks recorded at once on PostgreSQL (see _recorded)
+RECORD_PROCESSES = 2  # processes recording chunks at once on PostgreSQL (see _recorded)
 ROW_BATCH = 2_000
 CHECKED_VERSION = 1  # of ReadingImport.checked's layout; another version is read as none (the file is checked again)
 
@@ -358,39 +358,53 @@ def _record_chunk(operator: Any, chunk: list[FileRow], *, checked: bool, acting_
     )
 
 
-def _record_chunk_apart(
-    operator: Any, chunk: list[FileRow], *, checked: bool, acting_user: Any, language: str | None
-) -> list[RowResult]:
-    try:
-        with translation.override(language):  # the caller's, as the messages would be without a thread
-            return _record_chunk(operator, chunk, checked=checked, acting_user=acting_user)
-    finally:
-        connection.close()  # this thread's own
+# What a chunk recorded in another process sends back for each row: what _tally reads of its result, the reading as
+# its id, status and anomaly (a reading in review is linked from the report); not the whole reading.
+Outcome = tuple[str, str, str, int | None, str, str]
+
+
+def _outcomes(results: list[RowResult]) -> list[Outcome]:
+    return [(result.outcome, result.code, str(result.message), *_reading_of(result.reading)) for result in results]
+
+
+def _reading_of(reading: Reading | None) -> tuple[int | None, str, str]:
+    return (None, "", "") if reading is None else (reading.pk, reading.status, reading.anomaly)
+
+
+def _results(outcomes: list[Outcome]) -> list[RowResult]:
+    return [
+        RowResult(
+            outcome,
+            reading=None
+            if pk is None
+            else instance_of(Reading, {"id": pk, "status": status, "anomaly": anomaly}, db=connection.alias),
+            code=code,
+            message=message,
+        )
+        for outcome, code, message, pk, status, anomaly in outcomes
+    ]
 
 
 def _recorded(
     operator: Any, chunks: list[list[FileRow]], *, checked: bool, acting_user: Any
 ) -> Iterator[tuple[list[FileRow], list[RowResult]]]:
-    """Each chunk with its results, in order. On PostgreSQL, outside a transaction, RECORD_THREADS chunks are recorded
-    at once, each in its own thread, connection and transaction: one chunk's Python runs while another's statements
-    run in the server. Chunks share no connection, so they lock no meter state in common."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block or RECORD_THREADS < 2 or len(chunks) < 2:
+    """Each chunk with its results, in the order they are done. On PostgreSQL, outside a transaction, the chunks are
+    shared among RECORD_PROCESSES forked processes (core.processes), each chunk its own transaction: the processes'
+    Python runs on every core while the database serves them. Chunks share no connection, so they lock no meter
+    state in common."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block or RECORD_PROCESSES < 2 or len(chunks) < 2:
         for chunk in chunks:
             yield chunk, _record_chunk(operator, chunk, checked=checked, acting_user=acting_user)
         return
-    pool = ThreadPoolExecutor(max_workers=RECORD_THREADS, thread_name_prefix="reading-import")
+
+    def chunk_do(chunk: list[FileRow]) -> list[Outcome]:
+        return _outcomes(_record_chunk(operator, chunk, checked=checked, acting_user=acting_user))
+
     try:
-        language = translation.get_language()
-        futures = [
-            pool.submit(
-                _record_chunk_apart, operator, chunk, checked=checked, acting_user=acting_user, language=language
-            )
-            for chunk in chunks
-        ]
-        for chunk, future in zip(chunks, futures, strict=True):
-            yield chunk, future.result()
-    finally:  # a chunk that failed stops the chunks not yet begun; those begun finish (each its own transaction)
-        pool.shutdown(wait=True, cancel_futures=True)
+        for position, outcomes in in_processes(chunk_do, chunks, RECORD_PROCESSES):
+            yield chunks[position], _results(outcomes)
+    except ProcessFailed as error:
+        raise MeteringError(str(error), code="import_failed") from None
 
 
 def _input(row: FileRow, *, checked: bool) -> ReadingInput:

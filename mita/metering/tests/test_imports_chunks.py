@@ -1,9 +1,10 @@
-"""A file's good rows are recorded in chunks that never split a connection; on PostgreSQL two chunks are recorded at
-once, each in its own thread, connection and transaction (mita/metering/reading_imports.py, `_recorded`), with the
-same findings as one after the other; a chunk that fails stops the import, and running it again completes it."""
+"""A file's good rows are recorded in chunks that never split a connection; on PostgreSQL the chunks are shared among
+two forked processes, each chunk its own transaction (mita/metering/reading_imports.py, `_recorded`), with the same
+findings as one after the other; a chunk that fails stops the import, and running it again completes it."""
 
 import datetime
-import threading
+import json
+import os
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from django.db import connection
 from django.utils import translation
 
 from mita.metering import reading_imports
+from mita.metering.errors import MeteringError
 from mita.metering.models import MeterState, Reading, ReadingImport
 from mita.metering.reading_files import FileRow
 from mita.metering.reading_imports import chunks_by_connection, reading_import_check, reading_import_run
@@ -51,7 +53,8 @@ def _connections_and_file(operator) -> tuple[list, bytes]:
     installations = [
         metered_connection(operator, number=f"AAL-{n:04d}", serial=f"3{n:04d}", initial_index=D(100)) for n in range(6)
     ]
-    lines = [f"AAL-{n:04d},,,{110 + n},2026-01-28,,,," for n in range(6)]
+    lines = [f"AAL-{n:04d},,,{110 + n},2026-01-28,,,," for n in range(5)]
+    lines += ["AAL-0005,,,100,2026-01-28,,,,"]  # nothing used: recorded, and waits for review
     # three months of one connection: each checked against the one before, so all in one chunk
     lines += ["AAL-0002,,,130,2026-02-27,,,,", "AAL-0002,,,141,2026-03-28,,,,"]
     return installations, "\n".join([HEADER, *lines, ""]).encode()
@@ -67,15 +70,16 @@ def _backends() -> int | None:
 
 @pytest.mark.django_db(transaction=True)
 def test_chunks_are_recorded_two_at_once_on_postgresql_with_the_findings_of_one_after_the_other(
-    operator_a, monkeypatch
+    operator_a, monkeypatch, tmp_path
 ):
     installations, content = _connections_and_file(operator_a)
     monkeypatch.setattr(reading_imports, "RECORD_CHUNK", 2)
-    seen: list[tuple[str, str | None, int]] = []
+    spy = tmp_path / "chunks.jsonl"  # a file: the chunks may be recorded in other processes
     record_chunk = reading_imports._record_chunk
 
     def spied(operator, chunk, **options):
-        seen.append((threading.current_thread().name, translation.get_language(), len(chunk)))
+        with spy.open("a") as out:
+            out.write(json.dumps([os.getpid(), translation.get_language(), len(chunk)]) + "\n")
         return record_chunk(operator, chunk, **options)
 
     monkeypatch.setattr(reading_imports, "_record_chunk", spied)
@@ -83,13 +87,24 @@ def test_chunks_are_recorded_two_at_once_on_postgresql_with_the_findings_of_one_
     backends = _backends()
     with translation.override("fr"):
         done = reading_import_run(reading_import_id=checked.pk)
+    seen = [json.loads(line) for line in spy.read_text().splitlines()]
     # the chunks: AAL-0000 and 0001; 0002's three months together; 0003 and 0004; 0005
-    assert sorted(size for _name, _language, size in seen) == [1, 2, 2, 3]
-    threads = {name.split("_")[0] for name, _language, _size in seen}
-    assert threads == ({"reading-import"} if connection.vendor == "postgresql" else {"MainThread"})
-    assert {language for _name, language, _size in seen} == {"fr"}  # the caller's language in every thread
-    assert _backends() == backends  # no connection left open behind the threads
-    assert (done.status, done.rows_created, done.rows_review, done.rows_refused) == ("done", 8, 0, 0)
+    assert sorted(size for _pid, _language, size in seen) == [1, 2, 2, 3]
+    processes = {pid for pid, _language, _size in seen}
+    if connection.vendor == "postgresql":  # two processes, neither this one
+        assert len(processes) == 2 and os.getpid() not in processes
+    else:
+        assert processes == {os.getpid()}
+    assert {language for _pid, language, _size in seen} == {"fr"}  # the caller's language in every process
+    assert _backends() == backends  # no connection left open behind the processes
+    assert (done.status, done.rows_created, done.rows_review, done.rows_refused) == ("done", 8, 1, 0)
+    # the reading in review, recorded in another process, is linked from the report with its anomaly
+    waiting = Reading.objects.get(connection_id=installations[5].connection_id)
+    assert waiting.status == "review"
+    [row] = done.rows.all()
+    assert (row.number, row.outcome, row.code, row.reading_id) == (7, "review", waiting.anomaly, waiting.pk)
+    with translation.override("fr"):  # the report speaks the language the import ran in
+        assert waiting.get_anomaly_display() in row.errors[0]["message"]
     months = Reading.objects.filter(connection_id=installations[2].connection_id).order_by("read_on")
     assert [(r.previous_index, r.current_index, r.consumption, r.status) for r in months] == [
         (D(100), D(112), D(12), "accepted"),
@@ -115,10 +130,13 @@ def test_a_chunk_that_fails_fails_the_import_and_running_it_again_records_the_re
 
     monkeypatch.setattr(reading_imports, "_record_chunk", breaking)
     checked = reading_import_check(operator=operator_a, acting_user=None, file_name="r.csv", content=content)
-    with pytest.raises(RuntimeError, match="went away"):
+    # on PostgreSQL the chunk failed in another process, which says what it raised
+    apart = connection.vendor == "postgresql"
+    with pytest.raises(MeteringError if apart else RuntimeError, match="went away"):
         reading_import_run(reading_import_id=checked.pk)
     failed = ReadingImport.objects.get(pk=checked.pk)
-    assert (failed.status, failed.message) == ("failed", "the database went away")
+    said = "RuntimeError: the database went away" if apart else "the database went away"
+    assert (failed.status, failed.message) == ("failed", said)
     assert not Reading.objects.filter(connection_id=failing).exists()  # the failed chunk left nothing
     recorded_before = Reading.objects.filter(operator=operator_a, source="import").count()
     assert recorded_before < 8
