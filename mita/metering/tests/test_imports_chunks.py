@@ -147,3 +147,10 @@ def test_a_chunk_that_fails_fails_the_import_and_running_it_again_records_the_re
     assert (done.status, done.rows_created + done.rows_replayed, done.rows_replayed) == ("done", 8, recorded_before)
     assert Reading.objects.filter(operator=operator_a, source="import").count() == 8
     assert Reading.objects.filter(connection_id=failing).count() == 1
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_report_names_each_anomaly_as_the_reading_does(language):
+    with translation.override(language):
+        for anomaly in Reading.Anomaly.values:
+            assert reading_imports._anomaly_label(anomaly) == Reading(anomaly=anomaly).get_anomaly_display()
