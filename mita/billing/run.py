@@ -27,7 +27,7 @@ from mita.billing.lines import lines_for_charges
 from mita.billing.models import Bill, BillException, BillRun, BillRunUnit
 from mita.billing.writes import BillRow, bills_insert, bills_number
 from mita.core import jobs
-from mita.core.bulk import collector_paused, statistics_refresh
+from mita.core.bulk import collector_paused, id_span, statistics_refresh
 from mita.core.models import Job
 from mita.core.processes import ProcessFailed, in_processes
 from mita.core.sequences import sequence_advance, sequence_claim
@@ -209,23 +209,12 @@ def _pricer(run: BillRun) -> _Pricer:
     return _PRICERS[key]
 
 
-def _span(field: str, ids: list[int]) -> Q:
-    """The ids' range when they are close together (the caller keeps only its ids): a range costs the database and
-    Django far less than an IN list of thousands of parameters."""
-    if not ids:
-        return Q(pk__in=[])
-    low, high = min(ids), max(ids)
-    if high - low < 4 * len(ids):
-        return Q(**{f"{field}__gte": low, f"{field}__lte": high})
-    return Q(**{f"{field}__in": ids})  # scattered (a route's connections made years apart): the list itself
-
-
 def _indexes(operator_id: int, ids: list[int], months: list[str]) -> dict[int, tuple[Decimal, Decimal | None]]:
     """Each connection's first previous index and last current index among its accepted readings of the cycle."""
     found: dict[int, tuple[Decimal, Decimal | None]] = {}
     rows = (
         Reading.objects.filter(
-            _span("connection_id", ids),
+            id_span("connection_id", ids),
             operator_id=operator_id,
             cycle__in=months,
             register__in=BILLED_REGISTERS,
@@ -250,7 +239,7 @@ def _baselines(run: BillRun, ids: list[int]) -> dict[int, Decimal]:
     baselines = {
         connection_id: average
         for connection_id, average, count in Bill.objects.filter(
-            _span("connection_id", ids), status=Bill.Status.ISSUED, metered=True
+            id_span("connection_id", ids), status=Bill.Status.ISSUED, metered=True
         )
         .exclude(cycle=run.cycle)
         .values("connection_id")
@@ -260,11 +249,14 @@ def _baselines(run: BillRun, ids: list[int]) -> dict[int, Decimal]:
     }
     missing = [pk for pk in ids if pk not in baselines]
     if missing:
+        wanted_too = set(missing)
         for connection_id, history in (
-            MeterState.objects.filter(connection_id__in=missing, register__in=BILLED_REGISTERS)
+            MeterState.objects.filter(id_span("connection_id", missing), register__in=BILLED_REGISTERS)
             .order_by()
             .values_list("connection_id", "history")
         ):
+            if connection_id not in wanted_too:
+                continue
             daily = average_daily(history or [])
             if daily is not None:
                 baselines[connection_id] = daily * run.cycle.days
@@ -282,7 +274,7 @@ def compute_unit(run: BillRun, unit_id: int) -> bool:
         ids = list(unit.connection_ids)
         wanted = set(ids)
         connections = list(
-            Connection.objects.filter(_span("pk", ids), operator_id=run.operator_id)
+            Connection.objects.filter(id_span("pk", ids), operator_id=run.operator_id)
             .order_by("pk")
             .values(
                 "pk",
@@ -300,7 +292,7 @@ def compute_unit(run: BillRun, unit_id: int) -> bool:
         connections = [row for row in connections if row["pk"] in wanted]
         billed = (
             set(
-                Bill.objects.filter(_span("connection_id", ids), cycle=cycle)
+                Bill.objects.filter(id_span("connection_id", ids), cycle=cycle)
                 .exclude(status=Bill.Status.CANCELLED)
                 .order_by()  # no Meta.ordering: its joins and sort cost a unit more than the rows
                 .values_list("connection_id", flat=True)
@@ -317,7 +309,7 @@ def compute_unit(run: BillRun, unit_id: int) -> bool:
         indexes = _indexes(run.operator_id, metered, cycle.months) if metered else {}
         waiting = set(
             Reading.objects.filter(
-                _span("connection_id", ids), operator_id=run.operator_id, cycle__in=cycle.months, status="review"
+                id_span("connection_id", ids), operator_id=run.operator_id, cycle__in=cycle.months, status="review"
             )
             .order_by()
             .values_list("connection_id", flat=True)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from mita.core.bulk import among, attnames_of, instance_of
+from mita.core.bulk import among, attnames_of, id_span, instance_of
 from mita.metering.models import Installation, Meter, MeteringSettings, MeterModel, MeterState, Reading, Register
 from mita.metering.reading_writes import readings_insert, states_save
 from mita.metering.validation import Dial, Thresholds, cycle_bounds, cycle_of, reading_check
@@ -403,12 +403,13 @@ def cycle_consumption(
     bill prices (BILLED_REGISTERS)."""
 
     totals: dict[int, Decimal] = {}
-    ids = list(connection_ids)
+    ids = sorted(connection_ids)
+    wanted = set(ids)
     for chunk in _chunks(ids):
         rows = (
             Reading.objects.filter(
+                id_span("connection_id", list(chunk)),  # a range where the ids are close: only ours are kept
                 operator=operator,
-                connection_id__in=chunk,
                 cycle=cycle,
                 register__in=list(registers),
                 status=Reading.Status.ACCEPTED,
@@ -418,5 +419,5 @@ def cycle_consumption(
             .annotate(total=Sum("consumption"))
             .values_list("connection_id", "total")
         )
-        totals.update({connection_id: total or Decimal(0) for connection_id, total in rows})
+        totals.update({connection_id: total or Decimal(0) for connection_id, total in rows if connection_id in wanted})
     return totals

@@ -91,6 +91,26 @@ def test_readings_are_recorded_against_the_last_index_and_move_it_on(operator_a)
     }
 
 
+def test_a_cycle_s_consumption_is_only_that_of_the_connections_asked_for(operator_a):
+    # three neighbouring connections read in January: asked for the first and the last, the middle one is not counted
+    # (the connections are looked up by their range where they are close together, and only those asked for kept)
+    installations = [
+        metered_connection(operator_a, number=f"AAN-{n}", serial=f"4100{n}", initial_index=D(100)) for n in range(3)
+    ]
+    readings_record(
+        operator=operator_a,
+        rows=[_row(installation, 110 + n, datetime.date(2026, 1, 28)) for n, installation in enumerate(installations)],
+        source=Reading.Source.MANUAL,
+    )
+    first, middle, last = (installation.connection_id for installation in installations)
+    assert first < middle < last
+    assert cycle_consumption(operator=operator_a, connection_ids=[last, first], cycle="2026-01") == {
+        first: D(10),
+        last: D(12),
+    }
+    assert cycle_consumption(operator=operator_a, connection_ids=[], cycle="2026-01") == {}
+
+
 def test_a_replayed_key_changes_nothing_and_a_reused_key_is_refused(operator_a):
     installation = metered_connection(operator_a)
     row = _row(installation, 12, datetime.date(2026, 1, 28), key="b6f1c1e0-0000-4000-8000-000000000001")
