@@ -10,6 +10,8 @@ live server or browser may have left some open). It opens its own, and keeps the
 finalizing one would end the parent's session on the socket they share."""
 
 import multiprocessing
+import multiprocessing.connection
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -31,45 +33,68 @@ def in_processes(work: Callable[[Item], Result], items: Sequence[Item], processe
     """Do `work(item)` for every item in `processes` forked processes (item k in process k mod processes), yielding
     (k, result) as each is reported; results go through a pipe, so they must pickle (keep them small). A process
     whose work fails stops its own share; the others finish theirs; then ProcessFailed is raised with the first
-    error. The parent's connections are closed first: it opens new ones when it next queries."""
+    error. A process that dies without a word (killed, out of memory) is a failure too, not a wait for ever. The
+    parent's connections are closed first: it opens new ones when it next queries."""
     context = multiprocessing.get_context("fork")
-    reports: Any = context.SimpleQueue()
+    reader, writer = context.Pipe(duplex=False)
+    lock = context.Lock()  # one message at a time on the pipe: a large one would interleave with another's
     connections.close_all()  # the children must open their own connections, not share the parent's socket
     children = [
-        context.Process(target=_share, args=(work, items, range(k, len(items), processes), reports), daemon=True)
+        context.Process(
+            target=_share, args=(work, items, range(k, len(items), processes), k, writer, lock), daemon=True
+        )
         for k in range(min(processes, len(items)))
     ]
     for child in children:
         child.start()
+    writer.close()  # the children hold theirs
     errors: list[str] = []
-    running = len(children)
+    finished: set[int] = set()  # the children that said their share is done (or stopped at an error)
     try:
-        while running:
-            kind, position, value = reports.get()
-            if kind == "done":
-                yield position, value
-            elif kind == "error":
-                errors.append(value)
-            else:  # "exit": a process has done its share (or stopped at an error)
-                running -= 1
+        while len(finished) < len(children):
+            waiting = [child.sentinel for k, child in enumerate(children) if k not in finished]
+            ready = multiprocessing.connection.wait([reader, *waiting])
+            if reader in ready:  # what is said is read before any ending is judged
+                kind, index, position, value = pickle.loads(reader.recv_bytes())  # noqa: S301 (our own children)
+                if kind == "done":
+                    yield position, value
+                elif kind == "error":
+                    errors.append(value)
+                else:  # "exit"
+                    finished.add(index)
+                continue
+            for k, child in enumerate(children):
+                if k not in finished and child.sentinel in ready:  # ended without saying so
+                    finished.add(k)
+                    child.join()
+                    errors.append(f"A worker process stopped before finishing its share (exit code {child.exitcode}).")
     finally:
-        if running:  # the caller stopped early: what is begun is rolled back with its connection
+        if len(finished) < len(children):  # the caller stopped early: what is begun rolls back with its connection
             for child in children:
                 child.terminate()
         for child in children:
             child.join()
+        reader.close()
     if errors:
         raise ProcessFailed(errors[0])
 
 
-def _share(work: Callable[[Any], Any], items: Sequence[Any], positions: range, reports: Any) -> None:
+def _share(
+    work: Callable[[Any], Any], items: Sequence[Any], positions: range, index: int, writer: Any, lock: Any
+) -> None:
     _INHERITED.append(connections._connections)  # type: ignore[attr-defined]
     connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
+
+    def report(kind: str, position: int | None, value: Any) -> None:
+        message = pickle.dumps((kind, index, position, value))  # pickled before the lock: the other child waits less
+        with lock:
+            writer.send_bytes(message)
+
     try:
         for position in positions:
-            reports.put(("done", position, work(items[position])))
+            report("done", position, work(items[position]))
     except Exception as error:  # reported to the parent, which raises it
-        reports.put(("error", None, f"{type(error).__name__}: {error}"))
+        report("error", None, f"{type(error).__name__}: {error}")
     finally:
         connections.close_all()
-        reports.put(("exit", None, None))
+        report("exit", None, None)

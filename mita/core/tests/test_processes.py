@@ -48,3 +48,25 @@ def test_a_caller_that_stops_early_leaves_no_process_running():
 def test_fewer_items_than_processes_fork_only_what_is_needed():
     done = list(in_processes(_square_where, [7], 4))
     assert [(position, square) for position, (square, _pid) in done] == [(0, 49)]
+
+
+def test_a_process_that_dies_without_a_word_is_a_failure_not_a_wait_for_ever():
+    def work(item: int) -> int:
+        if item == 2:
+            os._exit(9)  # as a process killed by the system, with nothing reported
+        return item
+
+    reported: list[int] = []
+    with pytest.raises(ProcessFailed, match=r"stopped before finishing its share \(exit code 9\)"):
+        for _position, result in in_processes(work, [0, 1, 2, 3, 4, 5], 2):
+            reported.append(result)
+    # process 0 did 0 and died at 2; process 1 did 1, 3, 5
+    assert sorted(reported) == [0, 1, 3, 5]
+
+
+def test_large_results_from_both_processes_arrive_whole():
+    def work(item: int) -> list[int]:
+        return [item] * 200_000  # far larger than a pipe's buffer: the two processes' messages must not interleave
+
+    done = dict(in_processes(work, list(range(6)), 2))
+    assert all(done[position] == [position] * 200_000 for position in range(6))
