@@ -249,13 +249,13 @@ def _baselines(run: BillRun, ids: list[int]) -> dict[int, Decimal]:
     }
     missing = [pk for pk in ids if pk not in baselines]
     if missing:
-        wanted_too = set(missing)
+        unknown = set(missing)  # the range may hold connections that have their baseline already
         for connection_id, history in (
             MeterState.objects.filter(id_span("connection_id", missing), register__in=BILLED_REGISTERS)
             .order_by()
             .values_list("connection_id", "history")
         ):
-            if connection_id not in wanted_too:
+            if connection_id not in unknown:
                 continue
             daily = average_daily(history or [])
             if daily is not None:

@@ -24,20 +24,6 @@ def test_every_item_is_done_once_in_the_processes_and_reported_with_its_position
     assert {done[position][1] for position in (0, 2, 4, 6)} != {done[position][1] for position in (1, 3, 5)}
 
 
-def test_a_failure_stops_its_process_share_the_others_finish_and_its_error_is_raised():
-    def work(item: int) -> int:
-        if item == 2:
-            raise ValueError("item two is broken")
-        return item
-
-    reported: list[int] = []
-    with pytest.raises(ProcessFailed, match=r"^ValueError: item two is broken$"):
-        for _position, result in in_processes(work, [0, 1, 2, 3, 4, 5], 2):
-            reported.append(result)
-    # process 0 has 0, 2, 4 and stops at 2; process 1 does 1, 3, 5
-    assert sorted(reported) == [0, 1, 3, 5]
-
-
 def test_a_caller_that_stops_early_leaves_no_process_running():
     results = in_processes(_square_where, list(range(1000)), 2)
     next(results)
@@ -50,17 +36,31 @@ def test_fewer_items_than_processes_fork_only_what_is_needed():
     assert [(position, square) for position, (square, _pid) in done] == [(0, 49)]
 
 
-def test_a_process_that_dies_without_a_word_is_a_failure_not_a_wait_for_ever():
-    def work(item: int) -> int:
-        if item == 2:
-            os._exit(9)  # as a process killed by the system, with nothing reported
-        return item
+def _raising(item: int) -> int:
+    if item == 2:
+        raise ValueError("item two is broken")
+    return item
 
+
+def _dying(item: int) -> int:
+    if item == 2:
+        os._exit(9)  # as a process killed by the system, with nothing reported
+    return item
+
+
+@pytest.mark.parametrize(
+    ("work", "said"),
+    [
+        (_raising, r"^ValueError: item two is broken$"),
+        (_dying, r"stopped before finishing its share \(exit code 9\)"),  # a failure, not a wait for ever
+    ],
+)
+def test_a_process_failing_partway_stops_its_share_the_other_finishes_and_the_failure_is_raised(work, said):
     reported: list[int] = []
-    with pytest.raises(ProcessFailed, match=r"stopped before finishing its share \(exit code 9\)"):
+    with pytest.raises(ProcessFailed, match=said):
         for _position, result in in_processes(work, [0, 1, 2, 3, 4, 5], 2):
             reported.append(result)
-    # process 0 did 0 and died at 2; process 1 did 1, 3, 5
+    # process 0 has 0, 2, 4 and stops at 2; process 1 does 1, 3, 5
     assert sorted(reported) == [0, 1, 3, 5]
 
 
