@@ -33,62 +33,68 @@ def in_processes(work: Callable[[Item], Result], items: Sequence[Item], processe
     """Do `work(item)` for every item in `processes` forked processes (item k in process k mod processes), yielding
     (k, result) as each is reported; results go through a pipe, so they must pickle (keep them small). A process
     whose work fails stops its own share; the others finish theirs; then ProcessFailed is raised with the first
-    error. A process that dies without a word (killed, out of memory) is a failure too, not a wait for ever. The
-    parent's connections are closed first: it opens new ones when it next queries."""
+    error. A process that dies without a word (killed, out of memory, even halfway through a message) is a failure
+    too, not a wait for ever. The parent's connections are closed first: it opens new ones when it next queries."""
     context = multiprocessing.get_context("fork")
-    reader, writer = context.Pipe(duplex=False)
-    lock = context.Lock()  # one message at a time on the pipe: a large one would interleave with another's
+    count = min(processes, len(items))
+    pipes = [context.Pipe(duplex=False) for _k in range(count)]  # one each: no lock a dying child could keep held
     connections.close_all()  # the children must open their own connections, not share the parent's socket
     children = [
-        context.Process(
-            target=_share, args=(work, items, range(k, len(items), processes), k, writer, lock), daemon=True
-        )
-        for k in range(min(processes, len(items)))
+        context.Process(target=_share, args=(work, items, range(k, len(items), processes), k, pipes), daemon=True)
+        for k in range(count)
     ]
     for child in children:
         child.start()
-    writer.close()  # the children hold theirs
+    for _reader, writer in pipes:
+        writer.close()  # each child holds its own; a pipe ends when its child does
+    readers = [reader for reader, _writer in pipes]
     errors: list[str] = []
-    finished: set[int] = set()  # the children that said their share is done (or stopped at an error)
+    finished: set[int] = set()  # the children that said their share is done (or stopped at an error), or died
     try:
-        while len(finished) < len(children):
-            waiting = [child.sentinel for k, child in enumerate(children) if k not in finished]
-            ready = multiprocessing.connection.wait([reader, *waiting])
-            if reader in ready:  # what is said is read before any ending is judged
-                kind, index, position, value = pickle.loads(reader.recv_bytes())  # noqa: S301 (our own children)
+        while len(finished) < count:
+            running = [k for k in range(count) if k not in finished]
+            ready = multiprocessing.connection.wait([readers[k] for k in running])
+            for k in running:
+                if readers[k] not in ready:
+                    continue
+                try:
+                    kind, position, value = pickle.loads(readers[k].recv_bytes())  # noqa: S301 (our children)
+                except (EOFError, OSError):  # the pipe ended (whole or mid-message) before the child said it was done
+                    finished.add(k)
+                    children[k].join()
+                    errors.append(
+                        f"A worker process stopped before finishing its share (exit code {children[k].exitcode})."
+                    )
+                    continue
                 if kind == "done":
                     yield position, value
                 elif kind == "error":
                     errors.append(value)
                 else:  # "exit"
-                    finished.add(index)
-                continue
-            for k, child in enumerate(children):
-                if k not in finished and child.sentinel in ready:  # ended without saying so
                     finished.add(k)
-                    child.join()
-                    errors.append(f"A worker process stopped before finishing its share (exit code {child.exitcode}).")
     finally:
-        if len(finished) < len(children):  # the caller stopped early: what is begun rolls back with its connection
+        if len(finished) < count:  # the caller stopped early: what is begun rolls back with its connection
             for child in children:
                 child.terminate()
         for child in children:
             child.join()
-        reader.close()
+        for reader in readers:
+            reader.close()
     if errors:
         raise ProcessFailed(errors[0])
 
 
-def _share(
-    work: Callable[[Any], Any], items: Sequence[Any], positions: range, index: int, writer: Any, lock: Any
-) -> None:
+def _share(work: Callable[[Any], Any], items: Sequence[Any], positions: range, index: int, pipes: list[Any]) -> None:
     _INHERITED.append(connections._connections)  # type: ignore[attr-defined]
     connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
+    for k, (reader, writer) in enumerate(pipes):  # only its own writing end stays open, so a pipe ends with its child
+        reader.close()
+        if k != index:
+            writer.close()
+    writer = pipes[index][1]
 
     def report(kind: str, position: int | None, value: Any) -> None:
-        message = pickle.dumps((kind, index, position, value))  # pickled before the lock: the other child waits less
-        with lock:
-            writer.send_bytes(message)
+        writer.send_bytes(pickle.dumps((kind, position, value)))
 
     try:
         for position in positions:
