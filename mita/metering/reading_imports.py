@@ -490,7 +490,8 @@ def _conflict_rows(reading_import: ReadingImport, conflicts: list[tuple[FileRow,
     """A row whose key was recorded with another reading: say what was recorded, link to it; nothing is lost."""
     firsts: dict[str, Reading] = {}
     keys = [row_key(row) for row, _message in conflicts]
-    for readings in among(Reading.objects.filter(operator_id=reading_import.operator_id).order_by(), "key", keys):
+    keyed = Reading.objects.filter(operator_id=reading_import.operator_id).exclude(key="").order_by()  # as _known_keys
+    for readings in among(keyed, "key", keys):
         for reading in readings:
             firsts[reading.key] = reading
     made = []

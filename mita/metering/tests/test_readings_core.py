@@ -4,10 +4,12 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from mita.metering.installations import meter_install, meter_replace
 from mita.metering.models import Meter, Reading
-from mita.metering.readings import ReadingInput, cycle_consumption, readings_record
+from mita.metering.readings import ReadingInput, _states, cycle_consumption, readings_record
 from mita.metering.tests.world import meter_model_of, meter_of, metered_connection, store_of
 from mita.metering.validation import Dial, Thresholds, reading_check
 
@@ -273,3 +275,44 @@ def test_a_cycles_consumption_is_the_active_energy_of_an_electricity_meter_not_i
     assert cycle_consumption(operator=operator_a, connection_ids=[installation.connection_id], cycle="2026-04") == {
         installation.connection_id: D(80)
     }
+
+
+def _plan_of(sql: str) -> str:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny test table: ask whether the index *can* serve
+            cursor.execute("EXPLAIN " + sql)
+            return "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("EXPLAIN QUERY PLAN " + sql)
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+
+def test_a_batch_s_keys_are_looked_up_through_the_unique_key_index_however_many(operator_a):
+    # PostgreSQL proves a partial index's condition (key not empty) from a list of at most 100 keys; past that the
+    # look-up must say it, or it reads every reading of the operator's once per chunk of a file
+    installation = metered_connection(operator_a)
+    rows = [
+        _row(installation, 12 + n, datetime.date(2026, 1, 1) + datetime.timedelta(days=n), key=f"k-{n}")
+        for n in range(150)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        readings_record(operator=operator_a, rows=rows, source=Reading.Source.FIELD)
+    lookups = [
+        query["sql"] for query in queries if 'FROM "metering_reading"' in query["sql"] and "k-149" in query["sql"]
+    ]
+    assert lookups and all("reading_unique_key" in _plan_of(sql) for sql in lookups)
+
+
+def test_a_batch_reads_the_states_of_its_own_connections_only(operator_a):
+    # the states are looked up by the connections' range as well as their list: the neighbour in between is not read
+    installations = [
+        metered_connection(operator_a, number=f"AAS-{n}", serial=f"4200{n}", initial_index=D(100)) for n in range(3)
+    ]
+    first, middle, last = (installation.connection_id for installation in installations)
+    assert first < middle < last
+    with transaction.atomic():
+        states, _models = _states(operator_a, [last, first, last])
+    assert sorted(states) == [(first, "main"), (last, "main")]
+    assert all(state.installation.meter.meter_model is not None for state in states.values())
+    with transaction.atomic():
+        assert _states(operator_a, []) == ({}, set())
