@@ -26,7 +26,7 @@ from mita.metering.errors import MeteringError
 from mita.metering.models import Reading, ReadingImport, ReadingImportRow
 from mita.metering.reading_files import FileRow, reading_file_read
 from mita.metering.reading_lookups import rows_changed_since, rows_resolve
-from mita.metering.readings import ReadingInput, RowResult, readings_record
+from mita.metering.readings import ReadingInput, RowResult, readings_keyed, readings_record
 
 RECORD_CHUNK = 5_000  # rows per readings_record call: one transaction each, progress between them
 RECORD_PROCESSES = 2  # processes recording chunks at once on PostgreSQL (see _recorded)
@@ -490,8 +490,7 @@ def _conflict_rows(reading_import: ReadingImport, conflicts: list[tuple[FileRow,
     """A row whose key was recorded with another reading: say what was recorded, link to it; nothing is lost."""
     firsts: dict[str, Reading] = {}
     keys = [row_key(row) for row, _message in conflicts]
-    keyed = Reading.objects.filter(operator_id=reading_import.operator_id).exclude(key="").order_by()  # as _known_keys
-    for readings in among(keyed, "key", keys):
+    for readings in among(readings_keyed(reading_import.operator_id), "key", keys):
         for reading in readings:
             firsts[reading.key] = reading
     made = []

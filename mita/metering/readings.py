@@ -101,13 +101,18 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]
         yield values[start : start + size]
 
 
+def readings_keyed(operator: Any) -> Any:
+    """The operator's readings that have a key, to look keys up among (`among(readings_keyed(o), "key", keys)`).
+    "Have a key" says what reading_unique_key covers, which PostgreSQL and SQLite cannot prove from a list of more
+    than 100 keys: without it they read every reading of the operator's, once per look-up. No ordering: Reading's
+    default one joins the operator and the connection to sort by their names."""
+    return Reading.objects.filter(operator=operator).exclude(key="").order_by()
+
+
 def _known_keys(operator: Any, keys: list[str]) -> dict[str, Reading]:
     known: dict[str, Reading] = {}
-    # No ordering: Reading's default one joins the operator and the connection to sort by their names. Not empty: says
-    # what reading_unique_key covers, which PostgreSQL cannot prove from a list of more than 100 keys (it would read
-    # every reading of the operator's instead, once per chunk).
     names = attnames_of(Reading)
-    mine = Reading.objects.filter(operator=operator).exclude(key="").order_by()
+    mine = readings_keyed(operator)
     for readings in among(mine, "key", keys):
         for row in readings.values_list(*names):
             reading = instance_of(Reading, dict(zip(names, row, strict=True)), db=mine.db)
