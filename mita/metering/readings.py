@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from mita.core.bulk import among, attnames_of, id_span, instance_of
@@ -101,7 +101,7 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]
         yield values[start : start + size]
 
 
-def readings_keyed(operator: Any) -> Any:
+def readings_keyed(operator: Any) -> QuerySet[Reading]:
     """The operator's readings that have a key, to look keys up among (`among(readings_keyed(o), "key", keys)`).
     "Have a key" says what reading_unique_key covers, which PostgreSQL and SQLite cannot prove from a list of more
     than 100 keys: without it they read every reading of the operator's, once per look-up. No ordering: Reading's
