@@ -251,9 +251,20 @@ def _paid_on_other_open_deposits(charge: Charge) -> Decimal:
 
 @transaction.atomic
 def charge_cancel_posting(
-    *, charge: Charge, reason: str, acting_user: Any, approved_by: Any, value_date: datetime.date | None = None
+    *,
+    charge: Charge,
+    reason: str,
+    acting_user: Any,
+    approved_by: Any,
+    value_date: datetime.date | None = None,
+    unpaid_part_if_given_back: bool = False,
 ) -> ChargeCancellation:
-    """The postings of a cancellation, for callers that checked who may (charge_cancel, deposit adjustments)."""
+    """The postings of a cancellation, for callers that checked who may (charge_cancel, deposit adjustments).
+
+    A deposit charge whose paid part is no longer held (the deposit was lowered, applied or refunded since, and a
+    charge-back kept it paid) cannot be cancelled whole: its paid part would become credit a second time. With
+    `unpaid_part_if_given_back` (a deposit lowered, an account terminated) only its unpaid part is cancelled then.
+    """
     operator = charge.operator
     holder = charge.holder
     value_date = value_date or timezone.localdate()
@@ -286,6 +297,15 @@ def charge_cancel_posting(
         operator=operator, holder=holder, purpose="deposits"
     ):
         # Part of the deposit was applied, refunded or lowered since: what is held no longer covers this charge.
+        if unpaid_part_if_given_back:
+            return _deposit_unpaid_part_cancel(
+                charge=charge,
+                paid=paid,
+                reason=reason,
+                acting_user=acting_user,
+                approved_by=approved_by,
+                value_date=value_date,
+            )
         raise Conflict(
             _("This deposit has already been applied or refunded, so its charge cannot be cancelled."),
             code="deposit_already_used",
@@ -342,6 +362,52 @@ def charge_cancel_posting(
             "approved_by": getattr(approved_by, "pk", None),
             "moved_to_credit": paid,
             "credit_applied": applied,
+        },
+    )
+    return cancellation
+
+
+def _deposit_unpaid_part_cancel(
+    *, charge: Charge, paid: Decimal, reason: str, acting_user: Any, approved_by: Any, value_date: datetime.date
+) -> ChargeCancellation:
+    """Cancel what is still owed on a deposit charge and leave its paid part paid: that deposit was given back
+    already (as credit, a refund or on a final bill), so it is neither held again nor given back twice."""
+    operator = charge.operator
+    unpaid = charge.total - paid
+    if unpaid > 0:
+        transfer_post(
+            operator=operator,
+            debit=account_get(operator=operator, code="deposits_billed"),
+            credit=holder_account(operator=operator, holder=charge.holder, purpose="receivable"),
+            amount=unpaid,
+            kind=Transfer.Kind.REVERSAL,
+            reference=charge.reference,
+            value_date=value_date,
+            acting_user=acting_user,
+            memo={"reason": reason.strip(), "unpaid_part_of": charge.pk},
+        )
+    cancellation = ChargeCancellation.objects.create(
+        operator=operator,
+        charge=charge,
+        reason=reason,
+        moved_to_credit=Decimal("0"),
+        cancelled_by=acting_user if getattr(acting_user, "pk", None) else None,
+        approved_by=approved_by if getattr(approved_by, "pk", None) else None,
+    )
+    audit_record(
+        actor=acting_user,
+        action="charge.cancelled",
+        operator=operator,
+        target=cancellation,
+        detail={
+            "charge": charge.pk,
+            "reference": charge.reference,
+            "head": charge.head,
+            "total": charge.total,
+            "reason": reason,
+            "approved_by": getattr(approved_by, "pk", None),
+            "unpaid_part_only": unpaid,
+            "kept_paid": paid,
         },
     )
     return cancellation

@@ -259,7 +259,13 @@ def _release(
 def _cancel_unpaid_deposits(*, operator: Any, holder: str, reason: str, acting_user: Any) -> list[Charge]:
     unpaid = [charge for charge in open_charges(operator=operator, holder=holder) if charge.head == DEPOSIT_HEAD]
     for charge in unpaid:
-        charge_cancel_posting(charge=charge, reason=reason, acting_user=acting_user, approved_by=acting_user)
+        charge_cancel_posting(
+            charge=charge,
+            reason=reason,
+            acting_user=acting_user,
+            approved_by=acting_user,
+            unpaid_part_if_given_back=True,
+        )
     return unpaid
 
 

@@ -31,7 +31,13 @@ from mita.ledger.models import Charge, Transfer
 from mita.ledger.selectors import holder_balance, holder_credit, ledger_verify, trial_balance
 from mita.ledger.services import arrears_move, charge_post
 from mita.payments.corrections import charge_cancel, payment_reverse
-from mita.payments.deposits import deposit_adjust, deposit_apply_to_final_bill, deposit_charge
+from mita.payments.deposits import (
+    DepositLevel,
+    deposit_adjust,
+    deposit_apply_to_final_bill,
+    deposit_charge,
+    deposit_level,
+)
 from mita.payments.models import Allocation, Payment, Receipt, Refund
 from mita.payments.preferences import payment_settings_update
 from mita.payments.refunds import refund_approve, refund_pay_out, refund_reject, refund_request
@@ -440,5 +446,45 @@ def test_a_charge_back_while_a_deposit_refund_waits_keeps_the_rules():
         refund_pay_out(refund=refund, payout_reference="", acting_user=machine.treasurer)
         machine.net["H-1"] += refund.amount
         machine.money_rules_hold()
+    finally:
+        machine.teardown()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("then", ["lower", "terminate"])
+def test_a_deposit_charged_back_after_it_was_lowered_can_still_be_lowered_or_applied(then):
+    # A sequence the random runs found: a deposit paid by MoMo is lowered (given back as credit), the payment is
+    # charged back (the given-back part stays paid on the deposit charge, owed as the charge-back) and the deposit
+    # is raised again. Lowering it, or applying it on termination, was refused: cancelling that deposit charge whole
+    # would have given its paid part back a second time. Only what is still owed on it is cancelled now.
+    machine = MoneyMachine()
+    try:
+        machine.setup(advance_ex_vat=True)
+        machine.charge(holder="H-2", amount=Decimal("39997"))
+        machine.charge_deposit(holder="H-2", amount=Decimal("9073"))
+        machine.overpay(holder="H-2", extra=Decimal("448"), channel="momo")  # pays the bill and the deposit
+        machine.adjust_deposit(holder="H-2", level=Decimal("694"))  # 8,379 of the deposit given back as credit
+        machine.overpay(holder="H-2", extra=Decimal("33389"), channel="cash_office")
+        machine._charge_back(Payment.objects.get(operator=machine.operator, channel="momo"))
+        machine.money_rules_hold()
+        first = Charge.objects.get(operator=machine.operator, head="deposit")
+        assert machine._kept_by_charge_backs("H-2") == Decimal("8379")
+        machine.adjust_deposit(holder="H-2", level=Decimal("26471"))  # owed: 694 on the first charge, 25,777 new
+        machine.money_rules_hold()
+        if then == "lower":
+            machine.adjust_deposit(holder="H-2", level=Decimal("240"))
+            assert deposit_level(operator=machine.operator, holder="H-2") == DepositLevel(
+                held=Decimal("0"), unpaid=Decimal("240")
+            )
+        else:
+            machine.apply_deposit(holder="H-2")
+            assert deposit_level(operator=machine.operator, holder="H-2") == DepositLevel(
+                held=Decimal("0"), unpaid=Decimal("0")
+            )
+        machine.money_rules_hold()
+        first.refresh_from_db()
+        assert first.cancellation.moved_to_credit == 0  # nothing given back twice
+        assert Allocation.objects.filter(charge=first, voided=False).aggregate(t=Sum("amount"))["t"] == Decimal("8379")
+        assert holder_credit(operator=machine.operator, holder="H-2") == 0
     finally:
         machine.teardown()
