@@ -1,12 +1,13 @@
 """The pricing engine: a definition and a usage become bill lines. Exact fractions inside, one rounding per amount."""
 
 import copy
+import dataclasses
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
-from mita.core.money import quantize
+from mita.core.money import CURRENCY_EXPONENTS, quantize
 from mita.tariffs.pricing_components import (
     PRICERS,
     ROUNDING_MODES,
@@ -242,7 +243,7 @@ def _finish(pricing: Pricing, suffix: str) -> Quote:
     lines: list[Line] = []
     exact_total = ZERO
     vat_base = Decimal(0)
-    vat_added = Decimal(0)
+    exclusive_shares: dict[int, Fraction] = {}  # position in lines -> exact VAT added for that line
     for raw in pricing.raws:
         amount = money(raw.amount)
         line_vat = Decimal(0)
@@ -250,9 +251,8 @@ def _finish(pricing: Pricing, suffix: str) -> Quote:
             if inclusive:
                 line_vat = money(Fraction(amount) * vat_rate / (1 + vat_rate))
             else:
-                line_vat = money(Fraction(amount) * vat_rate)
+                exclusive_shares[len(lines)] = Fraction(amount) * vat_rate
                 vat_base += amount
-                vat_added += line_vat
         exact_total += raw.amount + (raw.amount * vat_rate if raw.component in taxed and not inclusive else ZERO)
         lines.append(
             Line(
@@ -265,6 +265,11 @@ def _finish(pricing: Pricing, suffix: str) -> Quote:
                 kind=raw.kind,
             )
         )
+    # Exclusive VAT is the VAT line's base x rate, rounded once (as an invoice states it), then shared out over the
+    # taxed lines so their `vat` add up to it. Rounding each line's VAT instead could charge more for less water.
+    vat_added = money(Fraction(vat_base) * vat_rate)
+    for position, share in _shared_out(vat_added, exclusive_shares, currency).items():
+        lines[position] = dataclasses.replace(lines[position], vat=share)
     if vat and not inclusive and vat_base:
         label = vat.get("label") or f"VAT {number_text(vat['rate'])}%"
         lines.append(Line(label + suffix, vat_base, shown(vat_rate), vat_added, "vat", Decimal(0), "vat"))
@@ -277,6 +282,18 @@ def _finish(pricing: Pricing, suffix: str) -> Quote:
         lines.append(Line("Round-off" + suffix, Decimal(1), off, off, "round_off", Decimal(0), "round_off"))
     vat_total = vat_added if not inclusive else sum((line.vat for line in lines), Decimal(0))
     return Quote(lines=lines, total=payable, currency=currency, vat_total=vat_total)
+
+
+def _shared_out(total: Decimal, exact: dict[int, Fraction], currency: str) -> dict[int, Decimal]:
+    """`total` (a rounded sum of the exact shares) split over their keys: each share rounded down, and the minor units
+    left over to the largest remainders (the first on a tie). Never negative, and they add up to `total`."""
+    floors = {key: quantize(exact_decimal(share), currency, ROUND_DOWN) for key, share in exact.items()}
+    unit = Decimal(1).scaleb(-CURRENCY_EXPONENTS[currency])
+    left = int((total - sum(floors.values(), Decimal(0))) / unit)
+    by_remainder = sorted(exact, key=lambda key: (-(exact[key] - Fraction(floors[key])), key))
+    for key in by_remainder[:left]:
+        floors[key] += unit
+    return floors
 
 
 class Pricer:

@@ -4,10 +4,12 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from mita.core.money import quantize
 from mita.tariffs.pricing import Pricer, TariffInvalid, Usage, quote, quote_period, validate
+from mita.tariffs.pricing_components import ROUNDING_MODES
 
 CENT = Decimal("0.01")
 quantities = st.decimals(min_value=0, max_value=500, places=3, allow_nan=False, allow_infinity=False)
@@ -74,8 +76,39 @@ def test_charges_are_never_negative(definition, usage):
     assert result.total >= 0
     assert all(line.amount >= 0 for line in result.lines if line.kind != "round_off")
     assert sum(line.amount for line in result.lines) == result.total
+    vat_lines = [line for line in result.lines if line.kind == "vat"]
+    if vat_lines:  # exclusive VAT: one line, its base x rate rounded once, shared out over the taxed lines
+        (vat_line,) = vat_lines
+        assert vat_line.amount == quantize(
+            vat_line.quantity * vat_line.rate, "KES", ROUNDING_MODES[definition["rounding"]["mode"]]
+        )
+        assert sum(line.vat for line in result.lines if line.kind != "vat") == vat_line.amount == result.vat_total
+        assert all(line.vat >= 0 for line in result.lines)
 
 
+# Found by Hypothesis: with VAT rounded per line, 1.003 m3 paid 1.05 and 1.004 m3 paid 1.04 (lines 0.71 + 0.13 +
+# top-up 0.16 gave VAT 0.03 + 0.01 + 0.01; lines 0.71 + 0.17 + 0.12 gave 0.03 + 0.01 + 0.00). VAT is now rounded once.
+@example(
+    definition={
+        "currency": "KES",
+        "utility": "water",
+        "unit": "m3",
+        "components": [
+            {
+                "type": "blocks",
+                "id": "water",
+                "method": "incremental",
+                "bands": [{"upto": 1, "rate": "0.71"}, {"upto": None, "rate": "41.67"}],
+            },
+            {"type": "minimum", "id": "minimum", "amount": 1, "mode": "floor"},
+        ],
+        "vat": {"rate": 4, "mode": "exclusive"},
+        "rounding": {"scope": "line", "to": "currency", "mode": "half_up"},
+    },
+    first=Decimal("1.003"),
+    second=Decimal("1.004"),
+    indigent=False,
+)
 @settings(max_examples=150)
 @given(definitions(method="incremental"), quantities, quantities, st.booleans())
 def test_incremental_blocks_are_monotone_in_usage(definition, first, second, indigent):
