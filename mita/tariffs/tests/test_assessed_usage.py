@@ -73,4 +73,4 @@ def test_johannesburg_standpipe_assessed_at_12_kl_prices_as_12_kl_used():
     assert quantity == D(12)
     month = {"period_start": OCTOBER.period_start, "period_end": OCTOBER.period_end}
     assert quote(johannesburg, Usage(quantity=quantity, indigent=True, **month)).total == D("27.76")
-    assert quote(johannesburg, Usage(quantity=quantity, **month)).total == D("60.60")
+    assert quote(johannesburg, Usage(quantity=quantity, **month)).total == D("60.61")
