@@ -339,32 +339,44 @@ def charge_cancel_posting(
             acting_user=acting_user,
             memo={"charge_cancelled": charge.pk},
         )
-    cancellation = ChargeCancellation.objects.create(
-        operator=operator,
+    cancellation = _cancellation_create(
+        charge=charge, reason=reason, acting_user=acting_user, approved_by=approved_by, moved_to_credit=paid
+    )
+    applied = credit_apply(operator=operator, holder=holder, acting_user=acting_user, value_date=value_date)
+    _cancellation_audit(cancellation, acting_user=acting_user, moved_to_credit=paid, credit_applied=applied)
+    return cancellation
+
+
+def _cancellation_create(
+    *, charge: Charge, reason: str, acting_user: Any, approved_by: Any, moved_to_credit: Decimal
+) -> ChargeCancellation:
+    return ChargeCancellation.objects.create(
+        operator=charge.operator,
         charge=charge,
         reason=reason,
-        moved_to_credit=paid,
+        moved_to_credit=moved_to_credit,
         cancelled_by=acting_user if getattr(acting_user, "pk", None) else None,
         approved_by=approved_by if getattr(approved_by, "pk", None) else None,
     )
-    applied = credit_apply(operator=operator, holder=holder, acting_user=acting_user, value_date=value_date)
+
+
+def _cancellation_audit(cancellation: ChargeCancellation, *, acting_user: Any, **detail: Any) -> None:
+    charge = cancellation.charge
     audit_record(
         actor=acting_user,
         action="charge.cancelled",
-        operator=operator,
+        operator=charge.operator,
         target=cancellation,
         detail={
             "charge": charge.pk,
             "reference": charge.reference,
             "head": charge.head,
             "total": charge.total,
-            "reason": reason,
-            "approved_by": getattr(approved_by, "pk", None),
-            "moved_to_credit": paid,
-            "credit_applied": applied,
+            "reason": cancellation.reason,
+            "approved_by": cancellation.approved_by_id,
+            **detail,
         },
     )
-    return cancellation
 
 
 def _deposit_unpaid_part_cancel(
@@ -386,28 +398,8 @@ def _deposit_unpaid_part_cancel(
             acting_user=acting_user,
             memo={"reason": reason.strip(), "unpaid_part_of": charge.pk},
         )
-    cancellation = ChargeCancellation.objects.create(
-        operator=operator,
-        charge=charge,
-        reason=reason,
-        moved_to_credit=Decimal("0"),
-        cancelled_by=acting_user if getattr(acting_user, "pk", None) else None,
-        approved_by=approved_by if getattr(approved_by, "pk", None) else None,
+    cancellation = _cancellation_create(
+        charge=charge, reason=reason, acting_user=acting_user, approved_by=approved_by, moved_to_credit=Decimal("0")
     )
-    audit_record(
-        actor=acting_user,
-        action="charge.cancelled",
-        operator=operator,
-        target=cancellation,
-        detail={
-            "charge": charge.pk,
-            "reference": charge.reference,
-            "head": charge.head,
-            "total": charge.total,
-            "reason": reason,
-            "approved_by": getattr(approved_by, "pk", None),
-            "unpaid_part_only": unpaid,
-            "kept_paid": paid,
-        },
-    )
+    _cancellation_audit(cancellation, acting_user=acting_user, unpaid_part_only=unpaid, kept_paid=paid)
     return cancellation
