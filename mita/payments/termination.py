@@ -46,7 +46,8 @@ def _settle_for_move(*, operator: Any, holder: str, reference: str, acting_user:
     """Clear the account's open charges for an arrears move (the ledger posts the move itself).
 
     An unpaid security deposit is no arrears: it secured the old account and secures nothing now, so it is cancelled
-    (what was paid on it becomes the old account's credit), as on termination. Every other open charge (bills, fees,
+    (what was paid on it becomes the old account's credit, or stays paid where a charge-back kept a deposit given
+    back already: corrections.charge_cancel_posting), as on termination. Every other open charge (bills, fees,
     a charge-back's shortfall) is cleared by an allocation without payment and not from credit: that marks it moved.
     """
     holder_lock(operator=operator, holder=holder)
@@ -57,6 +58,7 @@ def _settle_for_move(*, operator: Any, holder: str, reference: str, acting_user:
                 reason=_("Arrears moved (%(reference)s): a deposit never paid is not moved") % {"reference": reference},
                 acting_user=acting_user,
                 approved_by=acting_user,
+                unpaid_part_if_given_back=True,
             )
     settled = []
     for charge in open_charges(operator=operator, holder=holder):

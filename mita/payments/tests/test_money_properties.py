@@ -314,13 +314,10 @@ class MoneyMachine(RuleBasedStateMachine):
         and deposit held stay); the new account's credit may pay it at once, which changes no position."""
         target = next(holder for holder in HOLDERS if holder != source)
         reference = self._next("move")
-        try:
-            charge = arrears_move(
-                operator=self.operator, from_holder=source, to_holder=target, reference=reference, acting_user=None
-            )
-        except Conflict as refusal:  # an unpaid deposit could not be cancelled (already applied or refunded)
-            assert refusal.code == "deposit_already_used"
-            return
+        # never refused: an unpaid deposit is cancelled, or only its unpaid part where a charge-back kept it paid
+        charge = arrears_move(
+            operator=self.operator, from_holder=source, to_holder=target, reference=reference, acting_user=None
+        )
         assert holder_balance(operator=self.operator, holder=source) == 0
         moved = charge.total if charge is not None else Decimal("0")
         self.net[source] -= moved
@@ -451,12 +448,13 @@ def test_a_charge_back_while_a_deposit_refund_waits_keeps_the_rules():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("then", ["lower", "terminate"])
-def test_a_deposit_charged_back_after_it_was_lowered_can_still_be_lowered_or_applied(then):
+@pytest.mark.parametrize("then", ["lower", "terminate", "move"])
+def test_a_deposit_charged_back_after_it_was_lowered_can_still_be_lowered_applied_or_moved(then):
     # A sequence the random runs found: a deposit paid by MoMo is lowered (given back as credit), the payment is
     # charged back (the given-back part stays paid on the deposit charge, owed as the charge-back) and the deposit
-    # is raised again. Lowering it, or applying it on termination, was refused: cancelling that deposit charge whole
-    # would have given its paid part back a second time. Only what is still owed on it is cancelled now.
+    # is raised again. Lowering it, applying it on termination, or moving the account's arrears with its meter was
+    # refused: cancelling that deposit charge whole would have given its paid part back a second time. Only what is
+    # still owed on it is cancelled now.
     machine = MoneyMachine()
     try:
         machine.setup(advance_ex_vat=True)
@@ -477,7 +475,10 @@ def test_a_deposit_charged_back_after_it_was_lowered_can_still_be_lowered_or_app
                 held=Decimal("0"), unpaid=Decimal("240")
             )
         else:
-            machine.apply_deposit(holder="H-2")
+            if then == "terminate":
+                machine.apply_deposit(holder="H-2")
+            else:  # a meter transfer: what H-2 owes moves to H-1; an unpaid deposit is not arrears
+                machine.move_arrears(source="H-2")
             assert deposit_level(operator=machine.operator, holder="H-2") == DepositLevel(
                 held=Decimal("0"), unpaid=Decimal("0")
             )
