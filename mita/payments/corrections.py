@@ -263,7 +263,8 @@ def charge_cancel_posting(
 
     A deposit charge whose paid part is no longer held (the deposit was lowered, applied or refunded since, and a
     charge-back kept it paid) cannot be cancelled whole: its paid part would become credit a second time. With
-    `unpaid_part_if_given_back` (a deposit lowered, an account terminated) only its unpaid part is cancelled then.
+    `unpaid_part_if_given_back` (a deposit lowered, an account terminated, its arrears moved with a meter) only its
+    unpaid part is cancelled then.
     """
     operator = charge.operator
     holder = charge.holder

@@ -286,7 +286,8 @@ def _finish(pricing: Pricing, suffix: str) -> Quote:
 
 def _shared_out(total: Decimal, exact: dict[int, Fraction], currency: str) -> dict[int, Decimal]:
     """`total` (a rounded sum of the exact shares) split over their keys: each share rounded down, and the minor units
-    left over to the largest remainders (the first on a tie). Never negative, and they add up to `total`."""
+    left over to the largest remainders (the first on a tie). They add up to `total`, and are never negative for
+    shares that are not (a definition's amounts and rates are 0 or more: pricing_schema)."""
     floors = {key: quantize(exact_decimal(share), currency, ROUND_DOWN) for key, share in exact.items()}
     unit = Decimal(1).scaleb(-CURRENCY_EXPONENTS[currency])
     left = int((total - sum(floors.values(), Decimal(0))) / unit)
