@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from mita.billing.lines import lines_text
 from mita.billing.models import Bill, BillRun, BillRunUnit
+from mita.core.prepared import writes_flush
 from mita.tariffs import pricing
 
 
@@ -43,6 +44,7 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -
     if connection.vendor == "postgresql":
         # COPY: one stream for the whole unit (executemany sends a statement per row, even pipelined).
         names = ", ".join(quote(column) for column in columns)
+        writes_flush()  # COPY goes around Django's cursor: writes waiting in a writes_joined block go first
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)

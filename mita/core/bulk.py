@@ -21,7 +21,7 @@ from django.db.models import F, Lookup, Q, signals
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
-from mita.core.prepared import prepared_cursor
+from mita.core.prepared import prepared_cursor, sent_later, writes_flush
 
 IN_CHUNK = 900  # values per IN (...) where there are no arrays (SQLite's old limit is 999)
 
@@ -238,6 +238,7 @@ def instances_insert(instances: Sequence[models.Model]) -> None:
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            writes_flush(connection)  # COPY goes around Django's cursor: the writes waiting go first
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows():
                     copy.write_row(row)
@@ -323,9 +324,15 @@ def instance_create(instance: models.Model) -> models.Model:
     instance._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
     sql, fields = statement
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        instance.pk = cursor.fetchone()[0]
+    if not sent_later(sql, params, lambda cursor: _pk_set(instance, cursor), connection):
+        with prepared_cursor(connection) as cursor:
+            cursor.execute(sql, params)
+            _pk_set(instance, cursor)
+    # else its id is set as the writes_joined block ends (mita.core.prepared)
     instance._state.adding = False
     instance._state.db = alias
     return instance
+
+
+def _pk_set(instance: models.Model, cursor: Any) -> None:
+    instance.pk = cursor.fetchone()[0]

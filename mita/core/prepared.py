@@ -11,7 +11,8 @@ one built from values would fill the connection's cache. Behind a connection poo
 MITA_DB_PREPARED_STATEMENTS=false (or use a pooler that keeps prepared statements, pgbouncer >= 1.21).
 """
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -58,3 +59,105 @@ def prepared_cursor(connection: Any = None) -> Iterator[Any]:
             kept = _cursor_class(connection.connection)
         connection._mita_prepared_cursor = kept
     yield connection.make_cursor(kept)  # Django's wrapper (error translation), over the kept cursor: not closed
+
+
+# Writes joined into one round trip ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Joined:
+    depth: int  # the savepoints open when the block began: inside a newer one, statements go one by one again
+    waiting: list[tuple[str, Sequence[Any], Callable[[Any], None]]] = dataclasses.field(default_factory=list)
+
+
+@contextmanager
+def writes_joined(connection: Any = None) -> Iterator[None]:
+    """Inside a transaction on PostgreSQL: the writes handed to `sent_later` in this block (single-row inserts whose
+    ids, and updates whose row counts, nobody reads before the block ends) wait, and go to the server together, in
+    one round trip (psycopg's pipeline mode), as the block ends or just before any other statement runs on the
+    connection, whichever comes first; each one's `then` runs with its answer then, in order. A write that fails
+    raises there, failing the transaction.
+
+    Every other statement runs as always, after the writes waiting before it. Inside a savepoint opened in the block
+    (an atomic() that catches a database error) sent_later waits for nothing, so that an error is raised where it is
+    caught. Nothing changes elsewhere (SQLite, outside a transaction, nested, while queries are logged, prepared
+    statements switched off). Statements that bypass Django's cursor wrapper (a COPY) call writes_flush() first.
+    An exception leaving the block with writes unsent marks the transaction for rollback, as a database error does."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]
+    if (
+        connection.vendor != "postgresql"
+        or not settings.MITA_DB_PREPARED_STATEMENTS
+        or connection.queries_logged
+        or not connection.in_atomic_block
+        or getattr(connection, "_mita_joined", None) is not None
+    ):
+        yield
+        return
+    joined = _Joined(depth=_savepoints(connection))
+
+    def flushed_first(execute: Callable[..., Any], sql: Any, params: Any, many: bool, context: Any) -> Any:
+        _flush(connection, joined)
+        return execute(sql, params, many, context)
+
+    connection._mita_joined = joined
+    try:
+        with connection.execute_wrapper(flushed_first):
+            yield
+            _flush(connection, joined)
+    except BaseException:
+        if joined.waiting:
+            # Writes the block made were never sent: the transaction must not commit without them, whoever catches
+            # this. As after a database error inside atomic(): no more queries, and the atomic block rolls back.
+            connection.needs_rollback = True
+        raise
+    finally:
+        connection._mita_joined = None
+
+
+def writes_flush(connection: Any = None) -> None:
+    """Send the writes waiting in a writes_joined block now (before a statement sent around Django's cursor)."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]
+    joined: _Joined | None = getattr(connection, "_mita_joined", None)
+    if joined is not None:
+        _flush(connection, joined)
+
+
+def _flush(connection: Any, joined: _Joined) -> None:
+    if not joined.waiting:
+        return
+    waiting, joined.waiting = joined.waiting, []  # a `then` may run statements of its own: they find none waiting
+    global _cursor_class
+    if _cursor_class is None:
+        _cursor_class = _prepared_cursor_class()
+    sent: list[tuple[Any, Callable[[Any], None]]] = []
+    with connection.wrap_database_errors:
+        with connection.connection.pipeline():
+            for sql, params, then in waiting:
+                cursor = _cursor_class(connection.connection)  # one answer per cursor
+                cursor.execute(sql, params)
+                sent.append((cursor, then))
+        for cursor, then in sent:  # the answers are all here: the pipeline ended with them
+            then(cursor)
+            cursor.close()
+
+
+def _savepoints(connection: Any) -> int:
+    """The savepoints open (an atomic(savepoint=False) inside a transaction makes none; Django notes it as None)."""
+    return sum(1 for sid in connection.savepoint_ids if sid is not None)
+
+
+def writes_are_joined(connection: Any = None) -> bool:
+    """Whether sent_later makes a write wait (inside writes_joined, outside any savepoint opened since)."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]
+    joined: _Joined | None = getattr(connection, "_mita_joined", None)
+    return joined is not None and _savepoints(connection) == joined.depth
+
+
+def sent_later(sql: str, params: Sequence[Any], then: Callable[[Any], None], connection: Any = None) -> bool:
+    """Inside writes_joined (see there): keep a fixed statement to send with the block's other writes, prepared, and
+    call `then(cursor)` with its answer; True. Elsewhere False, having sent nothing: the caller runs it as usual."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]
+    if not writes_are_joined(connection):
+        return False
+    connection._mita_joined.waiting.append((sql, params, then))
+    return True

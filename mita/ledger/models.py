@@ -132,9 +132,9 @@ class BalanceShard(models.Model):
     """Part of an operator-wide account's running totals (a channel's clearing, revenue, VAT payable, suspense).
 
     Every payment of an operator moves money through the same few such accounts; with one totals row each, every
-    payment would wait for the one before it to commit. Each transfer adds to one of SHARDS rows instead (by its
-    id), so concurrent payments commit side by side. The account's totals are its Balance row plus its shards;
-    customer accounts' own accounts (receivable, credit, deposits) keep a single row.
+    payment would wait for the one before it to commit. Each transfer adds to one of SHARDS rows instead (each
+    process's transfers take them in turn), so concurrent payments commit side by side. The account's totals are its
+    Balance row plus its shards; customer accounts' own accounts (receivable, credit, deposits) keep a single row.
     """
 
     SHARDS = 16

@@ -6,8 +6,11 @@ the same key with another body is a 409, and concurrent duplicates produce exact
 
 import copy
 import datetime
+import functools
 import hashlib
+import itertools
 import json
+import random
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -22,6 +25,7 @@ from mita.core.audit import audit_record
 from mita.core.bulk import among, instance_create, instances_insert, maker
 from mita.core.errors import Conflict, DomainError
 from mita.core.money import quantize
+from mita.core.prepared import sent_later, writes_are_joined
 from mita.ledger.hooks import charge_book
 from mita.ledger.models import Account, Balance, BalanceShard, Charge, IdempotencyRecord, Transfer
 from mita.ledger.selectors import holder_balance
@@ -187,7 +191,8 @@ _SHARDS_SEEN: set[int] = set()
 
 def _add_to_balances_in_one_round_trip(transfer: Transfer, accounts: dict[int, Account]) -> bool:
     """PostgreSQL with client-side binding (Django's default): the two updates sent as one query string, one round
-    trip instead of two, run in the order written (so the rows are still locked in primary-key order). Each
+    trip instead of two, run in the order written (so the rows are still locked in primary-key order); inside
+    writes_joined (a payment's writes), each sent with the block's other writes instead, in the same order. Each
     statement's row count is checked: a shard found missing after all is made and updated then (the total stays
     right). False, having done nothing, where this is not done (SQLite; server-side binding; an account whose shards
     this process has not seen yet)."""
@@ -196,9 +201,8 @@ def _add_to_balances_in_one_round_trip(transfer: Transfer, accounts: dict[int, A
         return False
     if any(not account.holder and account_id not in _SHARDS_SEEN for account_id, account in accounts.items()):
         return False
-    shard = transfer.pk % BalanceShard.SHARDS
-    statements: list[str] = []
-    params: list[Any] = []
+    shard = _shard_next()
+    statements: list[tuple[str, list[Any]]] = []
     order = sorted(accounts)
     for account_id in order:
         side = "debits" if account_id == transfer.debit_id else "credits"
@@ -206,18 +210,13 @@ def _add_to_balances_in_one_round_trip(transfer: Transfer, accounts: dict[int, A
             table, where, extra = Balance._meta.db_table, "account_id = %s", []
         else:
             table, where, extra = BalanceShard._meta.db_table, "account_id = %s AND shard = %s", [shard]
-        statements.append(f"UPDATE {table} SET {side} = {side} + %s WHERE {where}")  # noqa: S608 (our names)
-        params += [transfer.amount, account_id, *extra]
-    with connection.cursor() as cursor:
-        cursor.execute("; ".join(statements), params)
-        counts = [cursor.rowcount]
-        while cursor.nextset():
-            counts.append(cursor.rowcount)
-    if len(counts) != len(order):
-        raise RuntimeError("The balance updates did not all run")  # never expected: fail the transfer loudly
-    for account_id, count in zip(order, counts, strict=True):
+        statements.append(
+            (f"UPDATE {table} SET {side} = {side} + %s WHERE {where}", [transfer.amount, account_id, *extra])  # noqa: S608 (our names)
+        )
+
+    def counted(account_id: int, count: int) -> None:
         if count == 1:
-            continue
+            return
         if accounts[account_id].holder:
             raise RuntimeError(f"No balance row for account {account_id}")  # made with the account; never expected
         side = "debits" if account_id == transfer.debit_id else "credits"
@@ -226,7 +225,39 @@ def _add_to_balances_in_one_round_trip(transfer: Transfer, accounts: dict[int, A
             ignore_conflicts=True,
         )
         BalanceShard.objects.filter(account_id=account_id, shard=shard).update(**{side: F(side) + transfer.amount})
+
+    # Inside writes_joined: the updates wait for the block's other writes, their row counts checked as it ends.
+    if writes_are_joined():
+        for account_id, (sql, params) in zip(order, statements, strict=True):
+            sent_later(sql, params, functools.partial(_counted_then, counted, account_id))
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "; ".join(sql for sql, _params in statements), [p for _sql, params in statements for p in params]
+        )
+        counts = [cursor.rowcount]
+        while cursor.nextset():
+            counts.append(cursor.rowcount)
+    if len(counts) != len(order):
+        raise RuntimeError("The balance updates did not all run")  # never expected: fail the transfer loudly
+    for account_id, count in zip(order, counts, strict=True):
+        counted(account_id, count)
     return True
+
+
+def _counted_then(counted: Callable[[int, int], None], account_id: int, cursor: Any) -> None:
+    counted(account_id, cursor.rowcount)
+
+
+# Each transfer of this process takes the next shard in turn (next() on a count is atomic under the GIL).
+_SHARD_TURN = itertools.count(random.randrange(BalanceShard.SHARDS))
+
+
+def _shard_next() -> int:
+    """The shard of the operator-wide accounts a transfer adds to: any, so long as concurrent transfers spread over
+    them. The process's next one in turn: its concurrent payments never share one, and other processes start at
+    another. (Not by the transfer's id: a transfer sent with writes_joined has none yet when its balances move.)"""
+    return next(_SHARD_TURN) % BalanceShard.SHARDS
 
 
 def _add_to_balances(transfer: Transfer) -> None:
@@ -241,7 +272,7 @@ def _add_to_balances(transfer: Transfer) -> None:
         if accounts[account_id].holder:
             Balance.objects.filter(account_id=account_id).update(**change)
             continue
-        shard = transfer.pk % BalanceShard.SHARDS
+        shard = _shard_next()
         if BalanceShard.objects.filter(account_id=account_id, shard=shard).update(**change):
             _SHARDS_SEEN.add(account_id)
         else:

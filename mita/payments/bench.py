@@ -221,7 +221,7 @@ def _profile(holders: list[str], token: str, workspace: str, count: int, out: st
                 queries = [q["sql"] for q in captured.captured_queries[before:]]
     total_queries = len(captured)
     reset_queries()
-    profiler = cProfile.Profile() if out else None
+    profiler = cProfile.Profile(time.process_time) if out else None
     cpu_started, wall_started = time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()

@@ -15,7 +15,7 @@ from mita.core.audit import audit_record
 from mita.core.bulk import instance_create, instance_of
 from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.core.money import quantize
-from mita.core.prepared import prepared_cursor
+from mita.core.prepared import prepared_cursor, writes_joined
 from mita.ledger.models import Account, Balance, Charge, Transfer
 from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_from, holder_known
 from mita.ledger.services import (
@@ -391,28 +391,33 @@ def payment_receive(
             )
             instance_create(payment)  # as Payment.objects.create, its INSERT built once (core.bulk)
             clearing = _clearing(operator, channel)
-            if holder:
-                _take(payment=payment, holder=holder, source=clearing, acting_user=received_by, receivable=receivable)
-            else:
-                _remember_allocations(payment, [])
-                transfer_post(
-                    operator=operator,
-                    debit=clearing,
-                    credit=account_get(operator=operator, code="suspense"),
-                    amount=amount,
-                    kind=Transfer.Kind.PAYMENT,
-                    reference=payment.ledger_reference,
-                    value_date=payment.value_date,
-                    acting_user=received_by,
-                    memo={"account_reference": account_reference},
+            # From here the payment only writes: its allocations, transfers, balances, receipt and audit go to the
+            # database together, one round trip (core.prepared.writes_joined), their ids set as the block ends.
+            with writes_joined():
+                if holder:
+                    _take(
+                        payment=payment, holder=holder, source=clearing, acting_user=received_by, receivable=receivable
+                    )
+                else:
+                    _remember_allocations(payment, [])
+                    transfer_post(
+                        operator=operator,
+                        debit=clearing,
+                        credit=account_get(operator=operator, code="suspense"),
+                        amount=amount,
+                        kind=Transfer.Kind.PAYMENT,
+                        reference=payment.ledger_reference,
+                        value_date=payment.value_date,
+                        acting_user=received_by,
+                        memo={"account_reference": account_reference},
+                    )
+                instance_create(Receipt(operator=operator, payment=payment))  # numbered once the payment commits
+                audit_record(
+                    actor=received_by,
+                    action="payment.received",
+                    target=payment,
+                    after={"amount": amount, "channel": channel, "holder": holder or None, "key": key},
                 )
-            instance_create(Receipt(operator=operator, payment=payment))  # numbered once the payment commits
-            audit_record(
-                actor=received_by,
-                action="payment.received",
-                target=payment,
-                after={"amount": amount, "channel": channel, "holder": holder or None, "key": key},
-            )
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as a replay of it.
         first = _payment_by_key(operator=operator, key=key)

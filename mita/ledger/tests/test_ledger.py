@@ -9,6 +9,8 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from mita.core.errors import DomainError
+from mita.core.prepared import writes_joined
+from mita.ledger import services as ledger_services
 from mita.ledger.models import Account, BalanceShard, Charge, Transfer
 from mita.ledger.selectors import account_balance, holder_balance, ledger_verify, trial_balance
 from mita.ledger.services import (
@@ -212,4 +214,27 @@ def test_an_operator_wide_account_spreads_its_totals_over_shards_and_a_customers
     receivable = Account.objects.get(operator=operator_a, code="receivable:connection:2")
     assert not BalanceShard.objects.filter(account=receivable).exists()
     assert receivable.balance.debits == Decimal("1180")
+    assert trial_balance(operator=operator_a) == 0 and ledger_verify() == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="writes wait in a pipeline on PostgreSQL only")
+def test_a_transfer_among_joined_writes_moves_its_balances_even_where_its_shard_row_is_missing(
+    operator_a, admin_a, monkeypatch
+):
+    # the cash clearing account gets its shard rows (the first payment), then this process has seen them
+    pay(operator_a, admin_a, "100")
+    pay(operator_a, admin_a, "100", reference="receipt:AAL-R-0002")
+    clearing = Account.objects.get(operator=operator_a, code="clearing:cash_office")
+    empty = BalanceShard.objects.filter(account=clearing, debits=0)
+    missing = empty.first().shard
+    empty.delete()  # as if never made
+    monkeypatch.setattr(ledger_services, "_shard_next", lambda: missing)
+    with writes_joined():
+        transfer = pay(operator_a, admin_a, "250", reference="receipt:AAL-R-0003")
+        assert transfer.pk is None  # waiting with its balance updates
+    assert transfer.pk is not None
+    # the update found no row as the block ended: the shard rows were made and the amount added then
+    assert BalanceShard.objects.filter(account=clearing).count() == BalanceShard.SHARDS
+    assert BalanceShard.objects.get(account=clearing, shard=missing).debits == Decimal("250")
+    assert balance_of(operator_a, "clearing:cash_office") == Decimal("450")
     assert trial_balance(operator=operator_a) == 0 and ledger_verify() == []
