@@ -10,6 +10,7 @@ import functools
 import hashlib
 import itertools
 import json
+import os
 import random
 from collections.abc import Callable
 from decimal import Decimal
@@ -249,8 +250,17 @@ def _counted_then(counted: Callable[[int, int], None], account_id: int, cursor: 
     counted(account_id, cursor.rowcount)
 
 
-# Each transfer of this process takes the next shard in turn (next() on a count is atomic under the GIL).
-_SHARD_TURN = itertools.count(random.randrange(BalanceShard.SHARDS))
+# Each transfer of this process takes the next shard in turn (next() on a count is atomic under the GIL), from a
+# random start, made again in a forked child (as `random` reseeds itself there) so that sibling processes do not
+# take the same shards in step.
+def _shard_turn_start() -> None:
+    global _SHARD_TURN
+    _SHARD_TURN = itertools.count(random.randrange(BalanceShard.SHARDS))
+
+
+_SHARD_TURN = itertools.count()
+_shard_turn_start()
+os.register_at_fork(after_in_child=_shard_turn_start)
 
 
 def _shard_next() -> int:

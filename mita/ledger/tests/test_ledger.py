@@ -2,6 +2,8 @@
 
 import datetime
 import io
+import itertools
+import os
 from decimal import Decimal
 
 import pytest
@@ -238,3 +240,19 @@ def test_a_transfer_among_joined_writes_moves_its_balances_even_where_its_shard_
     assert BalanceShard.objects.get(account=clearing, shard=missing).debits == Decimal("250")
     assert balance_of(operator_a, "clearing:cash_office") == Decimal("450")
     assert trial_balance(operator=operator_a) == 0 and ledger_verify() == []
+
+
+def test_a_forked_process_takes_the_shards_in_turn_from_a_start_of_its_own(monkeypatch):
+    # the parent's turn at shard 0; the child starts again where random says (7 here), not in step with its parent
+    monkeypatch.setattr(ledger_services, "_SHARD_TURN", itertools.count(0))
+    monkeypatch.setattr(ledger_services.random, "randrange", lambda _stop: 7)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: report its first two shards and leave at once
+        os.write(write, f"{ledger_services._shard_next()},{ledger_services._shard_next()}".encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    assert os.read(read, 32).decode() == "7,8"
+    os.close(read)
+    assert [ledger_services._shard_next(), ledger_services._shard_next()] == [0, 1]
