@@ -12,6 +12,7 @@ MITA_DB_PREPARED_STATEMENTS=false (or use a pooler that keeps prepared statement
 """
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -81,8 +82,9 @@ def writes_joined(connection: Any = None) -> Iterator[None]:
     Every other statement runs as always, after the writes waiting before it. Inside a savepoint opened in the block
     (an atomic() that catches a database error) sent_later waits for nothing, so that an error is raised where it is
     caught. Nothing changes elsewhere (SQLite, outside a transaction, nested, while queries are logged, prepared
-    statements switched off). Statements that bypass Django's cursor wrapper (a COPY) call writes_flush() first.
-    An exception leaving the block with writes unsent marks the transaction for rollback, as a database error does."""
+    statements switched off, a libpq without pipelines). Statements that bypass Django's cursor wrapper (a COPY)
+    call writes_flush() first. An exception leaving the block with writes unsent marks the transaction for rollback,
+    as a database error does. Do not save() an instance made in the block before it ends: it has no id yet."""
     connection = connection or connections[DEFAULT_DB_ALIAS]
     if (
         connection.vendor != "postgresql"
@@ -90,6 +92,7 @@ def writes_joined(connection: Any = None) -> Iterator[None]:
         or connection.queries_logged
         or not connection.in_atomic_block
         or getattr(connection, "_mita_joined", None) is not None
+        or not _pipelines_supported()
     ):
         yield
         return
@@ -112,6 +115,14 @@ def writes_joined(connection: Any = None) -> Iterator[None]:
         raise
     finally:
         connection._mita_joined = None
+
+
+@functools.cache
+def _pipelines_supported() -> bool:
+    """Whether the libpq under psycopg has pipeline mode (14 and later; psycopg's binary wheels bring one)."""
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 def writes_flush(connection: Any = None) -> None:
