@@ -34,13 +34,20 @@ def _prepared_cursor_class() -> Any:
 _cursor_class: Any = None
 
 
+def _prepared_class() -> Any:
+    """The prepared cursor class, made on first use (Django's PostgreSQL backend imports psycopg)."""
+    global _cursor_class
+    if _cursor_class is None:
+        _cursor_class = _prepared_cursor_class()
+    return _cursor_class
+
+
 @contextmanager
 def prepared_cursor(connection: Any = None) -> Iterator[Any]:
     """`connection.cursor()`, whose statements PostgreSQL prepares (elsewhere, or when switched off: the same cursor).
 
     On PostgreSQL one such cursor is kept per connection and lent out again: making a cursor (Django's wrapper, a
     client cursor, then this one) cost about as much as running a short statement on it."""
-    global _cursor_class
     connection = connection or connections[DEFAULT_DB_ALIAS]  # the thread's own, looked up once (not the proxy)
     if connection.vendor != "postgresql" or not settings.MITA_DB_PREPARED_STATEMENTS or connection.queries_logged:
         # Logging queries (DEBUG, CaptureQueriesContext): Django writes each statement out from the cursor it ran
@@ -54,10 +61,8 @@ def prepared_cursor(connection: Any = None) -> Iterator[Any]:
     connection.validate_thread_sharing()
     kept = getattr(connection, "_mita_prepared_cursor", None)
     if kept is None or kept.closed or kept.connection is not connection.connection:  # none yet, or a new connection
-        if _cursor_class is None:
-            _cursor_class = _prepared_cursor_class()
         with connection.wrap_database_errors:
-            kept = _cursor_class(connection.connection)
+            kept = _prepared_class()(connection.connection)
         connection._mita_prepared_cursor = kept
     yield connection.make_cursor(kept)  # Django's wrapper (error translation), over the kept cursor: not closed
 
@@ -137,14 +142,12 @@ def _flush(connection: Any, joined: _Joined) -> None:
     if not joined.waiting:
         return
     waiting, joined.waiting = joined.waiting, []  # a `then` may run statements of its own: they find none waiting
-    global _cursor_class
-    if _cursor_class is None:
-        _cursor_class = _prepared_cursor_class()
+    cursor_class = _prepared_class()
     sent: list[tuple[Any, Callable[[Any], None]]] = []
     with connection.wrap_database_errors:
         with connection.connection.pipeline():
             for sql, params, then in waiting:
-                cursor = _cursor_class(connection.connection)  # one answer per cursor
+                cursor = cursor_class(connection.connection)  # one answer per cursor
                 cursor.execute(sql, params)
                 sent.append((cursor, then))
         for cursor, then in sent:  # the answers are all here: the pipeline ended with them

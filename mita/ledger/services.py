@@ -6,7 +6,6 @@ the same key with another body is a 409, and concurrent duplicates produce exact
 
 import copy
 import datetime
-import functools
 import hashlib
 import itertools
 import json
@@ -230,7 +229,7 @@ def _add_to_balances_in_one_round_trip(transfer: Transfer, accounts: dict[int, A
     # Inside writes_joined: the updates wait for the block's other writes, their row counts checked as it ends.
     if writes_are_joined():
         for account_id, (sql, params) in zip(order, statements, strict=True):
-            sent_later(sql, params, functools.partial(_counted_then, counted, account_id))
+            sent_later(sql, params, _with_rowcount(counted, account_id))
         return True
     with connection.cursor() as cursor:
         cursor.execute(
@@ -246,8 +245,9 @@ def _add_to_balances_in_one_round_trip(transfer: Transfer, accounts: dict[int, A
     return True
 
 
-def _counted_then(counted: Callable[[int, int], None], account_id: int, cursor: Any) -> None:
-    counted(account_id, cursor.rowcount)
+def _with_rowcount(counted: Callable[[int, int], None], account_id: int) -> Callable[[Any], None]:
+    """`counted(account_id, row count)` once a waiting update's answer is in (sent_later's `then`)."""
+    return lambda cursor: counted(account_id, cursor.rowcount)
 
 
 # Each transfer of this process takes the next shard in turn (next() on a count is atomic under the GIL), from a
@@ -258,7 +258,7 @@ def _shard_turn_start() -> None:
     _SHARD_TURN = itertools.count(random.randrange(BalanceShard.SHARDS))
 
 
-_SHARD_TURN = itertools.count()
+_SHARD_TURN: "itertools.count[int]"
 _shard_turn_start()
 os.register_at_fork(after_in_child=_shard_turn_start)
 
@@ -272,17 +272,17 @@ def _shard_next() -> int:
 
 def _add_to_balances(transfer: Transfer) -> None:
     # Lock the two balance rows in primary-key order, so that concurrent transfers never deadlock. A customer's
-    # own account has one row; an operator-wide account one of its shards (BalanceShard), chosen by the transfer.
+    # own account has one row; an operator-wide account one of its shards (BalanceShard), the process's next in turn.
     accounts = {transfer.debit_id: transfer.debit, transfer.credit_id: transfer.credit}
     if _add_to_balances_in_one_round_trip(transfer, accounts):
         return
+    shard = _shard_next()
     for account_id in sorted(accounts):
         side = "debits" if account_id == transfer.debit_id else "credits"
         change = {side: F(side) + transfer.amount}
         if accounts[account_id].holder:
             Balance.objects.filter(account_id=account_id).update(**change)
             continue
-        shard = _shard_next()
         if BalanceShard.objects.filter(account_id=account_id, shard=shard).update(**change):
             _SHARDS_SEEN.add(account_id)
         else:
