@@ -21,7 +21,7 @@ from django.db.models import F, Lookup, Q, signals
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
-from mita.core.prepared import prepared_cursor, sent_later, writes_flush
+from mita.core.prepared import Read, prepared_cursor, sent_later, writes_flush
 
 IN_CHUNK = 900  # values per IN (...) where there are no arrays (SQLite's old limit is 999)
 
@@ -172,20 +172,41 @@ def reader_of(field: models.Field[Any, Any], connection: Any) -> Callable[[Any],
 _SEQUENCES: dict[tuple[str, str, str, str], str] = {}
 
 
+def _sequence_of(connection: Any, model: type[models.Model]) -> str:
+    """The PostgreSQL sequence behind the model's primary key, looked up once per database. Named once: with
+    pg_get_serial_sequence in the select list it is looked up again for every id (about ten times the cost of nextval
+    itself); a regclass constant is resolved when the query is planned."""
+    table, pk_column = model._meta.db_table, model._meta.pk.column
+    key = (connection.alias, connection.settings_dict["NAME"], table, pk_column)
+    if key not in _SEQUENCES:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, pk_column])
+            _SEQUENCES[key] = cursor.fetchone()[0]
+    return _SEQUENCES[key]
+
+
+def id_read(model: type[models.Model], connection: Any = None) -> Read | None:
+    """On PostgreSQL, a read (core.prepared.reads_together) that takes one new primary key of the model's table from
+    its sequence, for instance_create to insert with; None elsewhere (there the insert takes its own)."""
+    connection = connection or connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        return None
+    return Read(_ID_NEXT_SQL, [_sequence_of(connection, model)], answer=lambda rows: rows[0][0])
+
+
+_ID_NEXT_SQL = "SELECT nextval(%s::regclass)"
+
+
 def ids_take(connection: Any, model: type[models.Model], count: int) -> list[int]:
     """`count` new primary keys of the model's table, in increasing order, that no other writer will take."""
     table = model._meta.db_table
     pk_column = model._meta.pk.column
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The sequence named once: pg_get_serial_sequence in the select list is looked up again for every id
-            # (about ten times the cost of nextval itself); a regclass constant is resolved when the query is planned.
-            key = (connection.alias, connection.settings_dict["NAME"], table, pk_column)
-            if key not in _SEQUENCES:
-                cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, pk_column])
-                _SEQUENCES[key] = cursor.fetchone()[0]
-            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_SEQUENCES[key], count])
+    if connection.vendor == "postgresql":
+        sequence = _sequence_of(connection, model)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count])
             return [row[0] for row in cursor.fetchall()]
+    with connection.cursor() as cursor:
         # SQLite: the transaction holds the database's write lock (transaction_mode IMMEDIATE, or the writes this
         # transaction made already), so no one else takes ids until it ends. AUTOINCREMENT never reuses an id.
         cursor.execute(f"SELECT MAX({connection.ops.quote_name(pk_column)}) FROM {connection.ops.quote_name(table)}")  # noqa: S608 (model names, quoted)
@@ -275,17 +296,20 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-_INSERT_STATEMENTS: dict[tuple[type[models.Model], str], tuple[str, list[models.Field[Any, Any]]]] = {}
+_INSERT_STATEMENTS: dict[tuple[type[models.Model], str, bool], tuple[str, list[models.Field[Any, Any]]]] = {}
 
 
-def _insert_statement(model: type[models.Model], connection: Any) -> tuple[str, list[models.Field[Any, Any]]] | None:
-    """The INSERT ... RETURNING id of a model on a connection and the fields it writes, built once; None where
-    Model.save() does more than insert one row (signal receivers, inherited tables, database defaults)."""
-    key = (model, connection.alias)
+def _insert_statement(
+    model: type[models.Model], connection: Any, *, with_pk: bool
+) -> tuple[str, list[models.Field[Any, Any]]] | None:
+    """The INSERT of a model on a connection and the fields it writes, built once: `with_pk`, of an id taken already
+    (id_read); else letting the table give one, RETURNING it. None where Model.save() does more than insert one row
+    (signal receivers, inherited tables, database defaults)."""
+    key = (model, connection.alias, with_pk)
     if key in _INSERT_STATEMENTS:
         return _INSERT_STATEMENTS[key]
     pk = model._meta.pk
-    fields = [field for field in model._meta.local_concrete_fields if field is not pk]
+    fields = [field for field in model._meta.local_concrete_fields if with_pk or field is not pk]
     if (
         model._meta.parents
         or not isinstance(pk, AutoFieldMixin)
@@ -294,11 +318,11 @@ def _insert_statement(model: type[models.Model], connection: Any) -> tuple[str, 
     ):
         return None
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING {pk}".format(  # noqa: S608 (model names, quoted)
+    sql = "INSERT INTO {table} ({columns}) VALUES ({marks}){returning}".format(  # noqa: S608 (model names, quoted)
         table=quote(model._meta.db_table),
         columns=", ".join(quote(field.column) for field in fields),
         marks=", ".join(["%s"] * len(fields)),
-        pk=quote(pk.column),
+        returning="" if with_pk else f" RETURNING {quote(pk.column)}",
     )
     _INSERT_STATEMENTS[key] = (sql, fields)
     return _INSERT_STATEMENTS[key]
@@ -308,26 +332,24 @@ def instance_create(instance: models.Model) -> models.Model:
     """Insert one new instance as `instance.save(force_insert=True)` does (each field's pre_save, so auto_now_add,
     and its database preparation), through an INSERT statement built once per model: save() builds the same
     statement again on every call, which is most of what a single-row insert costs on the hot paths (a payment
-    makes four). Falls back to save() where that does more (pre_save/post_save receivers, see _insert_statement)."""
+    makes four). An instance whose id is set already (id_read) is inserted with it. Falls back to save() where that
+    does more (pre_save/post_save receivers, see _insert_statement)."""
     model = type(instance)
     alias = router.db_for_write(model, instance=instance)
     connection = connections[alias]
-    statement = _insert_statement(model, connection)
-    if (
-        statement is None
-        or instance.pk is not None
-        or signals.pre_save.has_listeners(model)
-        or signals.post_save.has_listeners(model)
-    ):
+    with_pk = instance.pk is not None
+    statement = _insert_statement(model, connection, with_pk=with_pk)
+    if statement is None or signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
         instance.save(force_insert=True, using=alias)
         return instance
     instance._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
     sql, fields = statement
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    if not sent_later(sql, params, lambda cursor: _pk_set(instance, cursor), connection):
+    answered = _nothing if with_pk else (lambda cursor: _pk_set(instance, cursor))
+    if not sent_later(sql, params, answered, connection):
         with prepared_cursor(connection) as cursor:
             cursor.execute(sql, params)
-            _pk_set(instance, cursor)
+            answered(cursor)
     # else its id is set as the writes_joined block ends (mita.core.prepared)
     instance._state.adding = False
     instance._state.db = alias
@@ -336,3 +358,7 @@ def instance_create(instance: models.Model) -> models.Model:
 
 def _pk_set(instance: models.Model, cursor: Any) -> None:
     instance.pk = cursor.fetchone()[0]
+
+
+def _nothing(cursor: Any) -> None:
+    """An INSERT of an id given has no answer to read."""

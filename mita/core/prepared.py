@@ -55,16 +55,20 @@ def prepared_cursor(connection: Any = None) -> Iterator[Any]:
         with connection.cursor() as wrapper:
             yield wrapper
         return
-    # The checks connection.cursor() makes: the health check, a connection, the thread that owns it.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
+    _cursor_checks(connection)
     kept = getattr(connection, "_mita_prepared_cursor", None)
     if kept is None or kept.closed or kept.connection is not connection.connection:  # none yet, or a new connection
         with connection.wrap_database_errors:
             kept = _prepared_class()(connection.connection)
         connection._mita_prepared_cursor = kept
     yield connection.make_cursor(kept)  # Django's wrapper (error translation), over the kept cursor: not closed
+
+
+def _cursor_checks(connection: Any) -> None:
+    """The checks connection.cursor() makes: the health check, a connection, the thread that owns it."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
 
 
 # Writes joined into one round trip ------------------------------------------------------------------------------------
@@ -74,6 +78,25 @@ def prepared_cursor(connection: Any = None) -> Iterator[Any]:
 class _Joined:
     depth: int  # the savepoints open when the block began: inside a newer one, statements go one by one again
     waiting: list[tuple[str, Sequence[Any], Callable[[Any], None]]] = dataclasses.field(default_factory=list)
+    wrapper: Callable[..., Any] | None = None  # the block's execute wrapper, which sends the waiting writes first
+
+
+def _joined_of(connection: Any) -> _Joined | None:
+    joined: _Joined | None = getattr(connection, "_mita_joined", None)
+    return joined
+
+
+def _may_pipeline(connection: Any) -> bool:
+    """Whether statements may go to the server in a pipeline here: PostgreSQL with prepared statements on, inside a
+    transaction, not while queries are logged (the log needs each statement run through Django's cursor), and a
+    libpq with pipeline mode."""
+    return (
+        connection.vendor == "postgresql"
+        and settings.MITA_DB_PREPARED_STATEMENTS
+        and not connection.queries_logged
+        and connection.in_atomic_block
+        and _pipelines_supported()
+    )
 
 
 @contextmanager
@@ -91,14 +114,7 @@ def writes_joined(connection: Any = None) -> Iterator[None]:
     call writes_flush() first. An exception leaving the block with writes unsent marks the transaction for rollback,
     as a database error does. Do not save() an instance made in the block before it ends: it has no id yet."""
     connection = connection or connections[DEFAULT_DB_ALIAS]
-    if (
-        connection.vendor != "postgresql"
-        or not settings.MITA_DB_PREPARED_STATEMENTS
-        or connection.queries_logged
-        or not connection.in_atomic_block
-        or getattr(connection, "_mita_joined", None) is not None
-        or not _pipelines_supported()
-    ):
+    if not _may_pipeline(connection) or _joined_of(connection) is not None:
         yield
         return
     joined = _Joined(depth=_savepoints(connection))
@@ -107,6 +123,7 @@ def writes_joined(connection: Any = None) -> Iterator[None]:
         _flush(connection, joined)
         return execute(sql, params, many, context)
 
+    joined.wrapper = flushed_first
     connection._mita_joined = joined
     try:
         with connection.execute_wrapper(flushed_first):
@@ -133,26 +150,70 @@ def _pipelines_supported() -> bool:
 def writes_flush(connection: Any = None) -> None:
     """Send the writes waiting in a writes_joined block now (before a statement sent around Django's cursor)."""
     connection = connection or connections[DEFAULT_DB_ALIAS]
-    joined: _Joined | None = getattr(connection, "_mita_joined", None)
+    joined = _joined_of(connection)
     if joined is not None:
         _flush(connection, joined)
 
 
-def _flush(connection: Any, joined: _Joined) -> None:
-    if not joined.waiting:
-        return
+# Reads joined into one round trip ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Read:
+    """A fixed statement (a module constant, see the module's docstring) and what to make of its rows."""
+
+    sql: str
+    params: Sequence[Any]
+    answer: Callable[[list[tuple[Any, ...]]], Any] = list
+
+
+def reads_together(*reads: Read | None, connection: Any = None) -> list[Any]:
+    """Run the statements in order and give back each one's answer (None for None). On PostgreSQL, inside a
+    transaction, they go to the server in one round trip (a pipeline), after any writes waiting in a writes_joined
+    block; the server still runs them one after the other, so a lock taken by one holds for the next. Elsewhere, or
+    where writes_joined would not join writes (queries logged, prepared statements off), one by one on
+    prepared_cursor. For statements whose answers do not decide what the next one asks."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]
+    sent = [read for read in reads if read is not None]
+    joined = _joined_of(connection)
+    # An execute wrapper other than writes_joined's would not see statements sent around Django's cursor.
+    wrapped = any(wrapper is not (joined and joined.wrapper) for wrapper in connection.execute_wrappers)
+    if (len(sent) < 2 and not (joined and joined.waiting)) or wrapped or not _may_pipeline(connection):
+        answers = []
+        for read in sent:
+            with prepared_cursor(connection) as cursor:
+                cursor.execute(read.sql, read.params)
+                answers.append(read.answer(cursor.fetchall()))
+    else:
+        _cursor_checks(connection)
+        connection.validate_no_broken_transaction()
+        cursors = _flush(connection, joined or _Joined(depth=0), [(read.sql, read.params) for read in sent])
+        with connection.wrap_database_errors:
+            answers = [read.answer(cursor.fetchall()) for read, cursor in zip(sent, cursors, strict=True)]
+        for cursor in cursors:
+            cursor.close()
+    given = iter(answers)
+    return [None if read is None else next(given) for read in reads]
+
+
+def _flush(connection: Any, joined: _Joined, then_read: Sequence[tuple[str, Sequence[Any]]] = ()) -> list[Any]:
+    """Send the waiting writes, and after them the statements `then_read`, in one pipeline; run the writes' `then`s
+    and give back the cursors of `then_read`, their answers in them (the caller closes them)."""
     waiting, joined.waiting = joined.waiting, []  # a `then` may run statements of its own: they find none waiting
+    if not waiting and not then_read:
+        return []
     cursor_class = _prepared_class()
-    sent: list[tuple[Any, Callable[[Any], None]]] = []
+    cursors = []
     with connection.wrap_database_errors:
         with connection.connection.pipeline():
-            for sql, params, then in waiting:
+            for sql, params in [*((sql, params) for sql, params, _then in waiting), *then_read]:
                 cursor = cursor_class(connection.connection)  # one answer per cursor
                 cursor.execute(sql, params)
-                sent.append((cursor, then))
-        for cursor, then in sent:  # the answers are all here: the pipeline ended with them
+                cursors.append(cursor)
+        for cursor, (_sql, _params, then) in zip(cursors, waiting, strict=False):  # the pipeline ended: all here
             then(cursor)
             cursor.close()
+    return cursors[len(waiting) :]
 
 
 def _savepoints(connection: Any) -> int:
@@ -163,7 +224,7 @@ def _savepoints(connection: Any) -> int:
 def writes_are_joined(connection: Any = None) -> bool:
     """Whether sent_later makes a write wait (inside writes_joined, outside any savepoint opened since)."""
     connection = connection or connections[DEFAULT_DB_ALIAS]
-    joined: _Joined | None = getattr(connection, "_mita_joined", None)
+    joined = _joined_of(connection)
     return joined is not None and _savepoints(connection) == joined.depth
 
 

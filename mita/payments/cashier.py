@@ -21,7 +21,7 @@ from mita.accounts.selectors import memberships_in_workspace
 from mita.core.audit import audit_record
 from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.core.money import quantize
-from mita.core.prepared import prepared_cursor
+from mita.core.prepared import Read
 from mita.ledger.models import Balance, Transfer
 from mita.ledger.services import account_get, transfer_post
 from mita.payments.denominations import count_normalise, count_total
@@ -90,18 +90,20 @@ def _lock_accounts(operator: Any, *codes: str) -> None:
 # Tills ------------------------------------------------------------------------------------------------------
 
 
-def till_id_for_payment(*, operator: Any, channel: str, received_by: Any) -> int | None:
-    """The open till a cash payment at the office belongs to (its id): the receiving user's, locked until the payment
-    commits so that a close waits for it (or the payment sees the till closed and stays outside it).
+def till_for_payment(*, operator: Any, channel: str, received_by: Any) -> Read | None:
+    """The read of the open till a cash payment at the office belongs to (its id, or None): the receiving user's,
+    locked until the payment commits so that a close waits for it (or the payment sees the till closed and stays
+    outside it). None where no till applies. Run it with core.prepared.reads_together.
 
     One short statement written once, not built by the ORM on every payment (the payment needs only the id)."""
     if channel != CASH_OFFICE or not getattr(received_by, "pk", None):
         return None
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with prepared_cursor() as cursor:
-        cursor.execute(_TILL_FOR_PAYMENT_SQL + lock, [operator.pk, received_by.pk, TillSession.Status.OPEN.value])
-        row = cursor.fetchone()
-    return int(row[0]) if row else None
+    return Read(
+        _TILL_FOR_PAYMENT_SQL + lock,
+        [operator.pk, received_by.pk, TillSession.Status.OPEN.value],
+        answer=lambda rows: int(rows[0][0]) if rows else None,
+    )
 
 
 # As TillSession.objects.select_for_update().filter(operator, cashier, status=open).first() would read it.

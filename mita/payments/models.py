@@ -43,7 +43,7 @@ class Payment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     memo = models.JSONField(default=dict, blank=True)
-    # Cash taken at the office while the cashier's till was open (payments.cashier.till_id_for_payment).
+    # Cash taken at the office while the cashier's till was open (payments.cashier.till_for_payment).
     till = models.ForeignKey(
         "payments.TillSession", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
     )

@@ -1,6 +1,7 @@
 """Taking payments: idempotent by key, matched to a customer account or held in suspense, allocated to the oldest
 charges first, the rest kept as credit, a gapless receipt each; voids and suspense assignment by reversal."""
 
+import dataclasses
 import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,10 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.core.audit import audit_record
-from mita.core.bulk import instance_create, instance_of
+from mita.core.bulk import id_read, instance_create, instance_of
 from mita.core.errors import Conflict, DomainError, PermissionDenied
 from mita.core.money import quantize
-from mita.core.prepared import prepared_cursor, writes_joined
+from mita.core.prepared import Read, prepared_cursor, reads_together, writes_joined
 from mita.ledger.models import Account, Balance, Charge, Transfer
 from mita.ledger.selectors import charges_of, credit_from, holder_balance, holder_from, holder_known
 from mita.ledger.services import (
@@ -29,7 +30,7 @@ from mita.ledger.services import (
     transfers_reverse,
     vat_included,
 )
-from mita.payments.cashier import till_check_voidable, till_id_for_payment
+from mita.payments.cashier import till_check_voidable, till_for_payment
 from mita.payments.confirmations import payment_confirmation_queue
 from mita.payments.models import Allocation, Channel, ChargeCancellation, Payment, PaymentSettings, Receipt
 from mita.payments.numbering import receipt_number_give
@@ -56,7 +57,7 @@ def open_charges(*, operator: Any, holder: str, rules: PaymentSettings | None = 
     payments see each other's allocations.
     """
     if connection.vendor == "postgresql":
-        open_list = _open_charges_in_sql(operator=operator, holder=holder)
+        open_list = reads_together(_open_charges_read(operator=operator, holder=holder))[0]
     else:
         zero = Value(Decimal("0"), output_field=DecimalField(max_digits=16, decimal_places=2))
         charges = (
@@ -68,6 +69,10 @@ def open_charges(*, operator: Any, holder: str, rules: PaymentSettings | None = 
         for charge in charges:
             charge.open_amount = charge.total - charge.allocated  # type: ignore[attr-defined]
             open_list.append(charge)
+    return _in_clearing_order(open_list, operator=operator, rules=rules)
+
+
+def _in_clearing_order(open_list: list[Charge], *, operator: Any, rules: PaymentSettings | None) -> list[Charge]:
     if len(open_list) < 2:  # nothing to order: the operator's settings are not even read
         return open_list
     return sorted(open_list, key=allocation_key(rules or payment_settings_for(operator=operator)))
@@ -93,10 +98,12 @@ ORDER BY charge.due_date ASC, charge.id ASC
 )
 
 
-def _open_charges_in_sql(*, operator: Any, holder: str) -> list[Charge]:
-    with prepared_cursor() as cursor:
-        cursor.execute(_OPEN_CHARGES_SQL, [holder, getattr(operator, "pk", operator)])
-        rows = cursor.fetchall()
+def _open_charges_read(*, operator: Any, holder: str) -> Read:
+    """open_charges' query on PostgreSQL (in the order of the SQL: due date, then id), for reads_together."""
+    return Read(_OPEN_CHARGES_SQL, [holder, getattr(operator, "pk", operator)], answer=_charges_of_rows)
+
+
+def _charges_of_rows(rows: list[tuple[Any, ...]]) -> list[Charge]:
     open_list: list[Charge] = []
     for *values, allocated in rows:
         charge = instance_of(Charge, dict(zip(_CHARGE_ATTNAMES, values, strict=True)), db=connection.alias)
@@ -128,7 +135,7 @@ def _receivable_lock(*, operator: Any, reference: str) -> Account | None:
     """
     reference = reference.strip()
     if connection.vendor == "postgresql":
-        locked: Account | None = _receivable_lock_in_sql(operator=operator, code=f"receivable:{reference}")
+        locked: Account | None = reads_together(_receivable_lock_read(operator=operator, reference=reference))[0]
     else:
         balance = (
             Balance.objects.select_for_update(of=("self",))
@@ -141,8 +148,11 @@ def _receivable_lock(*, operator: Any, reference: str) -> Account | None:
             .first()
         )
         locked = balance.account if balance is not None else None
-    if locked is not None:
-        return locked
+    return locked if locked is not None else _receivable_lock_case_blind(operator=operator, reference=reference)
+
+
+def _receivable_lock_case_blind(*, operator: Any, reference: str) -> Account | None:
+    """_receivable_lock where the reference is not the holder as written."""
     holder = holder_known(operator=operator, reference=reference)
     return holder_lock(operator=operator, holder=holder) if holder else None
 
@@ -160,14 +170,56 @@ ORDER BY balance.account_id ASC LIMIT 1 FOR UPDATE OF balance
 )
 
 
-def _receivable_lock_in_sql(*, operator: Any, code: str) -> Account | None:
-    with prepared_cursor() as cursor:
-        cursor.execute(_RECEIVABLE_LOCK_SQL, [Account.Category.RECEIVABLE.value, code, operator.pk])
-        row = cursor.fetchone()
-    if row is None:
+def _receivable_lock_read(*, operator: Any, reference: str) -> Read:
+    """_receivable_lock's usual case on PostgreSQL (the reference is the holder as written), for reads_together: the
+    receivable's account, its balance locked, or None."""
+    return Read(
+        _RECEIVABLE_LOCK_SQL,
+        [Account.Category.RECEIVABLE.value, f"receivable:{reference}", operator.pk],
+        answer=_account_of_rows,
+    )
+
+
+def _account_of_rows(rows: list[tuple[Any, ...]]) -> Account | None:
+    if not rows:
         return None
-    account: Account = instance_of(Account, dict(zip(_ACCOUNT_ATTNAMES, row, strict=True)), db=connection.alias)
+    account: Account = instance_of(Account, dict(zip(_ACCOUNT_ATTNAMES, rows[0], strict=True)), db=connection.alias)
     return account
+
+
+@dataclasses.dataclass
+class _Start:
+    """What a payment reads before it writes (payment_receive)."""
+
+    till_id: int | None
+    receivable: Account | None  # the account's receivable, its balance locked; None: to suspense
+    charges: list[Charge] | None  # the account's open charges, read after the lock; None: not read yet
+    payment_id: int | None  # the payment's id, taken from the sequence; None: the INSERT takes one
+
+
+def _payment_start(*, operator: Any, channel: str, received_by: Any, reference: str) -> _Start:
+    """The payment's till and the account's receivable, locked in that order (as a till's close and every ledger
+    write lock them). On PostgreSQL in one round trip with the account's open charges and the payment's id, when the
+    reference is the holder as written (the usual case): the charges are read after the lock, so they show what a
+    payment that held it before allocated."""
+    till = till_for_payment(operator=operator, channel=channel, received_by=received_by)
+    if connection.vendor != "postgresql":
+        till_id = reads_together(till)[0]
+        return _Start(till_id, _receivable_lock(operator=operator, reference=reference), None, None)
+    reference = reference.strip()
+    till_id, receivable, charges, payment_id = reads_together(
+        till,
+        _receivable_lock_read(operator=operator, reference=reference),
+        _open_charges_read(operator=operator, holder=reference),
+        id_read(Payment),
+    )
+    if receivable is None:  # another spelling of a holder, or no account: the charges read were not this account's
+        receivable, charges = _receivable_lock_case_blind(operator=operator, reference=reference), None
+    elif receivable.holder != reference:  # (a receivable's code names its holder: not seen, but not assumed)
+        charges = None
+    else:
+        charges = _in_clearing_order(charges, operator=operator, rules=None)
+    return _Start(till_id, receivable, charges, payment_id)
 
 
 def _settle(
@@ -182,17 +234,21 @@ def _settle(
     payment: Payment | None,
     rules: PaymentSettings | None,
     receivable: Account | None = None,
+    charges: list[Charge] | None = None,
 ) -> Decimal:
     """Clear open charges in the operator's order from `source` (a clearing, suspense or credit account); returns
-    the rest. `receivable`: the account's receivable when the caller has already locked it (holder_lock)."""
+    the rest. `receivable`: the account's receivable when the caller has already locked it (holder_lock);
+    `charges`: its open charges in that order, when the caller has read them since."""
     if receivable is None:
         receivable = holder_lock(operator=operator, holder=holder)
+    if charges is None:
+        charges = open_charges(operator=operator, holder=holder, rules=rules)
     remaining = amount
     deposit_paid = Decimal("0")
     settled: list[int] = []
     heads: set[str] = set()
     allocations: list[Allocation] = []
-    for charge in open_charges(operator=operator, holder=holder, rules=rules):
+    for charge in charges:
         if remaining <= 0:
             break
         take = min(charge.open_amount, remaining)  # type: ignore[attr-defined]
@@ -238,10 +294,16 @@ def _settle(
 
 
 def _take(
-    *, payment: Payment, holder: str, source: Account, acting_user: Any, receivable: Account | None = None
+    *,
+    payment: Payment,
+    holder: str,
+    source: Account,
+    acting_user: Any,
+    receivable: Account | None = None,
+    charges: list[Charge] | None = None,
 ) -> None:
     """Apply a payment to the account: charges first, the rest as the customer's credit. `receivable`: the account's
-    receivable, when the caller has locked it already."""
+    receivable, when the caller has locked it already; `charges`: its open charges, when read since (_settle)."""
     operator = payment.operator
     rest = _settle(
         operator=operator,
@@ -254,6 +316,7 @@ def _take(
         payment=payment,
         rules=None,  # read only when there is something to order
         receivable=receivable,
+        charges=charges,
     )
     if rest <= 0:
         return
@@ -367,12 +430,13 @@ def payment_receive(
     # the first payment is then read and answered as a replay.
     try:
         with transaction.atomic():
-            till_id = till_id_for_payment(
-                operator=operator, channel=channel, received_by=received_by
-            )  # locks: the till,
-            receivable = _receivable_lock(operator=operator, reference=account_reference)  # then the account
+            start = _payment_start(
+                operator=operator, channel=channel, received_by=received_by, reference=account_reference
+            )
+            receivable = start.receivable
             holder = receivable.holder if receivable is not None else ""
             payment = Payment(
+                pk=start.payment_id,
                 operator=operator,
                 channel=channel,
                 amount=amount,
@@ -387,16 +451,21 @@ def payment_receive(
                 value_date=value_date or timezone.localdate(),
                 received_by=received_by if getattr(received_by, "pk", None) else None,
                 memo=memo or {},
-                till_id=till_id,
+                till_id=start.till_id,
             )
-            instance_create(payment)  # as Payment.objects.create, its INSERT built once (core.bulk)
             clearing = _clearing(operator, channel)
-            # From here the payment only writes: its allocations, transfers, balances, receipt and audit go to the
-            # database together, one round trip (core.prepared.writes_joined), their ids set as the block ends.
+            # From here the payment only writes: the payment, its allocations, transfers, balances, receipt and audit
+            # go to the database together, one round trip (core.prepared.writes_joined), their ids set as it ends.
             with writes_joined():
+                instance_create(payment)  # as Payment.objects.create, its INSERT built once (core.bulk)
                 if holder:
                     _take(
-                        payment=payment, holder=holder, source=clearing, acting_user=received_by, receivable=receivable
+                        payment=payment,
+                        holder=holder,
+                        source=clearing,
+                        acting_user=received_by,
+                        receivable=receivable,
+                        charges=start.charges,
                     )
                 else:
                     _remember_allocations(payment, [])

@@ -5,12 +5,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.db.models import Sum
 
 from mita.core.models import Sequence
 from mita.ledger.models import Transfer
 from mita.ledger.selectors import holder_balance, ledger_verify
 from mita.ledger.services import charge_post, holder_account
-from mita.payments.models import Payment, Receipt
+from mita.payments.models import Allocation, Payment, Receipt
 from mita.payments.numbering import receipts_number_all
 from mita.payments.services import payment_receive
 from mita.testing.threads import in_threads
@@ -71,6 +72,39 @@ def test_concurrent_payments_get_receipts_without_gaps_or_duplicates(billed):
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(results) == [f"AAL-R-{n:06d}" for n in range(1, 21)]
     assert holder_balance(operator=billed, holder=HOLDER) == Decimal("98000")
+    assert ledger_verify() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_payments_at_once_never_clear_more_of_a_charge_than_it_asks(operator_a):
+    # Each payment reads the account's open charges after taking its lock (on PostgreSQL in the same round trip):
+    # one that read them before would see the bill still open and clear it again.
+    charge_post(
+        operator=operator_a,
+        holder=HOLDER,
+        head="water_sales",
+        amount=Decimal("1000"),
+        vat_rule="exempt",
+        reference="bill:small",
+        due_date=datetime.date(2026, 10, 31),
+        acting_user=None,
+    )
+
+    def receive(index: int) -> int:
+        return payment_receive(
+            operator=operator_a,
+            channel="cash_office",
+            amount=Decimal("300"),
+            account_reference=HOLDER,
+            idempotency_key=f"clear:{index}",
+            received_by=None,
+        ).pk
+
+    results = in_threads(receive, 12)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert Allocation.objects.filter(charge__reference="bill:small").aggregate(paid=Sum("amount"))["paid"] == 1000
+    assert holder_balance(operator=operator_a, holder=HOLDER) == 0
+    assert holder_balance(operator=operator_a, holder=HOLDER, purpose="credit") == Decimal("2600")  # 3,600 - 1,000
     assert ledger_verify() == []
 
 
