@@ -19,18 +19,22 @@ from mita.testing.threads import in_threads
 HOLDER = "AAL-0001"
 
 
-@pytest.fixture
-def billed(operator_a):
+def bill(operator, amount: str, reference: str) -> None:
     charge_post(
-        operator=operator_a,
+        operator=operator,
         holder=HOLDER,
         head="water_sales",
-        amount=Decimal("100000"),
+        amount=Decimal(amount),
         vat_rule="exempt",
-        reference="bill:1",
+        reference=reference,
         due_date=datetime.date(2026, 10, 31),
         acting_user=None,
     )
+
+
+@pytest.fixture
+def billed(operator_a):
+    bill(operator_a, "100000", "bill:1")
     return operator_a
 
 
@@ -79,16 +83,7 @@ def test_concurrent_payments_get_receipts_without_gaps_or_duplicates(billed):
 def test_payments_at_once_never_clear_more_of_a_charge_than_it_asks(operator_a):
     # Each payment reads the account's open charges after taking its lock (on PostgreSQL in the same round trip):
     # one that read them before would see the bill still open and clear it again.
-    charge_post(
-        operator=operator_a,
-        holder=HOLDER,
-        head="water_sales",
-        amount=Decimal("1000"),
-        vat_rule="exempt",
-        reference="bill:small",
-        due_date=datetime.date(2026, 10, 31),
-        acting_user=None,
-    )
+    bill(operator_a, "1000", "bill:small")
 
     def receive(index: int) -> int:
         return payment_receive(

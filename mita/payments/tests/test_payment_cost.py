@@ -52,26 +52,34 @@ def charge(operator, holder=HOLDER, reference="bill:1"):
     )
 
 
-def test_a_payment_through_the_api_costs_no_more_queries_than_counted(client, operator_a):
+@pytest.fixture
+def pay(client, operator_a):
+    """Pay into HOLDER (billed 5,000) as a cashier through the API, watched by a context (CaptureQueriesContext,
+    round_trips_counted); the answer and what the context saw."""
     charge(operator_a)
     cashier = member(Role.CASHIER, operator_a, name="Carla Cashier")
     _token, raw = api_token_create(user=cashier, name="till")
     headers = {"Authorization": f"Bearer {raw}", "X-Mita-Workspace": f"operator:{operator_a.pk}"}
 
-    def pay():
+    def paid(amount, watched):
         body = {
             "account_reference": HOLDER,
-            "amount": "100",
+            "amount": amount,
             "channel": "cash_office",
             "idempotency_key": str(uuid.uuid4()),
         }
-        with CaptureQueriesContext(connection) as captured:
+        with watched as seen:
             response = client.post("/api/v1/payments", body, content_type="application/json", headers=headers)
         assert response.status_code == 201, response.content
-        return response.json(), [query["sql"] for query in captured.captured_queries]
+        return response.json(), seen
 
-    pay()  # the first request reads the token, its workspaces and the chart
-    answer, queries = pay()
+    return paid
+
+
+def test_a_payment_through_the_api_costs_no_more_queries_than_counted(pay, operator_a):
+    pay("100", CaptureQueriesContext(connection))  # the first request reads the token, its workspaces and the chart
+    answer, captured = pay("100", CaptureQueriesContext(connection))
+    queries = [query["sql"] for query in captured.captured_queries]
     assert len(queries) <= MOST_QUERIES[connection.vendor], "\n".join(queries)
     # and the answer is whole, from memory: the receipt's number and the allocation with its charge
     assert answer["receipt_number"] == receipt_number_format(operator_a, 2)
@@ -82,27 +90,10 @@ def test_a_payment_through_the_api_costs_no_more_queries_than_counted(client, op
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="round trips to PostgreSQL")
-def test_a_payment_through_the_api_waits_for_the_database_no_more_often_than_counted(client, operator_a):
-    charge(operator_a)
-    cashier = member(Role.CASHIER, operator_a, name="Carla Cashier")
-    _token, raw = api_token_create(user=cashier, name="till")
-    headers = {"Authorization": f"Bearer {raw}", "X-Mita-Workspace": f"operator:{operator_a.pk}"}
-
-    def pay(amount):
-        body = {
-            "account_reference": HOLDER,
-            "amount": amount,
-            "channel": "cash_office",
-            "idempotency_key": str(uuid.uuid4()),
-        }
-        with round_trips_counted() as counted:
-            response = client.post("/api/v1/payments", body, content_type="application/json", headers=headers)
-        assert response.status_code == 201, response.content
-        return response.json(), len(counted)
-
-    pay("4950")  # the first request reads the token, its workspaces and the chart
-    answer, round_trips = pay("100")
-    assert round_trips <= MOST_ROUND_TRIPS
+def test_a_payment_through_the_api_waits_for_the_database_no_more_often_than_counted(pay):
+    pay("4950", round_trips_counted())  # the first request reads the token, its workspaces and the chart
+    answer, round_trips = pay("100", round_trips_counted())
+    assert len(round_trips) <= MOST_ROUND_TRIPS
     # the open charges read with the lock: the 50 left of the bill, the rest is credit
     assert [(a["charge_reference"], a["amount"]) for a in answer["allocations"]] == [("bill:1", "50.00")]
 
