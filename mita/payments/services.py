@@ -132,23 +132,22 @@ def _receivable_lock(*, operator: Any, reference: str) -> Account | None:
     """The customer account an account reference names, its receivable locked as holder_lock() locks it, or None.
 
     One query in the usual case (the reference is the holder, as written); else the case-blind match, then the lock.
+    Elsewhere than PostgreSQL: there _payment_start reads it with the rest (_receivable_lock_read).
     """
     reference = reference.strip()
-    if connection.vendor == "postgresql":
-        locked: Account | None = reads_together(_receivable_lock_read(operator=operator, reference=reference))[0]
-    else:
-        balance = (
-            Balance.objects.select_for_update(of=("self",))
-            .select_related("account")
-            .filter(
-                account__operator=operator,
-                account__category=Account.Category.RECEIVABLE,
-                account__code=f"receivable:{reference}",
-            )
-            .first()
+    balance = (
+        Balance.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .filter(
+            account__operator=operator,
+            account__category=Account.Category.RECEIVABLE,
+            account__code=f"receivable:{reference}",
         )
-        locked = balance.account if balance is not None else None
-    return locked if locked is not None else _receivable_lock_case_blind(operator=operator, reference=reference)
+        .first()
+    )
+    if balance is not None:
+        return balance.account
+    return _receivable_lock_case_blind(operator=operator, reference=reference)
 
 
 def _receivable_lock_case_blind(*, operator: Any, reference: str) -> Account | None:
@@ -157,7 +156,7 @@ def _receivable_lock_case_blind(*, operator: Any, reference: str) -> Account | N
     return holder_lock(operator=operator, holder=holder) if holder else None
 
 
-# _receivable_lock's ORM query, written once for PostgreSQL (see _OPEN_CHARGES_SQL).
+# _receivable_lock's ORM query, written once for PostgreSQL (see _OPEN_CHARGES_SQL): _receivable_lock_read.
 _ACCOUNT_ATTNAMES = [field.attname for field in Account._meta.concrete_fields]
 _RECEIVABLE_LOCK_SQL = """
 SELECT {columns} FROM {balance} AS balance INNER JOIN {account} AS account ON balance.account_id = account.id
