@@ -55,6 +55,61 @@ def cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
+# The machine's speed, printed with every benchmark's figures ("machine"), so that figures taken on different machines,
+# or on one machine whose speed swings (a shared host), can be told apart from what the code changed.
+SPEED_LOOP = 1_000_000
+
+
+def python_speed_ms() -> float:
+    """Milliseconds this interpreter takes for a fixed pure-Python loop, the best of three. Lower is faster; between
+    two runs of a benchmark, a different figure here says the machine ran at a different speed, not the code."""
+    best = math.inf
+    for _attempt in range(3):
+        started = time.perf_counter()
+        total, table = 0, {0: 1}
+        for i in range(SPEED_LOOP):
+            total += table.get(i & 1, 2) + i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
+def _cpu_times() -> list[int] | None:
+    """The machine's CPU time counters from /proc/stat (user nice system idle iowait irq softirq steal), or None where
+    there is no /proc."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return None
+    return [int(value) for value in first[1:9]]
+
+
+@dataclasses.dataclass(frozen=True)
+class MachineSample:
+    python_ms: float
+    cpu_times: list[int] | None
+
+
+def machine_sample() -> MachineSample:
+    return MachineSample(python_ms=python_speed_ms(), cpu_times=_cpu_times())
+
+
+def machine_figures(before: MachineSample) -> dict[str, Any]:
+    """What the machine was like over a benchmark, from a sample before it and one now: its cores, its Python speed
+    before and after (`python_speed_ms`), and the share of CPU time the host took from it meanwhile (`steal_percent`,
+    Linux; a virtual machine's neighbours)."""
+    after = machine_sample()
+    steal = None
+    if before.cpu_times is not None and after.cpu_times is not None:
+        spent = [now - then for now, then in zip(after.cpu_times, before.cpu_times, strict=True)]
+        steal = round(100 * spent[7] / sum(spent), 1) if sum(spent) else 0.0
+    return {
+        "cpus": os.cpu_count(),
+        "python_ms_before_after": [before.python_ms, after.python_ms],
+        "steal_percent": steal,
+        "load_average": [round(load, 2) for load in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+    }
+
+
 def database_vendor() -> str:
     return str(connection.vendor)
 

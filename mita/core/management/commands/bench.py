@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from mita.core.bench import BENCHMARKS
+from mita.core.bench import BENCHMARKS, machine_figures, machine_sample
 
 
 class Command(BaseCommand):
@@ -19,5 +19,8 @@ class Command(BaseCommand):
             benchmark.add_arguments(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        before = machine_sample()
         figures = BENCHMARKS[options["benchmark"]].run(options)
+        # A benchmark run in a child process (--database naming another engine) brings the child's own.
+        figures.setdefault("machine", machine_figures(before))
         self.stdout.write(json.dumps(figures, sort_keys=False))
