@@ -225,7 +225,6 @@ def run(options: dict[str, Any]) -> dict[str, Any]:
             "database_cpu_seconds": None
             if database_started is None or database_finished is None
             else round(database_finished - database_started, 2),
-            "load_average": [round(load, 2) for load in os.getloadavg()],
             "created": first.rows_created,
             "replayed": first.rows_replayed,
             "refused": first.rows_refused,

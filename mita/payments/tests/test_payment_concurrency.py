@@ -32,6 +32,18 @@ def bill(operator, amount: str, reference: str) -> None:
     )
 
 
+def cash(operator, amount: str, key: str, holder: str = HOLDER):
+    """A cash payment at the office into `holder`'s account, idempotent by `key`, taken by no one in particular."""
+    return payment_receive(
+        operator=operator,
+        channel="cash_office",
+        amount=Decimal(amount),
+        account_reference=holder,
+        idempotency_key=key,
+        received_by=None,
+    )
+
+
 @pytest.fixture
 def billed(operator_a):
     bill(operator_a, "100000", "bill:1")
@@ -63,14 +75,7 @@ def test_fifty_identical_payments_at_once_make_one_payment_and_one_set_of_transf
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_payments_get_receipts_without_gaps_or_duplicates(billed):
     def receive(index: int) -> str:
-        return payment_receive(
-            operator=billed,
-            channel="cash_office",
-            amount=Decimal("100"),
-            account_reference=HOLDER,
-            idempotency_key=f"till:{index}",
-            received_by=None,
-        ).receipt.number
+        return cash(billed, "100", f"till:{index}").receipt.number
 
     results = in_threads(receive, 20)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -86,14 +91,7 @@ def test_payments_at_once_never_clear_more_of_a_charge_than_it_asks(operator_a):
     bill(operator_a, "1000", "bill:small")
 
     def receive(index: int) -> int:
-        return payment_receive(
-            operator=operator_a,
-            channel="cash_office",
-            amount=Decimal("300"),
-            account_reference=HOLDER,
-            idempotency_key=f"clear:{index}",
-            received_by=None,
-        ).pk
+        return cash(operator_a, "300", f"clear:{index}").pk
 
     results = in_threads(receive, 12)
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -110,14 +108,7 @@ def test_payments_to_many_accounts_at_once_are_numbered_in_batches_without_gaps(
         holder_account(operator=operator_a, holder=holder, purpose="receivable")
 
     def receive(index: int) -> tuple[int, str]:
-        payment = payment_receive(
-            operator=operator_a,
-            channel="cash_office",
-            amount=Decimal("100"),
-            account_reference=holders[index % len(holders)],
-            idempotency_key=f"field:{index}",
-            received_by=None,
-        )
+        payment = cash(operator_a, "100", f"field:{index}", holder=holders[index % len(holders)])
         return payment.pk, payment.receipt.number
 
     results = in_threads(receive, 40)
@@ -130,38 +121,17 @@ def test_payments_to_many_accounts_at_once_are_numbered_in_batches_without_gaps(
 
 @pytest.mark.django_db
 def test_a_receipt_left_waiting_by_a_crash_is_numbered_by_the_next_payment_or_the_minute_task(billed):
-    first = payment_receive(
-        operator=billed,
-        channel="cash_office",
-        amount=Decimal("100"),
-        account_reference=HOLDER,
-        idempotency_key="k1",
-        received_by=None,
-    )
+    first = cash(billed, "100", "k1")
     # a payment committed, then the process died before numbering its receipt
     with transaction.atomic():
-        stranded = payment_receive(
-            operator=billed,
-            channel="cash_office",
-            amount=Decimal("100"),
-            account_reference=HOLDER,
-            idempotency_key="k2",
-            received_by=None,
-        )
+        stranded = cash(billed, "100", "k2")
         Receipt.objects.filter(payment=stranded).update(sequence_number=None, number=None)
         Sequence.objects.filter(operator=billed, name="receipt").update(last_value=1)
     assert receipts_number_all() == 1
     assert Receipt.objects.get(payment=stranded).number == "AAL-R-000002"
     Receipt.objects.filter(payment=stranded).update(sequence_number=None, number=None)
     Sequence.objects.filter(operator=billed, name="receipt").update(last_value=1)
-    third = payment_receive(
-        operator=billed,
-        channel="cash_office",
-        amount=Decimal("100"),
-        account_reference=HOLDER,
-        idempotency_key="k3",
-        received_by=None,
-    )
+    third = cash(billed, "100", "k3")
     # the next payment numbers the waiting one first: numbers follow the order payments were taken
     assert Receipt.objects.get(payment=stranded).number == "AAL-R-000002"
     assert (first.receipt.number, third.receipt.number) == ("AAL-R-000001", "AAL-R-000003")
