@@ -295,12 +295,16 @@ def reading_file_read(*, file_name: str, content: bytes) -> ReadingFile:
     keys: list[str] | None = None
     ignored: list[str] = []
     rows: list[FileRow] = []
-    positions: dict[str, int] = {}
+    at: tuple[int, ...] = ()
+    width = 0
     for number, record in enumerate(records, start=1):
         if keys is None:
             if any(str(cell).strip() for cell in record):
                 keys, ignored = _header(record)
-                positions = {key: position for position, key in enumerate(keys) if key}
+                # Each column's position in a record, a missing column's the one past the header's last: a record
+                # is padded with empty cells to there, so that every cell is read by position (no dict per row).
+                width = len(keys) + 1
+                at = tuple(keys.index(key) if key in keys else width - 1 for key in COLUMN_KEYS)
             continue
         cells = [cell.strip() for cell in record]
         if not any(cells):
@@ -310,9 +314,9 @@ def reading_file_read(*, file_name: str, content: bytes) -> ReadingFile:
                 _("The file has more than %(max)s rows: split it into several files.") % {"max": MAX_ROWS},
                 code="import_too_many_rows",
             )
-        width = len(cells)
-        values = {key: (cells[position] if position < width else "") for key, position in positions.items()}
-        rows.append(_row(number, values, today))
+        if len(cells) < width:
+            cells += [""] * (width - len(cells))
+        rows.append(_row(number, [cells[position] for position in at], today))
     if keys is None:
         raise ReadingFileError(_("The file has no header row."), code="import_no_header")
     if not rows:
@@ -325,24 +329,24 @@ def reading_file_read(*, file_name: str, content: bytes) -> ReadingFile:
     )
 
 
-def _row(number: int, values: dict[str, str], today: datetime.date) -> FileRow:
-    get = values.get
+def _row(number: int, values: list[str], today: datetime.date) -> FileRow:
+    """A row from its cells in the order of COLUMNS."""
+    connection_number, meter_serial, brand, register, index_text, date_text, cycle, reader_code, reader, note = values
     row = FileRow(
         number=number,
-        connection_number=get("connection_number", "")[:64],
-        meter_serial=get("meter_serial", "")[:60],
-        brand=get("brand", ""),
-        register=get("register", "") or "main",
+        connection_number=connection_number[:64],
+        meter_serial=meter_serial[:60],
+        brand=brand,
+        register=register or "main",
         index=None,
         read_on=None,
         cycle="",
         reader_code="",
-        reader=get("reader", ""),
-        note=get("note", ""),
+        reader=reader,
+        note=note,
         errors=[],
     )
-    index_text, date_text = get("index", ""), get("read_on", "")
-    row.reader_code = _reader_code(get("reader_code", ""), row)
+    row.reader_code = _reader_code(reader_code, row)
     if not index_text and not row.reader_code and not row.errors:
         # A connection of a reading book left empty: not read, nothing to record (counted, not an error).
         row.blank = True
@@ -351,7 +355,7 @@ def _row(number: int, values: dict[str, str], today: datetime.date) -> FileRow:
     row.read_on = _date(date_text, row, today)
     if not date_text:
         row.error("read_on", _("Write the date the meter was read."))
-    row.cycle = _cycle(get("cycle", ""), row)
+    row.cycle = _cycle(cycle, row)
     if not row.connection_number and not row.meter_serial:
         row.error("connection_number", _("Write the connection number or the meter serial number."))
     if len(row.note) > 500:

@@ -19,19 +19,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mita.core.audit import audit_record
-from mita.core.bulk import among, collector_paused, instance_of, instances_insert
+from mita.core.bulk import among, collector_paused, instances_insert
 from mita.core.jobs import job_advance, job_create, job_fail, job_finish, job_start
 from mita.core.processes import ProcessFailed, in_processes
 from mita.metering.errors import MeteringError
 from mita.metering.models import Reading, ReadingImport, ReadingImportRow
 from mita.metering.reading_files import FileRow, reading_file_read
 from mita.metering.reading_lookups import rows_changed_since, rows_resolve
-from mita.metering.readings import ReadingInput, RowResult, readings_keyed, readings_record
+from mita.metering.readings import ReadingInput, readings_keyed, readings_record
 
 RECORD_CHUNK = 5_000  # rows per readings_record call: one transaction each, progress between them
 RECORD_PROCESSES = 2  # processes recording chunks at once on PostgreSQL (see _recorded)
 ROW_BATCH = 2_000
-CHECKED_VERSION = 1  # of ReadingImport.checked's layout; another version is read as none (the file is checked again)
+CHECKED_VERSION = 2  # of ReadingImport.checked's layout; another version is read as none (the file is checked again)
 
 
 def row_key(row: FileRow) -> str:
@@ -59,8 +59,10 @@ def _error_rows(reading_import: ReadingImport, rows: Iterable[FileRow]) -> list[
 @transaction.atomic
 def reading_import_check(*, operator: Any, acting_user: Any, file_name: str, content: bytes) -> ReadingImport:
     """Read and check a file; saves the import and the rows with errors, never a reading."""
-    read = reading_file_read(file_name=file_name, content=content)
-    rows_resolve(operator=operator, rows=read.rows)
+    with collector_paused():  # as when it is recorded: a row's objects live until the check ends
+        read = reading_file_read(file_name=file_name, content=content)
+        rows_resolve(operator=operator, rows=read.rows)
+        checked = _checked_of(read.rows)
     reading_import = ReadingImport(
         operator=operator,
         file_name=(file_name or "upload")[:255],
@@ -70,7 +72,7 @@ def reading_import_check(*, operator: Any, acting_user: Any, file_name: str, con
         columns=read.columns,
         ignored_columns=read.ignored_columns,
         created_by=acting_user,
-        checked=_checked_of(read.rows),
+        checked=checked,
     )
     _counts_checked(reading_import, read.rows)
     reading_import.save()
@@ -89,78 +91,59 @@ def reading_import_check(*, operator: Any, acting_user: Any, file_name: str, con
     return reading_import
 
 
+# The fields of a good row kept by the check, in FileRow's own order: those before its errors, and its ids after them.
+_KEPT = (
+    "number",
+    "connection_number",
+    "meter_serial",
+    "brand",
+    "register",
+    "index",
+    "read_on",
+    "cycle",
+    "reader_code",
+    "reader",
+    "note",
+)
+_KEPT_AFTER = ("connection_id", "meter_id", "reader_id", "installation_id")
+
+
 def _checked_of(rows: list[FileRow]) -> bytes:
-    """What the check found, row by row (compressed JSON), for the run to record without reading and looking the file
-    up again: the rows with errors as reported, the good rows resolved (ids) with the cells a new check would need."""
-    kept: list[list[Any]] = []
-    for row in rows:
-        if row.blank:
-            continue
-        if row.errors:
-            kept.append([row.number, row.connection_number, row.meter_serial, row.errors])
-            continue
-        assert row.read_on is not None
-        kept.append(
-            [
-                row.number,
-                row.connection_id,
-                row.installation_id,
-                row.meter_id,
-                row.reader_id,
-                row.register,
-                None if row.index is None else str(row.index),
-                row.read_on.isoformat(),
-                row.cycle,
-                row.reader_code,
-                row.note,
-                row.connection_number,
-                row.meter_serial,
-                row.brand,
-                row.reader,
-            ]
-        )
-    text = json.dumps({"version": CHECKED_VERSION, "rows": kept}, separators=(",", ":"))
+    """What the check found (compressed JSON), for the run to record without reading and looking the file up again:
+    the rows with errors as reported, the good rows resolved (ids) with the cells a new check would need. Kept by
+    column, one list per field: the encoder writes long lists of plain values in C, where a list per row cost
+    Python twice over (docs/metering-imports.md, "Eleventh round")."""
+    good = [row for row in rows if row.ok]
+    columns: dict[str, list[Any]] = {name: [getattr(row, name) for row in good] for name in (*_KEPT, *_KEPT_AFTER)}
+    columns["index"] = [None if index is None else str(index) for index in columns["index"]]
+    columns["read_on"] = [day.isoformat() for day in columns["read_on"]]
+    errors = [[row.number, row.connection_number, row.meter_serial, row.errors] for row in rows if row.errors]
+    text = json.dumps({"version": CHECKED_VERSION, "good": columns, "errors": errors}, separators=(",", ":"))
     return zlib.compress(text.encode(), 1)
 
 
 def _checked_rows(reading_import: ReadingImport) -> list[FileRow] | None:
-    """The rows as the check left them (blank rows left out), or None when the import has none kept."""
+    """The rows as the check left them (blank rows left out; the good ones first, then those with errors), or None
+    when the import has none kept."""
     kept = bytes(reading_import.checked or b"")
     if not kept:
         return None
     found = json.loads(zlib.decompress(kept))
     if found.get("version") != CHECKED_VERSION:
         return None
-    day_of = datetime.date.fromisoformat
-    rows: list[FileRow] = []
-    for item in found["rows"]:
-        if len(item) == 4:
-            number, connection_number, meter_serial, errors = item
-            rows.append(FileRow(number, connection_number, meter_serial, "", "", None, None, "", "", "", "", errors))
-            continue
-        (number, connection_id, installation_id, meter_id, reader_id, register, index, read_on) = item[:8]
-        cycle, reader_code, note, connection_number, meter_serial, brand, reader = item[8:]
-        rows.append(
-            FileRow(
-                number,
-                connection_number,
-                meter_serial,
-                brand,
-                register,
-                None if index is None else Decimal(index),
-                day_of(read_on),
-                cycle,
-                reader_code,
-                reader,
-                note,
-                [],
-                False,
-                connection_id,
-                meter_id,
-                reader_id,
-                installation_id,
-            )
+    columns = found["good"]
+    columns["index"] = [None if index is None else Decimal(index) for index in columns["index"]]
+    columns["read_on"] = list(map(datetime.date.fromisoformat, columns["read_on"]))
+    rows = [
+        FileRow(number, connection_number, serial, brand, register, index, day, cycle, code, reader, note, [], False)
+        for number, connection_number, serial, brand, register, index, day, cycle, code, reader, note in zip(
+            *(columns[name] for name in _KEPT), strict=True
         )
+    ]
+    for row, *ids in zip(rows, *(columns[name] for name in _KEPT_AFTER), strict=True):
+        row.connection_id, row.meter_id, row.reader_id, row.installation_id = ids
+    for number, connection_number, meter_serial, errors in found["errors"]:
+        rows.append(FileRow(number, connection_number, meter_serial, "", "", None, None, "", "", "", "", errors))
     return rows
 
 
@@ -308,12 +291,12 @@ def _record(reading_import: ReadingImport, acting_user: Any) -> tuple[list[Readi
         # against the one before, and two chunks never touch the same meter state.
         good.sort(key=lambda row: (row.connection_id, row.register, row.read_on, row.number))
         chunks = chunks_by_connection(good, RECORD_CHUNK)
-        for chunk, results in _recorded(operator, chunks, checked=checked, acting_user=acting_user):
-            for row, result in zip(chunk, results, strict=True):
-                if result.code == "installation_changed":
+        for chunk, outcomes in _recorded(operator, chunks, checked=checked, acting_user=acting_user):
+            for row, found in zip(chunk, outcomes, strict=True):
+                if found[1] == "installation_changed":
                     changed.append(row)
                 else:
-                    _tally(reading_import, row, result, tally, review, refused, problems, conflicts)
+                    _tally(reading_import, row, found, tally, review, refused, problems, conflicts)
             if reading_import.job_id and checked:
                 job_advance(job_id=reading_import.job_id, by=len(chunk))
 
@@ -349,21 +332,18 @@ def chunks_by_connection(rows: list[FileRow], size: int) -> list[list[FileRow]]:
     return chunks
 
 
-def _record_chunk(operator: Any, chunk: list[FileRow], *, checked: bool, acting_user: Any) -> list[RowResult]:
-    return readings_record(
+# What the import keeps of each row's result (in this process or sent back from another): what _tally reads, the
+# reading as its id, status and anomaly (a reading in review is linked from the report); not the whole reading.
+Outcome = tuple[str, str, str, int | None, str, str]
+
+
+def _record_chunk(operator: Any, chunk: list[FileRow], *, checked: bool, acting_user: Any) -> list[Outcome]:
+    results = readings_record(
         operator=operator,
         rows=[_input(row, checked=checked) for row in chunk],
         source=Reading.Source.IMPORT,
         acting_user=acting_user,
     )
-
-
-# What a chunk recorded in another process sends back for each row: what _tally reads of its result, the reading as
-# its id, status and anomaly (a reading in review is linked from the report); not the whole reading.
-Outcome = tuple[str, str, str, int | None, str, str]
-
-
-def _outcomes(results: list[RowResult]) -> list[Outcome]:
     return [(result.outcome, result.code, str(result.message), *_reading_of(result.reading)) for result in results]
 
 
@@ -371,25 +351,10 @@ def _reading_of(reading: Reading | None) -> tuple[int | None, str, str]:
     return (None, "", "") if reading is None else (reading.pk, reading.status, reading.anomaly)
 
 
-def _results(outcomes: list[Outcome]) -> list[RowResult]:
-    alias = connection.alias
-    return [
-        RowResult(
-            outcome,
-            reading=None
-            if pk is None
-            else instance_of(Reading, {"id": pk, "status": status, "anomaly": anomaly}, db=alias),
-            code=code,
-            message=message,
-        )
-        for outcome, code, message, pk, status, anomaly in outcomes
-    ]
-
-
 def _recorded(
     operator: Any, chunks: list[list[FileRow]], *, checked: bool, acting_user: Any
-) -> Iterator[tuple[list[FileRow], list[RowResult]]]:
-    """Each chunk with its results, in the order they are done. On PostgreSQL, outside a transaction, the chunks are
+) -> Iterator[tuple[list[FileRow], list[Outcome]]]:
+    """Each chunk with its outcomes, in the order they are done. On PostgreSQL, outside a transaction, the chunks are
     shared among RECORD_PROCESSES forked processes (core.processes), each chunk its own transaction: the processes'
     Python runs on every core while the database serves them. Chunks share no connection, so they lock no meter
     state in common."""
@@ -399,11 +364,11 @@ def _recorded(
         return
 
     def chunk_do(chunk: list[FileRow]) -> list[Outcome]:
-        return _outcomes(_record_chunk(operator, chunk, checked=checked, acting_user=acting_user))
+        return _record_chunk(operator, chunk, checked=checked, acting_user=acting_user)
 
     try:
         for position, outcomes in in_processes(chunk_do, chunks, RECORD_PROCESSES):
-            yield chunks[position], _results(outcomes)
+            yield chunks[position], outcomes
     except ProcessFailed as error:
         raise MeteringError(str(error), code="import_failed") from None
 
@@ -429,14 +394,16 @@ def _input(row: FileRow, *, checked: bool) -> ReadingInput:
 def _tally(
     reading_import: ReadingImport,
     row: FileRow,
-    result: RowResult,
+    found: Outcome,
     tally: dict[str, Any],
     review: Counter[str],
     refused: Counter[str],
     problems: list[ReadingImportRow],
     conflicts: list[tuple[FileRow, str]],
 ) -> None:
-    def problem(outcome: str, code: str, message: str, reading: Reading | None = None) -> ReadingImportRow:
+    outcome, code, message, reading_id, status, anomaly = found
+
+    def problem(outcome: str, code: str, message: str, reading_id: int | None = None) -> ReadingImportRow:
         column = "index" if outcome == ReadingImportRow.Outcome.CONFLICT else ""
         return ReadingImportRow(
             operator_id=reading_import.operator_id,
@@ -447,32 +414,30 @@ def _tally(
             outcome=outcome,
             code=code,
             errors=[{"column": column, "message": message}],
-            reading=reading,
+            reading_id=reading_id,
         )
 
-    if result.outcome == "refused":
+    if outcome == "refused":
         tally["rows_refused"] += 1
-        refused[result.code] += 1
-        if result.code == "key_reused":
-            conflicts.append((row, result.message))
+        refused[code] += 1
+        if code == "key_reused":
+            conflicts.append((row, message))
         else:
-            problems.append(problem(ReadingImportRow.Outcome.REFUSED, result.code, result.message))
+            problems.append(problem(ReadingImportRow.Outcome.REFUSED, code, message))
         return
-    if result.outcome == "replayed":
+    if outcome == "replayed":
         tally["rows_replayed"] += 1
         return
     tally["rows_created"] += 1
-    reading = result.reading
-    assert reading is not None
-    if reading.status == Reading.Status.REVIEW:
+    if status == Reading.Status.REVIEW:
         tally["rows_review"] += 1
-        review[reading.anomaly] += 1
+        review[anomaly] += 1
         problems.append(
             problem(
                 ReadingImportRow.Outcome.REVIEW,
-                reading.anomaly,
-                _("Recorded; waits in the review queue: %(anomaly)s.") % {"anomaly": _anomaly_label(reading.anomaly)},
-                reading,
+                anomaly,
+                _("Recorded; waits in the review queue: %(anomaly)s.") % {"anomaly": _anomaly_label(anomaly)},
+                reading_id,
             )
         )
 

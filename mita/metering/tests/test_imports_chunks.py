@@ -5,6 +5,7 @@ findings as one after the other; a chunk that fails stops the import, and runnin
 import datetime
 import json
 import os
+import zlib
 from decimal import Decimal
 
 import pytest
@@ -154,3 +155,39 @@ def test_the_report_names_each_anomaly_as_the_reading_does(language):
     with translation.override(language):
         for anomaly in Reading.Anomaly.values:
             assert reading_imports._anomaly_label(anomaly) == Reading(anomaly=anomaly).get_anomaly_display()
+
+
+def test_the_rows_a_check_keeps_come_back_as_they_were():
+    good = FileRow(
+        number=2,
+        connection_number="AAL-0001",
+        meter_serial="30001",
+        brand="Itron",
+        register="main",
+        index=D("1234.567"),
+        read_on=datetime.date(2026, 1, 28),
+        cycle="2026-01",
+        reader_code="",
+        reader="+250788000001",
+        note='gate, "blue" \\ tab\there',
+        errors=[],
+        connection_id=7,
+        meter_id=8,
+        reader_id=9,
+        installation_id=10,
+    )
+    unread = FileRow(3, "AAL-0002", "", "", "main", None, datetime.date(2026, 1, 28), "2026-01", "dog", "", "", [])
+    unread.connection_id, unread.installation_id = 11, 12
+    wrong = FileRow(4, "AAL-9999", "", "", "main", D(5), None, "", "", "", "", [])
+    wrong.error("read_on", "Write the date the meter was read.")
+    blank = FileRow(5, "AAL-0003", "", "", "main", None, None, "", "", "", "", [], True)
+    kept = reading_imports._checked_of([good, unread, wrong, blank])
+    back = reading_imports._checked_rows(ReadingImport(checked=kept))
+    assert back is not None
+    assert back[:2] == [good, unread]  # the good rows, ids and all
+    assert [(row.number, row.connection_number, row.errors) for row in back[2:]] == [
+        (4, "AAL-9999", [{"column": "read_on", "message": "Write the date the meter was read."}])
+    ]  # the rows with errors as reported; blank rows are counted, not kept
+    assert reading_imports._checked_rows(ReadingImport(checked=b"")) is None
+    older = zlib.compress(json.dumps({"version": 1, "rows": []}).encode())  # the layout before: read as none
+    assert reading_imports._checked_rows(ReadingImport(checked=older)) is None

@@ -140,6 +140,21 @@ def test_semicolons_day_first_dates_serials_readers_and_codes_are_read(operator_
     assert reading_import.review_by_anomaly == {"reader_code": 1}
 
 
+def test_columns_in_any_order_some_left_out_and_short_lines_are_read_by_their_headers(operator_a, two_connections):
+    content = csv_bytes(
+        "2026-01-28,112,AAL-0001,gate open",
+        "2026-01-28,510,AAL-0002",  # a line that stops early: the note is empty
+        header="read date,Current Reading,Account Number,remarks",
+    )
+    reading_import = record(operator_a, content)
+    assert (reading_import.rows_created, reading_import.rows_error) == (2, 0)
+    first, second = (
+        Reading.objects.get(connection=installation.connection, source="import") for installation in two_connections
+    )
+    assert (first.current_index, first.register, first.cycle, first.note) == (D(112), "main", "2026-01", "gate open")
+    assert (second.current_index, second.read_on, second.note) == (D(510), datetime.date(2026, 1, 28), "")
+
+
 def test_rows_left_empty_are_connections_not_read_skipped_without_error(operator_a, two_connections):
     reading_import = check(operator_a, csv_bytes("AAL-0001,,,112,2026-01-28,,,,", "AAL-0002,,,,,,,,"))
     assert (reading_import.rows_valid, reading_import.rows_blank, reading_import.rows_error) == (1, 1, 0)
