@@ -10,12 +10,14 @@ for nothing until staff decide (docs/metering.md).
 import dataclasses
 import datetime
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet, Sum, TextField
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from mita.core.bulk import among, attnames_of, id_span, instance_of
@@ -133,13 +135,20 @@ def _states(operator: Any, connection_ids: list[int]) -> tuple[dict[tuple[int, s
     state_names = attnames_of(MeterState)
     installation_names = [name for name in attnames_of(Installation) if name not in _LEFT_OUT]
     meter_names = [name for name in attnames_of(Meter) if name not in _LEFT_OUT]
+    # The history as its JSON text, parsed for all the states at once below: a json.loads per row cost more than the
+    # parsing itself (docs/metering-imports.md, "Eleventh round").
     names = [
-        *state_names,
+        *("history_text" if name == "history" else name for name in state_names),
         *(f"installation__{name}" for name in installation_names),
         *(f"installation__meter__{name}" for name in meter_names),
     ]
     # Locked in primary-key order, so that two writers on the same connections never deadlock.
-    mine = MeterState.objects.select_for_update(of=("self",)).filter(operator=operator).order_by("pk")
+    mine = (
+        MeterState.objects.select_for_update(of=("self",))
+        .filter(operator=operator)
+        .annotate(history_text=Cast("history", TextField()))
+        .order_by("pk")
+    )
     db = mine.db
     meters: list[Meter] = []
     state_count, installation_count = len(state_names), len(installation_names)
@@ -167,6 +176,9 @@ def _states(operator: Any, connection_ids: list[int]) -> tuple[dict[tuple[int, s
                 related={"installation": installation},
             )
             states[(state.connection_id, state.register)] = state
+    histories = json.loads("[" + ",".join(state.history for state in states.values()) + "]")
+    for state, history in zip(states.values(), histories, strict=True):
+        state.history = history
     # The meter models are few: read once and shared by the meters, not joined into every row.
     meter_models = MeterModel.objects.in_bulk({meter.meter_model_id for meter in meters})
     for meter in meters:
