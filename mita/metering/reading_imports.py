@@ -12,7 +12,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -293,7 +293,7 @@ def _record(reading_import: ReadingImport, acting_user: Any) -> tuple[list[Readi
         chunks = chunks_by_connection(good, RECORD_CHUNK)
         for chunk, outcomes in _recorded(operator, chunks, checked=checked, acting_user=acting_user):
             for row, found in zip(chunk, outcomes, strict=True):
-                if found[1] == "installation_changed":
+                if found.code == "installation_changed":
                     changed.append(row)
                 else:
                     _tally(reading_import, row, found, tally, review, refused, problems, conflicts)
@@ -332,9 +332,16 @@ def chunks_by_connection(rows: list[FileRow], size: int) -> list[list[FileRow]]:
     return chunks
 
 
-# What the import keeps of each row's result (in this process or sent back from another): what _tally reads, the
-# reading as its id, status and anomaly (a reading in review is linked from the report); not the whole reading.
-Outcome = tuple[str, str, str, int | None, str, str]
+class Outcome(NamedTuple):
+    """What the import keeps of a row's result (in this process or sent back from another): what _tally reads, the
+    reading as its id, status and anomaly (a reading in review is linked from the report); not the whole reading."""
+
+    outcome: str  # "created", "replayed" or "refused"
+    code: str
+    message: str
+    reading_id: int | None
+    status: str
+    anomaly: str
 
 
 def _record_chunk(operator: Any, chunk: list[FileRow], *, checked: bool, acting_user: Any) -> list[Outcome]:
@@ -344,7 +351,9 @@ def _record_chunk(operator: Any, chunk: list[FileRow], *, checked: bool, acting_
         source=Reading.Source.IMPORT,
         acting_user=acting_user,
     )
-    return [(result.outcome, result.code, str(result.message), *_reading_of(result.reading)) for result in results]
+    return [
+        Outcome(result.outcome, result.code, str(result.message), *_reading_of(result.reading)) for result in results
+    ]
 
 
 def _reading_of(reading: Reading | None) -> tuple[int | None, str, str]:
@@ -403,15 +412,15 @@ def _tally(
 ) -> None:
     outcome, code, message, reading_id, status, anomaly = found
 
-    def problem(outcome: str, code: str, message: str, reading_id: int | None = None) -> ReadingImportRow:
-        column = "index" if outcome == ReadingImportRow.Outcome.CONFLICT else ""
+    def problem(kind: str, code: str, message: str, reading_id: int | None = None) -> ReadingImportRow:
+        column = "index" if kind == ReadingImportRow.Outcome.CONFLICT else ""
         return ReadingImportRow(
             operator_id=reading_import.operator_id,
             reading_import=reading_import,
             number=row.number,
             connection_number=row.connection_number,
             meter_serial=row.meter_serial,
-            outcome=outcome,
+            outcome=kind,
             code=code,
             errors=[{"column": column, "message": message}],
             reading_id=reading_id,
