@@ -156,18 +156,14 @@ def _special_row(kind: str, track: Track, row: ReadingInput, rng: random.Random)
     """The last month's planted problems (a wrong index on the first register)."""
     counted = track.counted[0]
     if kind == "no_access":
-        return dataclasses.replace(
-            row, current_index=None, reader_code=rng.choice(["no_access"] * 3 + ["dog", "locked"])
-        )
+        return row._replace(current_index=None, reader_code=rng.choice(["no_access"] * 3 + ["dog", "locked"]))
     if kind == "zero":  # the customer was away: the dial did not move
-        return dataclasses.replace(row, current_index=counted)
+        return row._replace(current_index=counted)
     if kind == "high":  # a digit too many, or a leak: eight months' worth
         assert row.current_index is not None
-        return dataclasses.replace(row, current_index=counted + (row.current_index - counted) * 8 + 20 * track.unit)
+        return row._replace(current_index=counted + (row.current_index - counted) * 8 + 20 * track.unit)
     # "backwards": two digits swapped, below the last index
-    return dataclasses.replace(
-        row, current_index=max(counted - max(counted / 10, 3 * track.unit), Decimal(0)).quantize(track.unit)
-    )
+    return row._replace(current_index=max(counted - max(counted / 10, 3 * track.unit), Decimal(0)).quantize(track.unit))
 
 
 def _plan_problems(tracks: list[Track], rng: random.Random, *, swaps: int) -> tuple[list[Track], dict[int, str]]:
