@@ -106,3 +106,22 @@ def index_replaced(
             schema_editor.execute(f"CREATE INDEX {old}_like ON {table} ({columns} varchar_pattern_ops)")
 
     return migrations.RunPython(forward, backward)
+
+
+def fill_factor(table: str, percent: int, *, back: int | None = None) -> migrations.RunPython:
+    """Keep (100 - percent)% of each page of `table` free on PostgreSQL (its fillfactor), so that updates which change
+    no indexed column stay on their page (heap-only tuples, no index entry written); nothing on SQLite. Reversed to
+    `back`, or to PostgreSQL's default where None. Pages written before keep their fill until rewritten."""
+
+    def setting(value: int | None):  # type: ignore[no-untyped-def]
+        def apply(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+            if schema_editor.connection.vendor != "postgresql":
+                return
+            if value is None:
+                schema_editor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
+            else:
+                schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = {int(value)})")
+
+        return apply
+
+    return migrations.RunPython(setting(percent), setting(back))

@@ -1,21 +1,13 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from mita.core.db import fill_factor
+
 # Every reading recorded updates its connection's meter state (last index, date, history). The state's connection
 # index only repeated the lead of meter_state_unique; it is dropped by name (an AlterField rebuilds the table on
 # SQLite). On PostgreSQL the table keeps a fifth of each page free (fillfactor 80), so that those updates, which
 # change no indexed column, stay on their page as heap-only tuples and touch none of the table's indexes (the pages
 # written before keep their fill until rewritten; new and updated rows get the room).
-
-
-def fillfactor(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE metering_meterstate SET (fillfactor = 80)")
-
-
-def fillfactor_reset(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE metering_meterstate RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):
@@ -45,5 +37,5 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunPython(fillfactor, fillfactor_reset),
+        fill_factor("metering_meterstate", 80),
     ]
