@@ -4,14 +4,10 @@ connection, register and read date, so the same file recorded twice records noth
 index changed since is a conflict, reported, with nothing lost (docs/metering-imports.md)."""
 
 import csv
-import datetime
 import hashlib
 import io
-import json
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
@@ -24,20 +20,14 @@ from mita.core.jobs import job_advance, job_create, job_fail, job_finish, job_st
 from mita.core.processes import ProcessFailed, in_processes
 from mita.metering.errors import MeteringError
 from mita.metering.models import Reading, ReadingImport, ReadingImportRow
+from mita.metering.reading_checked import Checked, reading_key
 from mita.metering.reading_files import FileRow, reading_file_read
 from mita.metering.reading_lookups import rows_changed_since, rows_resolve
-from mita.metering.readings import ReadingInput, readings_keyed, readings_record
+from mita.metering.readings import readings_keyed, readings_record
 
 RECORD_CHUNK = 5_000  # rows per readings_record call: one transaction each, progress between them
 RECORD_PROCESSES = 2  # processes recording chunks at once on PostgreSQL (see _recorded)
 ROW_BATCH = 2_000
-CHECKED_VERSION = 2  # of ReadingImport.checked's layout; another version is read as none (the file is checked again)
-
-
-def row_key(row: FileRow) -> str:
-    """The idempotency key of a file's row: the same connection, register and read date is the same reading."""
-    assert row.connection_id is not None and row.read_on is not None
-    return f"file:{row.connection_id}:{row.register}:{row.read_on.isoformat()}"
 
 
 def _error_rows(reading_import: ReadingImport, rows: Iterable[FileRow]) -> list[ReadingImportRow]:
@@ -71,7 +61,7 @@ def reading_import_check(*, operator: Any, acting_user: Any, file_name: str, con
             columns=read.columns,
             ignored_columns=read.ignored_columns,
             created_by=acting_user,
-            checked=_checked_of(read.rows),
+            checked=Checked.of(read.rows).kept(),
         )
         _counts_checked(reading_import, read.rows)
         with_errors = [row for row in read.rows if row.errors]
@@ -92,62 +82,6 @@ def reading_import_check(*, operator: Any, acting_user: Any, file_name: str, con
         },
     )
     return reading_import
-
-
-# The fields of a good row kept by the check, in FileRow's own order: those before its errors, and its ids after them.
-_KEPT = (
-    "number",
-    "connection_number",
-    "meter_serial",
-    "brand",
-    "register",
-    "index",
-    "read_on",
-    "cycle",
-    "reader_code",
-    "reader",
-    "note",
-)
-_KEPT_AFTER = ("connection_id", "meter_id", "reader_id", "installation_id")
-
-
-def _checked_of(rows: list[FileRow]) -> bytes:
-    """What the check found (compressed JSON), for the run to record without reading and looking the file up again:
-    the rows with errors as reported, the good rows resolved (ids) with the cells a new check would need. Kept by
-    column, one list per field: the encoder writes long lists of plain values in C, where a list per row cost
-    Python twice over (docs/metering-imports.md, "Eleventh round")."""
-    good = [row for row in rows if row.ok]
-    columns: dict[str, list[Any]] = {name: [getattr(row, name) for row in good] for name in (*_KEPT, *_KEPT_AFTER)}
-    columns["index"] = [None if index is None else str(index) for index in columns["index"]]
-    columns["read_on"] = [day.isoformat() for day in columns["read_on"]]
-    errors = [[row.number, row.connection_number, row.meter_serial, row.errors] for row in rows if row.errors]
-    text = json.dumps({"version": CHECKED_VERSION, "good": columns, "errors": errors}, separators=(",", ":"))
-    return zlib.compress(text.encode(), 1)
-
-
-def _checked_rows(reading_import: ReadingImport) -> list[FileRow] | None:
-    """The rows as the check left them (blank rows left out; the good ones first, then those with errors), or None
-    when the import has none kept."""
-    kept = bytes(reading_import.checked or b"")
-    if not kept:
-        return None
-    found = json.loads(zlib.decompress(kept))
-    if found.get("version") != CHECKED_VERSION:
-        return None
-    columns = found["good"]
-    columns["index"] = [None if index is None else Decimal(index) for index in columns["index"]]
-    columns["read_on"] = list(map(datetime.date.fromisoformat, columns["read_on"]))
-    rows = [
-        FileRow(number, connection_number, serial, brand, register, index, day, cycle, code, reader, note, [], False)
-        for number, connection_number, serial, brand, register, index, day, cycle, code, reader, note in zip(
-            *(columns[name] for name in _KEPT), strict=True
-        )
-    ]
-    for row, *ids in zip(rows, *(columns[name] for name in _KEPT_AFTER), strict=True):
-        row.connection_id, row.meter_id, row.reader_id, row.installation_id = ids
-    for number, connection_number, meter_serial, errors in found["errors"]:
-        rows.append(FileRow(number, connection_number, meter_serial, "", "", None, None, "", "", "", "", errors))
-    return rows
 
 
 def _check_again(operator: Any, rows: list[FileRow]) -> None:
@@ -271,17 +205,18 @@ def reading_import_run(*, reading_import_id: int, acting_user: Any = None) -> Re
 
 def _record(reading_import: ReadingImport, acting_user: Any) -> tuple[list[ReadingImportRow], dict[str, Any]]:
     operator = reading_import.operator
-    rows = _checked_rows(reading_import)
-    if rows is None:  # an import checked before the check kept its rows: read and check the file again
+    checked = Checked.read(bytes(reading_import.checked or b""))
+    if checked is None:  # an import checked before the check kept its rows: read and check the file again
         read = reading_file_read(file_name=reading_import.file_name, content=bytes(reading_import.content))
         rows_resolve(operator=operator, rows=read.rows)
         total, blank = len(read.rows), sum(1 for row in read.rows if row.blank)
-        rows = [row for row in read.rows if not row.blank]
+        checked = Checked.of(read.rows)
+        positions = list(range(len(checked)))
     else:
         # What the check found stands where nothing it relied on changed since: the readers and registers are checked
         # here, each row's installation by readings_record under the meter states' locks (installation_changed).
         total, blank = reading_import.rows_total, reading_import.rows_blank
-        _check_again(operator, rows_changed_since(operator=operator, rows=[row for row in rows if row.ok]))
+        positions = _still_good(operator, checked)
     tally: dict[str, Any] = {"rows_created": 0, "rows_replayed": 0, "rows_refused": 0, "rows_review": 0}
     review: Counter[str] = Counter()
     refused: Counter[str] = Counter()
@@ -289,28 +224,37 @@ def _record(reading_import: ReadingImport, acting_user: Any) -> tuple[list[Readi
     conflicts: list[tuple[FileRow, str]] = []
     changed: list[FileRow] = []
 
-    def record(good: list[FileRow], *, checked: bool) -> None:
-        # Oldest first per connection and register, a connection's rows all in one chunk: each reading is checked
-        # against the one before, and two chunks never touch the same meter state.
-        good.sort(key=lambda row: (row.connection_id, row.register, row.read_on, row.number))
-        chunks = chunks_by_connection(good, RECORD_CHUNK)
-        for chunk, outcomes in _recorded(operator, chunks, checked=checked, acting_user=acting_user):
-            for row, found in zip(chunk, outcomes, strict=True):
+    def record(rows: Checked, positions: list[int], *, installation_checked: bool) -> None:
+        # A connection's rows all in one chunk, where readings_record checks each against the one before (oldest
+        # first), and two chunks never touch the same meter state; by connection, so that a chunk's states lie
+        # together. The rows are sorted and cut by position: no object is made per row here.
+        connection_ids = rows.columns["connection_id"]
+        positions.sort(key=connection_ids.__getitem__)
+        chunks = chunks_by_connection(positions, connection_ids, RECORD_CHUNK)
+        for chunk, done in _recorded(
+            operator, rows, chunks, installation_checked=installation_checked, acting_user=acting_user
+        ):
+            tally["rows_created"] += done.created
+            tally["rows_replayed"] += done.replayed
+            for position, found in done.notable:
                 if found.code == "installation_changed":
-                    changed.append(row)
+                    changed.append(rows.row(position))
                 else:
-                    _tally(reading_import, row, found, tally, review, refused, problems, conflicts)
-            if reading_import.job_id and checked:
+                    _tally(reading_import, rows.row(position), found, tally, review, refused, problems, conflicts)
+            if reading_import.job_id and installation_checked:
                 job_advance(job_id=reading_import.job_id, by=len(chunk))
 
-    record([row for row in rows if row.ok], checked=True)
+    record(checked, positions, installation_checked=True)
+    with_errors = checked.errors
     if changed:  # a meter swapped or removed since the check: those rows are looked up and recorded as they are now
         _check_again(operator, changed)
-        record([row for row in changed if row.ok], checked=False)
-    problems += _error_rows(reading_import, rows)
+        with_errors += [row for row in changed if row.errors]
+        again = Checked.of(changed)
+        record(again, list(range(len(again))), installation_checked=False)
+    problems += _error_rows(reading_import, with_errors)
     problems += _conflict_rows(reading_import, conflicts)
     problems.sort(key=lambda problem: problem.number)
-    errors = sum(1 for row in rows if row.errors)
+    errors = len(with_errors)
     tally.update(
         rows_total=total,
         rows_valid=total - errors - blank,
@@ -322,24 +266,46 @@ def _record(reading_import: ReadingImport, acting_user: Any) -> tuple[list[Readi
     return problems, tally
 
 
-def chunks_by_connection(rows: list[FileRow], size: int) -> list[list[FileRow]]:
-    """Rows sorted by connection cut into chunks of about `size`, never between two rows of one connection."""
-    chunks: list[list[FileRow]] = []
+def _still_good(operator: Any, checked: Checked) -> list[int]:
+    """The positions of the checked rows to record: all, but for those whose reader or register changed since the
+    check and that have an error now (they join the rows with errors); the others of those are looked up again."""
+    columns = checked.columns
+    changed = rows_changed_since(
+        operator=operator, readers=columns["reader"], reader_ids=columns["reader_id"], registers=columns["register"]
+    )
+    if not changed:
+        return list(range(len(checked)))
+    rows = [checked.row(position) for position in changed]
+    _check_again(operator, rows)
+    wrong: set[int] = set()
+    for position, row in zip(changed, rows, strict=True):
+        if row.errors:
+            wrong.add(position)
+            checked.errors.append(row)
+        else:
+            checked.place(position, row)
+    return [position for position in range(len(checked)) if position not in wrong]
+
+
+def chunks_by_connection(positions: list[int], connection_ids: list[int], size: int) -> list[list[int]]:
+    """Positions of rows sorted by connection (`connection_ids[position]`) cut into chunks of about `size`, never
+    between two rows of one connection."""
+    chunks: list[list[int]] = []
     start = 0
-    while start < len(rows):
-        end = min(start + size, len(rows))
-        while end < len(rows) and rows[end].connection_id == rows[end - 1].connection_id:
+    while start < len(positions):
+        end = min(start + size, len(positions))
+        while end < len(positions) and connection_ids[positions[end]] == connection_ids[positions[end - 1]]:
             end += 1
-        chunks.append(rows[start:end])
+        chunks.append(positions[start:end])
         start = end
     return chunks
 
 
 class Outcome(NamedTuple):
-    """What the import keeps of a row's result (in this process or sent back from another): what _tally reads, the
-    reading as its id, status and anomaly (a reading in review is linked from the report); not the whole reading."""
+    """What the import keeps of a row refused or recorded for review (in this process or sent back from another):
+    what _tally reads, the reading as its id, status and anomaly (a reading in review is linked from the report)."""
 
-    outcome: str  # "created", "replayed" or "refused"
+    outcome: str  # "created" or "refused"
     code: str
     message: str
     reading_id: int | None
@@ -347,16 +313,39 @@ class Outcome(NamedTuple):
     anomaly: str
 
 
-def _record_chunk(operator: Any, chunk: list[FileRow], *, checked: bool, acting_user: Any) -> list[Outcome]:
+class ChunkDone(NamedTuple):
+    """A chunk's results as sent back: how many rows were recorded and replayed, and the rows that need a line in
+    the report (refused, or recorded for review) by position. Not one result per row: the rows that went in are
+    counted, not described, and 100,000 results would be pickled, sent and read back for nothing."""
+
+    created: int
+    replayed: int
+    notable: list[tuple[int, Outcome]]
+
+
+def _record_chunk(
+    operator: Any, checked: Checked, chunk: list[int], *, installation_checked: bool, acting_user: Any
+) -> ChunkDone:
     results = readings_record(
         operator=operator,
-        rows=[_input(row, checked=checked) for row in chunk],
+        rows=checked.inputs(chunk, installation_checked=installation_checked),
         source=Reading.Source.IMPORT,
         acting_user=acting_user,
     )
-    return [
-        Outcome(result.outcome, result.code, str(result.message), *_reading_of(result.reading)) for result in results
-    ]
+    created = replayed = 0
+    notable: list[tuple[int, Outcome]] = []
+    for position, result in zip(chunk, results, strict=True):
+        reading = result.reading
+        if result.outcome == "replayed":
+            replayed += 1
+            continue
+        if result.outcome == "created":
+            created += 1
+            assert reading is not None
+            if reading.status != Reading.Status.REVIEW:
+                continue
+        notable.append((position, Outcome(result.outcome, result.code, str(result.message), *_reading_of(reading))))
+    return ChunkDone(created, replayed, notable)
 
 
 def _reading_of(reading: Reading | None) -> tuple[int | None, str, str]:
@@ -364,43 +353,26 @@ def _reading_of(reading: Reading | None) -> tuple[int | None, str, str]:
 
 
 def _recorded(
-    operator: Any, chunks: list[list[FileRow]], *, checked: bool, acting_user: Any
-) -> Iterator[tuple[list[FileRow], list[Outcome]]]:
-    """Each chunk with its outcomes, in the order they are done. On PostgreSQL, outside a transaction, the chunks are
-    shared among RECORD_PROCESSES forked processes (core.processes), each chunk its own transaction: the processes'
-    Python runs on every core while the database serves them. Chunks share no connection, so they lock no meter
-    state in common."""
+    operator: Any, checked: Checked, chunks: list[list[int]], *, installation_checked: bool, acting_user: Any
+) -> Iterator[tuple[list[int], ChunkDone]]:
+    """Each chunk with what became of it, in the order they are done. On PostgreSQL, outside a transaction, the chunks
+    are shared among RECORD_PROCESSES forked processes (core.processes), each chunk its own transaction: the
+    processes' Python runs on every core while the database serves them. Chunks share no connection, so they lock no
+    meter state in common."""
+    options = {"installation_checked": installation_checked, "acting_user": acting_user}
     if connection.vendor != "postgresql" or connection.in_atomic_block or RECORD_PROCESSES < 2 or len(chunks) < 2:
         for chunk in chunks:
-            yield chunk, _record_chunk(operator, chunk, checked=checked, acting_user=acting_user)
+            yield chunk, _record_chunk(operator, checked, chunk, **options)
         return
 
-    def chunk_do(chunk: list[FileRow]) -> list[Outcome]:
-        return _record_chunk(operator, chunk, checked=checked, acting_user=acting_user)
+    def chunk_do(chunk: list[int]) -> ChunkDone:
+        return _record_chunk(operator, checked, chunk, **options)
 
     try:
-        for position, outcomes in in_processes(chunk_do, chunks, RECORD_PROCESSES):
-            yield chunks[position], outcomes
+        for position, done in in_processes(chunk_do, chunks, RECORD_PROCESSES):
+            yield chunks[position], done
     except ProcessFailed as error:
         raise MeteringError(str(error), code="import_failed") from None
-
-
-def _input(row: FileRow, *, checked: bool) -> ReadingInput:
-    """The row for readings_record; `checked`: found by an earlier check, to be refused if its meter changed since."""
-    assert row.connection_id is not None and row.read_on is not None
-    return ReadingInput(
-        connection_id=row.connection_id,
-        current_index=row.index,
-        read_on=row.read_on,
-        register=row.register,
-        cycle=row.cycle,
-        reader_code=row.reader_code,
-        key=row_key(row),
-        reader_id=row.reader_id,
-        meter_id=row.meter_id,
-        note=row.note,
-        installation_id=row.installation_id if checked else None,
-    )
 
 
 def _tally(
@@ -413,7 +385,8 @@ def _tally(
     problems: list[ReadingImportRow],
     conflicts: list[tuple[FileRow, str]],
 ) -> None:
-    outcome, code, message, reading_id, status, anomaly = found
+    """A row refused or recorded for review: counted, and kept for the report."""
+    outcome, code, message, reading_id, _status, anomaly = found
 
     def problem(kind: str, code: str, message: str, reading_id: int | None = None) -> ReadingImportRow:
         column = "index" if kind == ReadingImportRow.Outcome.CONFLICT else ""
@@ -437,21 +410,16 @@ def _tally(
         else:
             problems.append(problem(ReadingImportRow.Outcome.REFUSED, code, message))
         return
-    if outcome == "replayed":
-        tally["rows_replayed"] += 1
-        return
-    tally["rows_created"] += 1
-    if status == Reading.Status.REVIEW:
-        tally["rows_review"] += 1
-        review[anomaly] += 1
-        problems.append(
-            problem(
-                ReadingImportRow.Outcome.REVIEW,
-                anomaly,
-                _("Recorded; waits in the review queue: %(anomaly)s.") % {"anomaly": _anomaly_label(anomaly)},
-                reading_id,
-            )
+    tally["rows_review"] += 1
+    review[anomaly] += 1
+    problems.append(
+        problem(
+            ReadingImportRow.Outcome.REVIEW,
+            anomaly,
+            _("Recorded; waits in the review queue: %(anomaly)s.") % {"anomaly": _anomaly_label(anomaly)},
+            reading_id,
         )
+    )
 
 
 _ANOMALY_LABELS = dict(Reading.Anomaly.choices)
@@ -463,16 +431,21 @@ def _anomaly_label(anomaly: str) -> str:
     return str(_ANOMALY_LABELS.get(anomaly, anomaly))
 
 
+def _key_of(row: FileRow) -> str:
+    assert row.connection_id is not None and row.read_on is not None
+    return reading_key(row.connection_id, row.register, row.read_on)
+
+
 def _conflict_rows(reading_import: ReadingImport, conflicts: list[tuple[FileRow, str]]) -> list[ReadingImportRow]:
     """A row whose key was recorded with another reading: say what was recorded, link to it; nothing is lost."""
     firsts: dict[str, Reading] = {}
-    keys = [row_key(row) for row, _message in conflicts]
+    keys = [_key_of(row) for row, _message in conflicts]
     for readings in among(readings_keyed(reading_import.operator_id), "key", keys):
         for reading in readings:
             firsts[reading.key] = reading
     made = []
     for row, message in conflicts:
-        first = firsts.get(row_key(row))
+        first = firsts.get(_key_of(row))
         if first is not None:
             message = _(
                 "Recorded before with index %(recorded)s (%(day)s); this file says %(index)s. The recorded reading "

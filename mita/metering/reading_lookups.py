@@ -3,7 +3,7 @@ query per look-up for the whole file (`= ANY` of one array on PostgreSQL), never
 row once they are known (docs/metering-imports.md, "What the check says")."""
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
@@ -229,22 +229,26 @@ class _Readers:
 AMBIGUOUS = -1  # not a user's id
 
 
-def rows_changed_since(*, operator: Any, rows: list[FileRow]) -> list[FileRow]:
-    """Of rows resolved by an earlier check, those whose reader or register no longer resolves to what it did (a user
-    left the operator, a meter model's register was renamed): to be checked again. Their installations are checked
-    by readings_record itself (ReadingInput.installation_id), under the meter states' locks."""
-    changed: list[FileRow] = []
-    with_reader = [row for row in rows if row.reader]
-    if with_reader:
-        readers = _Readers(operator)
-        ids: dict[str, int | None] = {}
-        for row in with_reader:
-            if row.reader not in ids:
-                ids[row.reader] = readers.id_of(row.reader)
-            if ids[row.reader] != row.reader_id:
-                changed.append(row)
-    other_registers = [row for row in rows if row.register != "main"]
-    if other_registers:
-        codes = set(Register.objects.filter(meter_model__operator=operator).values_list("code", flat=True))
-        changed += [row for row in other_registers if row.register not in codes]
-    return list({row.number: row for row in changed}.values())
+def rows_changed_since(
+    *, operator: Any, readers: Sequence[str], reader_ids: Sequence[int | None], registers: Sequence[str]
+) -> list[int]:
+    """Of rows resolved by an earlier check, given by column (each row's reader as written, the id it resolved to,
+    its register), the positions of those whose reader or register no longer resolves to what it did (a user left
+    the operator, a meter model's register was renamed): to be checked again. Each distinct reader and register is
+    looked at once. Their installations are checked by readings_record itself (ReadingInput.installation_id), under
+    the meter states' locks."""
+    changed: set[int] = set()
+    written = set(readers) - {""}
+    if written:
+        users = _Readers(operator)
+        now = {reader: users.id_of(reader) for reader in written}
+        changed.update(
+            k
+            for k, (reader, reader_id) in enumerate(zip(readers, reader_ids, strict=True))
+            if reader and now[reader] != reader_id
+        )
+    others = set(registers) - {"main"}
+    if others:
+        gone = others - set(Register.objects.filter(meter_model__operator=operator).values_list("code", flat=True))
+        changed.update(k for k, register in enumerate(registers) if register in gone)
+    return sorted(changed)

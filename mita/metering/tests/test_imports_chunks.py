@@ -15,39 +15,24 @@ from django.utils import translation
 from mita.metering import reading_imports
 from mita.metering.errors import MeteringError
 from mita.metering.models import MeterState, Reading, ReadingImport
+from mita.metering.reading_checked import Checked
 from mita.metering.reading_files import FileRow
 from mita.metering.reading_imports import chunks_by_connection, reading_import_check, reading_import_run
+from mita.metering.readings import ReadingInput
 from mita.metering.tests.world import metered_connection
 
 D = Decimal
 HEADER = "connection_number,meter_serial,register,index,read_on,cycle,reader_code,reader,note"
 
 
-def _file_row(number: int, connection_id: int) -> FileRow:
-    return FileRow(
-        number=number,
-        connection_number="",
-        meter_serial="",
-        brand="",
-        register="main",
-        index=None,
-        read_on=None,
-        cycle="",
-        reader_code="",
-        reader="",
-        note="",
-        errors=[],
-        connection_id=connection_id,
-    )
-
-
 def test_chunks_are_cut_between_connections_never_inside_one():
-    rows = [_file_row(n, connection_id) for n, connection_id in enumerate([1, 1, 1, 2, 3, 3, 4])]
-    chunks = chunks_by_connection(rows, 2)
-    assert [[row.connection_id for row in chunk] for chunk in chunks] == [[1, 1, 1], [2, 3, 3], [4]]
-    assert [row.number for chunk in chunks for row in chunk] == list(range(7))  # every row once, in order
-    assert chunks_by_connection(rows, 100) == [rows]
-    assert chunks_by_connection([], 2) == []
+    connection_ids = [3, 1, 1, 1, 2, 3, 4]
+    positions = [1, 2, 3, 4, 0, 5, 6]  # sorted by connection
+    chunks = chunks_by_connection(positions, connection_ids, 2)
+    assert [[connection_ids[k] for k in chunk] for chunk in chunks] == [[1, 1, 1], [2, 3, 3], [4]]
+    assert [k for chunk in chunks for k in chunk] == positions  # every row once, in order
+    assert chunks_by_connection(positions, connection_ids, 100) == [positions]
+    assert chunks_by_connection([], [], 2) == []
 
 
 def _connections_and_file(operator) -> tuple[list, bytes]:
@@ -78,10 +63,10 @@ def test_chunks_are_recorded_two_at_once_on_postgresql_with_the_findings_of_one_
     spy = tmp_path / "chunks.jsonl"  # a file: the chunks may be recorded in other processes
     record_chunk = reading_imports._record_chunk
 
-    def spied(operator, chunk, **options):
+    def spied(operator, checked, chunk, **options):
         with spy.open("a") as out:
             out.write(json.dumps([os.getpid(), translation.get_language(), len(chunk)]) + "\n")
-        return record_chunk(operator, chunk, **options)
+        return record_chunk(operator, checked, chunk, **options)
 
     monkeypatch.setattr(reading_imports, "_record_chunk", spied)
     checked = reading_import_check(operator=operator_a, acting_user=None, file_name="r.csv", content=content)
@@ -124,10 +109,10 @@ def test_a_chunk_that_fails_fails_the_import_and_running_it_again_records_the_re
     record_chunk = reading_imports._record_chunk
     failing = installations[3].connection_id
 
-    def breaking(operator, chunk, **options):
-        if any(row.connection_id == failing for row in chunk):
+    def breaking(operator, checked, chunk, **options):
+        if any(checked.columns["connection_id"][k] == failing for k in chunk):
             raise RuntimeError("the database went away")
-        return record_chunk(operator, chunk, **options)
+        return record_chunk(operator, checked, chunk, **options)
 
     monkeypatch.setattr(reading_imports, "_record_chunk", breaking)
     checked = reading_import_check(operator=operator_a, acting_user=None, file_name="r.csv", content=content)
@@ -181,13 +166,49 @@ def test_the_rows_a_check_keeps_come_back_as_they_were():
     wrong = FileRow(4, "AAL-9999", "", "", "main", D(5), None, "", "", "", "", [])
     wrong.error("read_on", "Write the date the meter was read.")
     blank = FileRow(5, "AAL-0003", "", "", "main", None, None, "", "", "", "", [], True)
-    kept = reading_imports._checked_of([good, unread, wrong, blank])
-    back = reading_imports._checked_rows(ReadingImport(checked=kept))
+    kept = Checked.of([good, unread, wrong, blank]).kept()
+    back = Checked.read(kept)
     assert back is not None
-    assert back[:2] == [good, unread]  # the good rows, ids and all
-    assert [(row.number, row.connection_number, row.errors) for row in back[2:]] == [
+    assert [back.row(0), back.row(1)] == [good, unread]  # the good rows, ids and all
+    assert len(back) == 2
+    assert [(row.number, row.connection_number, row.errors) for row in back.errors] == [
         (4, "AAL-9999", [{"column": "read_on", "message": "Write the date the meter was read."}])
     ]  # the rows with errors as reported; blank rows are counted, not kept
-    assert reading_imports._checked_rows(ReadingImport(checked=b"")) is None
+    assert Checked.read(b"") is None
     older = zlib.compress(json.dumps({"version": 1, "rows": []}).encode())  # the layout before: read as none
-    assert reading_imports._checked_rows(ReadingImport(checked=older)) is None
+    assert Checked.read(older) is None
+
+
+def test_checked_rows_become_the_inputs_readings_record_takes_with_their_keys():
+    row = FileRow(2, "AAL-0001", "30001", "", "main", D("12.5"), datetime.date(2026, 1, 28), "2026-01", "", "", "x", [])
+    row.connection_id, row.meter_id, row.reader_id, row.installation_id = 7, 8, 9, 10
+    unread = FileRow(3, "AAL-0002", "", "", "active", None, datetime.date(2026, 1, 29), "", "dog", "", "", [])
+    unread.connection_id, unread.installation_id = 11, 12
+    checked = Checked.of([row, unread])
+    first, second = checked.inputs([1, 0], installation_checked=True)
+    assert second == ReadingInput(
+        connection_id=7,
+        current_index=D("12.5"),
+        read_on=datetime.date(2026, 1, 28),
+        register="main",
+        cycle="2026-01",
+        key="file:7:main:2026-01-28",
+        reader_id=9,
+        meter_id=8,
+        note="x",
+        installation_id=10,
+    )
+    assert (first.connection_id, first.current_index, first.reader_code, first.key, first.installation_id) == (
+        11,
+        None,
+        "dog",
+        "file:11:active:2026-01-29",
+        12,
+    )
+    # looked up again (a meter changed since): no installation to hold the row to
+    assert [found.installation_id for found in checked.inputs([0, 1], installation_checked=False)] == [None, None]
+    moved = checked.row(0)
+    moved.connection_id = moved.installation_id = 99
+    assert checked.columns["connection_id"][0] == 7  # a row apart: changing it changes no column
+    checked.place(0, moved)
+    assert (checked.columns["connection_id"][0], checked.columns["installation_id"][0]) == (99, 99)

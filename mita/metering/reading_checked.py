@@ -1,0 +1,121 @@
+"""What a file's check found, kept on the import (`ReadingImport.checked`) for the run to record without reading and
+looking the file up again, and held by column while it is recorded: one list per field of the good rows, the rows with
+errors apart. By column, not as a row object each: the encoder writes long lists of plain values in C where a list per
+row cost Python twice over, and recording 100,000 rows then makes no object per row in the process that shares the
+chunks out, only in the processes recording them (docs/metering-imports.md, "Eleventh round" and "Thirteenth round")."""
+
+import datetime
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from mita.metering.reading_files import FileRow
+from mita.metering.readings import ReadingInput
+
+VERSION = 2  # of the kept layout; another version is read as none (the file is checked again)
+
+# The fields of a good row kept, in FileRow's own order: those before its errors, and its ids after them.
+_BEFORE = (
+    "number",
+    "connection_number",
+    "meter_serial",
+    "brand",
+    "register",
+    "index",
+    "read_on",
+    "cycle",
+    "reader_code",
+    "reader",
+    "note",
+)
+_AFTER = ("connection_id", "meter_id", "reader_id", "installation_id")
+FIELDS = (*_BEFORE, *_AFTER)
+
+
+def reading_key(connection_id: int, register: str, read_on: datetime.date) -> str:
+    """The idempotency key of a file's row: the same connection, register and read date is the same reading."""
+    return f"file:{connection_id}:{register}:{read_on.isoformat()}"
+
+
+class Checked:
+    """A checked file's good rows by column (`index` a Decimal or None, `read_on` a date; row k is every column's
+    k-th value) and its rows with errors, as reported."""
+
+    def __init__(self, columns: dict[str, list[Any]], errors: list[FileRow]) -> None:
+        self.columns = columns
+        self.errors = errors
+
+    @classmethod
+    def of(cls, rows: Iterable[FileRow]) -> "Checked":
+        """The good rows of these (neither blank nor with errors) by column, and those with errors."""
+        rows = list(rows)
+        good = [row for row in rows if row.ok]
+        return cls({name: [getattr(row, name) for row in good] for name in FIELDS}, [row for row in rows if row.errors])
+
+    def __len__(self) -> int:
+        return len(self.columns["number"])
+
+    def row(self, position: int) -> FileRow:
+        """The good row at `position`, as a FileRow of its own (changing it changes no column)."""
+        row = FileRow(**{name: self.columns[name][position] for name in _BEFORE}, errors=[])
+        row.connection_id, row.meter_id, row.reader_id, row.installation_id = (
+            self.columns[name][position] for name in _AFTER
+        )
+        return row
+
+    def place(self, position: int, row: FileRow) -> None:
+        """Put a row looked up again back at its position (its ids may have changed)."""
+        for name in _AFTER:
+            self.columns[name][position] = getattr(row, name)
+
+    def inputs(self, positions: Sequence[int], *, installation_checked: bool) -> list[ReadingInput]:
+        """The rows at `positions` for readings_record. `installation_checked`: each with the installation the check
+        found, for readings_record to refuse it (installation_changed) when its meter changed since."""
+        columns = self.columns
+        connection_ids, indexes, days = columns["connection_id"], columns["index"], columns["read_on"]
+        registers, cycles, codes, notes = columns["register"], columns["cycle"], columns["reader_code"], columns["note"]
+        reader_ids, meter_ids, installation_ids = columns["reader_id"], columns["meter_id"], columns["installation_id"]
+        return [
+            ReadingInput(
+                connection_id=connection_ids[k],
+                current_index=indexes[k],
+                read_on=days[k],
+                register=registers[k],
+                cycle=cycles[k],
+                reader_code=codes[k],
+                key=reading_key(connection_ids[k], registers[k], days[k]),
+                reader_id=reader_ids[k],
+                meter_id=meter_ids[k],
+                note=notes[k],
+                installation_id=installation_ids[k] if installation_checked else None,
+            )
+            for k in positions
+        ]
+
+    def kept(self) -> bytes:
+        """The compressed JSON ReadingImport.checked keeps."""
+        columns = dict(self.columns)
+        columns["index"] = [None if index is None else str(index) for index in columns["index"]]
+        columns["read_on"] = [day.isoformat() for day in columns["read_on"]]
+        errors = [[row.number, row.connection_number, row.meter_serial, row.errors] for row in self.errors]
+        text = json.dumps({"version": VERSION, "good": columns, "errors": errors}, separators=(",", ":"))
+        return zlib.compress(text.encode(), 1)
+
+    @classmethod
+    def read(cls, kept: bytes) -> "Checked | None":
+        """What `kept` wrote, or None when there is nothing kept or it has another layout."""
+        if not kept:
+            return None
+        found = json.loads(zlib.decompress(kept))
+        if found.get("version") != VERSION:
+            return None
+        columns = found["good"]
+        columns["index"] = [None if index is None else Decimal(index) for index in columns["index"]]
+        columns["read_on"] = list(map(datetime.date.fromisoformat, columns["read_on"]))
+        errors = [
+            FileRow(number, connection_number, meter_serial, "", "", None, None, "", "", "", "", errors)
+            for number, connection_number, meter_serial, errors in found["errors"]
+        ]
+        return cls(columns, errors)
