@@ -26,7 +26,7 @@ class ReadingImport(models.Model):
     digest = models.CharField(max_length=64)
     # The file itself, kept in the database so that any worker can read it back when the import is confirmed.
     content = models.BinaryField()
-    # What the check found, by column (compressed JSON, reading_imports._checked_of), so that recording the file does
+    # What the check found, by column (compressed JSON, reading_checked.Checked.kept), so that recording the file does
     # not read and look it up again; emptied once the file is recorded.
     checked = models.BinaryField(default=b"", editable=False)
     columns = models.JSONField(_("columns"), default=list)
