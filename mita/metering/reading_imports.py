@@ -52,6 +52,7 @@ def reading_import_check(*, operator: Any, acting_user: Any, file_name: str, con
     with collector_paused():  # as when it is recorded: a row's objects live until the check ends
         read = reading_file_read(file_name=file_name, content=content)
         rows_resolve(operator=operator, rows=read.rows)
+        checked = Checked.of(read.rows)
         reading_import = ReadingImport(
             operator=operator,
             file_name=(file_name or "upload")[:255],
@@ -61,13 +62,13 @@ def reading_import_check(*, operator: Any, acting_user: Any, file_name: str, con
             columns=read.columns,
             ignored_columns=read.ignored_columns,
             created_by=acting_user,
-            checked=Checked.of(read.rows).kept(),
+            checked=checked.kept(),
         )
         _counts_checked(reading_import, read.rows)
-        with_errors = [row for row in read.rows if row.errors]
+        with_errors = checked.errors
         # The rows let go while the collector still sleeps: the first allocation after it wakes would otherwise walk
         # every object made since it slept (a tenth of a second for 100,000 rows), all of them garbage by then.
-        del read
+        del read, checked
     reading_import.save()
     instances_insert(_error_rows(reading_import, with_errors))
     audit_record(
@@ -245,12 +246,11 @@ def _record(reading_import: ReadingImport, acting_user: Any) -> tuple[list[Readi
                 job_advance(job_id=reading_import.job_id, by=len(chunk))
 
     record(checked, positions, installation_checked=True)
-    with_errors = checked.errors
     if changed:  # a meter swapped or removed since the check: those rows are looked up and recorded as they are now
         _check_again(operator, changed)
-        with_errors += [row for row in changed if row.errors]
         again = Checked.of(changed)
         record(again, list(range(len(again))), installation_checked=False)
+    with_errors = [*checked.errors, *(row for row in changed if row.errors)]
     problems += _error_rows(reading_import, with_errors)
     problems += _conflict_rows(reading_import, conflicts)
     problems.sort(key=lambda problem: problem.number)
@@ -303,13 +303,12 @@ def chunks_by_connection(positions: list[int], connection_ids: list[int], size: 
 
 class Outcome(NamedTuple):
     """What the import keeps of a row refused or recorded for review (in this process or sent back from another):
-    what _tally reads, the reading as its id, status and anomaly (a reading in review is linked from the report)."""
+    what _tally reads, the reading in review as its id and anomaly (it is linked from the report)."""
 
-    outcome: str  # "created" or "refused"
+    outcome: str  # "created" (for review) or "refused"
     code: str
     message: str
     reading_id: int | None
-    status: str
     anomaly: str
 
 
@@ -344,12 +343,9 @@ def _record_chunk(
             assert reading is not None
             if reading.status != Reading.Status.REVIEW:
                 continue
-        notable.append((position, Outcome(result.outcome, result.code, str(result.message), *_reading_of(reading))))
+        reading_id, anomaly = (None, "") if reading is None else (reading.pk, reading.anomaly)
+        notable.append((position, Outcome(result.outcome, result.code, str(result.message), reading_id, anomaly)))
     return ChunkDone(created, replayed, notable)
-
-
-def _reading_of(reading: Reading | None) -> tuple[int | None, str, str]:
-    return (None, "", "") if reading is None else (reading.pk, reading.status, reading.anomaly)
 
 
 def _recorded(
@@ -386,7 +382,7 @@ def _tally(
     conflicts: list[tuple[FileRow, str]],
 ) -> None:
     """A row refused or recorded for review: counted, and kept for the report."""
-    outcome, code, message, reading_id, _status, anomaly = found
+    outcome, code, message, reading_id, anomaly = found
 
     def problem(kind: str, code: str, message: str, reading_id: int | None = None) -> ReadingImportRow:
         column = "index" if kind == ReadingImportRow.Outcome.CONFLICT else ""
