@@ -7,7 +7,6 @@ same key with another body is refused (`key_reused`). Implausible readings are s
 for nothing until staff decide (docs/metering.md).
 """
 
-import dataclasses
 import datetime
 import hashlib
 import json
@@ -59,8 +58,9 @@ class ReadingInput(NamedTuple):
         return hashlib.sha256(body.encode()).hexdigest()
 
 
-@dataclasses.dataclass(frozen=True)
-class RowResult:
+class RowResult(NamedTuple):
+    """What became of one row. A named tuple, as ReadingInput: one is made for every row recorded."""
+
     outcome: str  # "created", "replayed" or "refused"
     reading: Reading | None = None
     code: str = ""
@@ -252,7 +252,8 @@ def readings_record(
     user_id = getattr(acting_user, "pk", None)
     fresh: list[tuple[int, Reading]] = []
     new_keys: dict[str, tuple[str, int]] = {}
-    touched: dict[int, MeterState] = {}
+    touched: dict[tuple[int, str], MeterState] = {}
+    operator_id = operator.pk
     # Per batch, not per row: a cycle's reading window and a meter model's register's dial.
     days_before = datetime.timedelta(days=settings.window_days_before)
     days_after = datetime.timedelta(days=settings.window_days_after)
@@ -264,8 +265,11 @@ def readings_record(
     order = sorted(range(len(rows)), key=lambda i: (rows[i].connection_id, rows[i].register, rows[i].read_on, i))
     for position in order:
         row = rows[position]
-        state = states.get((row.connection_id, row.register))
-        if row.installation_id is not None and (state is None or state.installation_id != row.installation_id):
+        state_key = (row.connection_id, row.register)
+        state = states.get(state_key)
+        # The foreign key's id read from the state's values, not through its descriptor: a Python call each time.
+        installation_id = None if state is None else vars(state)["installation_id"]
+        if row.installation_id is not None and installation_id != row.installation_id:
             results[position] = _refused(
                 "installation_changed", _("The meter on this connection changed since the row was checked.")
             )
@@ -288,7 +292,7 @@ def readings_record(
                     else _refused("key_reused", _("This key was already used for a different reading."))
                 )
                 continue
-        if state is None or state.installation_id is None:
+        if state is None or installation_id is None:
             results[position] = _refused("no_meter", _("This connection has no meter installed for that register."))
             continue
         installation = state.installation
@@ -317,9 +321,9 @@ def readings_record(
             Reading,
             {
                 **reading_defaults,
-                "operator_id": state.operator_id,
+                "operator_id": operator_id,
                 "connection_id": row.connection_id,
-                "installation_id": installation.pk,
+                "installation_id": installation_id,
                 "register": row.register,
                 "cycle": cycle,
                 "read_on": row.read_on,
@@ -367,7 +371,7 @@ def readings_record(
                 state_advance(
                     state, reading, history_size=settings.history_readings or HISTORY, record_history=not interval
                 )
-                touched[state.pk] = state
+                touched[state_key] = state
         fresh.append((position, reading))
         if row.key:
             new_keys[row.key] = (digest, position)
