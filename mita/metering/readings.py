@@ -20,7 +20,7 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from mita.core.bulk import among, attnames_of, id_span, instance_of
-from mita.metering.models import Installation, Meter, MeteringSettings, MeterModel, MeterState, Reading, Register
+from mita.metering.models import Installation, MeteringSettings, MeterModel, MeterState, Reading, Register
 from mita.metering.reading_writes import readings_insert, states_save
 from mita.metering.validation import Dial, Thresholds, cycle_bounds, cycle_of, reading_check
 
@@ -124,25 +124,27 @@ def _known_keys(operator: Any, keys: list[str]) -> dict[str, Reading]:
     return known
 
 
-# Not read with the meter states: the installation's and meter's timestamps and the meter's store dates, which no
-# check needs (a tz-aware timestamp costs microseconds a row to load); deferred, they load when first read.
-_LEFT_OUT = ("created_at", "received_on", "last_calibrated_on")
+# Not read with the meter states: the installation's timestamp, which no check needs (a tz-aware timestamp costs
+# microseconds a row to load); deferred, it loads when first read.
+_LEFT_OUT = ("created_at",)
 
 
-def _states(operator: Any, connection_ids: list[int]) -> tuple[dict[tuple[int, str], MeterState], set[int]]:
-    """The registers' states with their installations, meters and meter models loaded (so that dial_of and the
-    readings' `installation` need no query), made from plain rows: one Installation and Meter per state, the meter
-    models shared; and the ids of those meter models."""
+def _states(
+    operator: Any, connection_ids: list[int]
+) -> tuple[dict[tuple[int, str], MeterState], dict[int, MeterModel]]:
+    """The registers' states with their installations loaded (so that the readings' `installation` needs no query),
+    made from plain rows, one Installation per state; and the model of the meter of each installation, by its id (the
+    models are few and shared: read once, not joined into every row). The meters themselves are not loaded: a check
+    needs only their models (the meter loads, with a query, if a caller reads it)."""
     states: dict[tuple[int, str], MeterState] = {}
     state_names = attnames_of(MeterState)
     installation_names = [name for name in attnames_of(Installation) if name not in _LEFT_OUT]
-    meter_names = [name for name in attnames_of(Meter) if name not in _LEFT_OUT]
     # The history as its JSON text, parsed for all the states at once below: a json.loads per row cost more than the
     # parsing itself (docs/metering-imports.md, "Eleventh round").
     names = [
         *("history_text" if name == "history" else name for name in state_names),
         *(f"installation__{name}" for name in installation_names),
-        *(f"installation__meter__{name}" for name in meter_names),
+        "installation__meter__meter_model_id",
     ]
     # Locked in primary-key order, so that two writers on the same connections never deadlock.
     mine = (
@@ -152,9 +154,10 @@ def _states(operator: Any, connection_ids: list[int]) -> tuple[dict[tuple[int, s
         .order_by("pk")
     )
     db = mine.db
-    meters: list[Meter] = []
-    state_count, installation_count = len(state_names), len(installation_names)
-    meter_start = state_count + installation_count
+    model_ids: dict[int, int] = {}  # installation id -> its meter's model id
+    state_count = len(state_names)
+    # Read by position from the row, not through the foreign keys' descriptors (a Python call each).
+    connection_at, register_at = state_names.index("connection_id"), state_names.index("register")
     installation_at = state_names.index("installation_id")
     wanted = sorted(set(connection_ids))
     if wanted:  # the ids' range too: PostgreSQL reads a chunk's states through meter_state_unique, not all of them
@@ -163,29 +166,22 @@ def _states(operator: Any, connection_ids: list[int]) -> tuple[dict[tuple[int, s
         for row in rows.values_list(*names):
             installation = None
             if row[installation_at] is not None:
-                meter = instance_of(Meter, zip(meter_names, row[meter_start:], strict=True), db=db)
                 installation = instance_of(
-                    Installation,
-                    zip(installation_names, row[state_count:meter_start], strict=True),
-                    db=db,
-                    related={"meter": meter},
+                    Installation, zip(installation_names, row[state_count:-1], strict=True), db=db
                 )
-                meters.append(meter)
+                model_ids[row[installation_at]] = row[-1]
             state = instance_of(
                 MeterState,
                 zip(state_names, row[:state_count], strict=True),
                 db=db,
                 related={"installation": installation},
             )
-            states[(state.connection_id, state.register)] = state
+            states[(row[connection_at], row[register_at])] = state
     histories = json.loads("[" + ",".join(state.history for state in states.values()) + "]")
     for state, history in zip(states.values(), histories, strict=True):
         state.history = history
-    # The meter models are few: read once and shared by the meters, not joined into every row.
-    meter_models = MeterModel.objects.in_bulk({meter.meter_model_id for meter in meters})
-    for meter in meters:
-        meter._state.fields_cache = {"meter_model": meter_models[meter.meter_model_id]}
-    return states, set(meter_models)
+    meter_models = MeterModel.objects.in_bulk(set(model_ids.values()))
+    return states, {installation_id: meter_models[model_id] for installation_id, model_id in model_ids.items()}
 
 
 def multipliers_of(states: Iterable[MeterState]) -> dict[tuple[int, str], Decimal]:
@@ -205,11 +201,14 @@ def _multipliers(model_ids: Iterable[int]) -> dict[tuple[int, str], Decimal]:
 
 def dial_of(state: MeterState, multipliers: dict[tuple[int, str], Decimal]) -> Dial:
     assert state.installation is not None
-    meter_model = state.installation.meter.meter_model
+    return _dial(state.installation.meter.meter_model, state.register, multipliers)
+
+
+def _dial(meter_model: MeterModel, register: str, multipliers: dict[tuple[int, str], Decimal]) -> Dial:
     return Dial(
         digits=meter_model.dial_digits,
         reversible=meter_model.reversible,
-        multiplier=multipliers.get((meter_model.pk, state.register), Decimal(1)),
+        multiplier=multipliers.get((meter_model.pk, register), Decimal(1)),
     )
 
 
@@ -247,8 +246,8 @@ def readings_record(
     thresholds, settings = thresholds_of(operator)
     results: list[RowResult | None] = [None] * len(rows)
     known = _known_keys(operator, [row.key for row in rows if row.key])
-    states, meter_model_ids = _states(operator, [row.connection_id for row in rows])
-    multipliers = _multipliers(meter_model_ids)
+    states, meter_model_of = _states(operator, [row.connection_id for row in rows])
+    multipliers = _multipliers({meter_model.pk for meter_model in meter_model_of.values()})
     user_id = getattr(acting_user, "pk", None)
     fresh: list[tuple[int, Reading]] = []
     new_keys: dict[str, tuple[str, int]] = {}
@@ -340,8 +339,9 @@ def readings_record(
             },
             related={"installation": installation},  # as Reading(installation=...)
         )
-        dial_key = (installation.meter.meter_model_id, row.register)
-        dial = dials.get(dial_key) or dials.setdefault(dial_key, dial_of(state, multipliers))
+        meter_model = meter_model_of[installation_id]
+        dial_key = (meter_model.pk, row.register)
+        dial = dials.get(dial_key) or dials.setdefault(dial_key, _dial(meter_model, row.register, multipliers))
         reading.multiplier = dial.multiplier
         # Smart meters push several readings a cycle: those after the cycle's first are intervals, checked only for
         # going backwards and kept out of the average (docs/metering.md). Any other second actual reading of a cycle,

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from mita.metering.installations import meter_install, meter_replace
-from mita.metering.models import Meter, Reading
+from mita.metering.models import Installation, Meter, Reading
 from mita.metering.readings import ReadingInput, _states, cycle_consumption, readings_record
 from mita.metering.tests.world import meter_model_of, meter_of, metered_connection, store_of
 from mita.metering.validation import Dial, Thresholds, reading_check
@@ -311,8 +311,14 @@ def test_a_batch_reads_the_states_of_its_own_connections_only(operator_a):
     first, middle, last = (installation.connection_id for installation in installations)
     assert first < middle < last
     with transaction.atomic():
-        states, _models = _states(operator_a, [last, first, last])
+        states, models_by_installation = _states(operator_a, [last, first, last])
     assert sorted(states) == [(first, "main"), (last, "main")]
-    assert all(state.installation.meter.meter_model is not None for state in states.values())
+    # each state's installation loaded with it (no query to read it), and the model of its meter, by installation
+    with CaptureQueriesContext(connection) as queries:
+        installations = {state.installation.pk: state.installation for state in states.values()}
+    assert not queries.captured_queries
+    for installation in Installation.objects.filter(pk__in=installations).select_related("meter__meter_model"):
+        assert installations[installation.pk].installed_on == installation.installed_on
+        assert models_by_installation[installation.pk] == installation.meter.meter_model
     with transaction.atomic():
-        assert _states(operator_a, []) == ({}, set())
+        assert _states(operator_a, []) == ({}, {})
