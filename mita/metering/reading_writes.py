@@ -36,7 +36,7 @@ def states_save(states: Sequence[MeterState]) -> None:
     table = quote(meta.db_table)
     fields: list[models.Field[Any, Any]] = [meta.get_field(name) for name in STATE_FIELDS]  # type: ignore[misc]
     readers = [reader_of(field, connection) for field in fields[:-1]]  # all but the history (JSON)
-    plain = operator.attrgetter(*STATE_FIELDS[:-1])  # what psycopg adapts itself
+    plain = operator.attrgetter(meta.pk.attname, *STATE_FIELDS[:-1])  # what psycopg adapts itself
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -53,9 +53,9 @@ def states_save(states: Sequence[MeterState]) -> None:
                 "ON COMMIT DELETE ROWS"
             )
             cursor.execute("TRUNCATE metering_state_moves")
-            with cursor.cursor.copy(f"COPY metering_state_moves (id, n, {', '.join(columns)}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY metering_state_moves (n, id, {', '.join(columns)}) FROM STDIN") as copy:
                 for n, state in enumerate(states, 1):
-                    copy.write_row((state.pk, n, *plain(state)))
+                    copy.write_row((n, *plain(state)))
             cursor.execute(
                 f"UPDATE {table} AS s SET {assignments} FROM metering_state_moves AS v "  # noqa: S608 (model names, quoted)
                 "JOIN jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS h (value, n) ON h.n = v.n WHERE s.id = v.id",

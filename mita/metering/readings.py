@@ -131,11 +131,11 @@ _LEFT_OUT = ("created_at",)
 
 def _states(
     operator: Any, connection_ids: list[int]
-) -> tuple[dict[tuple[int, str], MeterState], dict[int, MeterModel]]:
+) -> tuple[dict[tuple[int, str], MeterState], dict[int, int], dict[int, MeterModel]]:
     """The registers' states with their installations loaded (so that the readings' `installation` needs no query),
-    made from plain rows, one Installation per state; and the model of the meter of each installation, by its id (the
-    models are few and shared: read once, not joined into every row). The meters themselves are not loaded: a check
-    needs only their models (the meter loads, with a query, if a caller reads it)."""
+    made from plain rows, one Installation per state; the id of the model of each installation's meter, by the
+    installation's id; and those models by id (few: read once, not joined into every row). The meters themselves are
+    not loaded: a check needs only their models (a meter loads, with a query, if a caller reads it)."""
     states: dict[tuple[int, str], MeterState] = {}
     state_names = attnames_of(MeterState)
     installation_names = [name for name in attnames_of(Installation) if name not in _LEFT_OUT]
@@ -180,8 +180,7 @@ def _states(
     histories = json.loads("[" + ",".join(state.history for state in states.values()) + "]")
     for state, history in zip(states.values(), histories, strict=True):
         state.history = history
-    meter_models = MeterModel.objects.in_bulk(set(model_ids.values()))
-    return states, {installation_id: meter_models[model_id] for installation_id, model_id in model_ids.items()}
+    return states, model_ids, MeterModel.objects.in_bulk(set(model_ids.values()))
 
 
 def multipliers_of(states: Iterable[MeterState]) -> dict[tuple[int, str], Decimal]:
@@ -246,8 +245,8 @@ def readings_record(
     thresholds, settings = thresholds_of(operator)
     results: list[RowResult | None] = [None] * len(rows)
     known = _known_keys(operator, [row.key for row in rows if row.key])
-    states, meter_model_of = _states(operator, [row.connection_id for row in rows])
-    multipliers = _multipliers({meter_model.pk for meter_model in meter_model_of.values()})
+    states, model_ids, meter_models = _states(operator, [row.connection_id for row in rows])
+    multipliers = _multipliers(meter_models)
     user_id = getattr(acting_user, "pk", None)
     fresh: list[tuple[int, Reading]] = []
     new_keys: dict[str, tuple[str, int]] = {}
@@ -339,9 +338,10 @@ def readings_record(
             },
             related={"installation": installation},  # as Reading(installation=...)
         )
-        meter_model = meter_model_of[installation_id]
-        dial_key = (meter_model.pk, row.register)
-        dial = dials.get(dial_key) or dials.setdefault(dial_key, _dial(meter_model, row.register, multipliers))
+        dial_key = (model_ids[installation_id], row.register)
+        dial = dials.get(dial_key) or dials.setdefault(
+            dial_key, _dial(meter_models[dial_key[0]], row.register, multipliers)
+        )
         reading.multiplier = dial.multiplier
         # Smart meters push several readings a cycle: those after the cycle's first are intervals, checked only for
         # going backwards and kept out of the average (docs/metering.md). Any other second actual reading of a cycle,

@@ -311,7 +311,7 @@ def test_a_batch_reads_the_states_of_its_own_connections_only(operator_a):
     first, middle, last = (installation.connection_id for installation in installations)
     assert first < middle < last
     with transaction.atomic():
-        states, models_by_installation = _states(operator_a, [last, first, last])
+        states, model_ids, meter_models = _states(operator_a, [last, first, last])
     assert sorted(states) == [(first, "main"), (last, "main")]
     # each state's installation loaded with it (no query to read it), and the model of its meter, by installation
     with CaptureQueriesContext(connection) as queries:
@@ -319,6 +319,6 @@ def test_a_batch_reads_the_states_of_its_own_connections_only(operator_a):
     assert not queries.captured_queries
     for installation in Installation.objects.filter(pk__in=installations).select_related("meter__meter_model"):
         assert installations[installation.pk].installed_on == installation.installed_on
-        assert models_by_installation[installation.pk] == installation.meter.meter_model
+        assert meter_models[model_ids[installation.pk]] == installation.meter.meter_model
     with transaction.atomic():
-        assert _states(operator_a, []) == ({}, {})
+        assert _states(operator_a, []) == ({}, {}, {})
