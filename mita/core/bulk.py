@@ -171,14 +171,13 @@ def reader_of(field: models.Field[Any, Any], connection: Any) -> Callable[[Any],
 FORMATTED_AT_MOST = 4096  # distinct dates or times a reader keeps formatted (a batch holds few: created_at is one)
 
 
-def _iso_reader(attname: str) -> Callable[[Any], Any]:
-    """A date or time field read as the ISO text both databases take: on SQLite how Django writes a date; on
+def iso_formatter() -> Callable[[Any], str | None]:
+    """Dates and times as the ISO text both databases take (None stays None): on SQLite how Django writes a date; on
     PostgreSQL in place of psycopg's own formatting of every value, which is a third of the work of copying a row of
-    readings. Each distinct value is formatted once, up to FORMATTED_AT_MOST of them."""
+    readings. Each distinct value is formatted once, up to FORMATTED_AT_MOST of them (a batch holds few)."""
     formatted: dict[Any, str] = {}
 
-    def read_iso(instance: Any) -> Any:
-        value = getattr(instance, attname)
+    def iso(value: Any) -> str | None:
         if value is None:
             return None
         text = formatted.get(value)
@@ -188,7 +187,13 @@ def _iso_reader(attname: str) -> Callable[[Any], Any]:
                 formatted[value] = text
         return text
 
-    return read_iso
+    return iso
+
+
+def _iso_reader(attname: str) -> Callable[[Any], Any]:
+    """A date or time field of an instance read through iso_formatter."""
+    iso = iso_formatter()
+    return lambda instance: iso(getattr(instance, attname))
 
 
 # (connection alias, database name, table, primary key column) -> the table's id sequence, as PostgreSQL names it

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import connections, models, router
 from django.utils import timezone
 
-from mita.core.bulk import instances_insert, reader_of
+from mita.core.bulk import instances_insert, iso_formatter, reader_of
 from mita.metering.models import MeterState, Reading
 
 STATE_FIELDS = ("last_index", "last_read_on", "last_cycle", "last_estimated", "last_actual_index", "history")
@@ -36,7 +36,10 @@ def states_save(states: Sequence[MeterState]) -> None:
     table = quote(meta.db_table)
     fields: list[models.Field[Any, Any]] = [meta.get_field(name) for name in STATE_FIELDS]  # type: ignore[misc]
     readers = [reader_of(field, connection) for field in fields[:-1]]  # all but the history (JSON)
-    plain = operator.attrgetter(meta.pk.attname, *STATE_FIELDS[:-1])  # what psycopg adapts itself
+    # What psycopg adapts itself, but for the read date: formatted once per distinct day (iso_formatter).
+    plain = operator.attrgetter(meta.pk.attname, "last_index")
+    rest = operator.attrgetter("last_cycle", "last_estimated", "last_actual_index")  # STATE_FIELDS' order
+    iso = iso_formatter()
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -55,7 +58,7 @@ def states_save(states: Sequence[MeterState]) -> None:
             cursor.execute("TRUNCATE metering_state_moves")
             with cursor.cursor.copy(f"COPY metering_state_moves (n, id, {', '.join(columns)}) FROM STDIN") as copy:
                 for n, state in enumerate(states, 1):
-                    copy.write_row((n, *plain(state)))
+                    copy.write_row((n, *plain(state), iso(state.last_read_on), *rest(state)))
             cursor.execute(
                 f"UPDATE {table} AS s SET {assignments} FROM metering_state_moves AS v "  # noqa: S608 (model names, quoted)
                 "JOIN jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS h (value, n) ON h.n = v.n WHERE s.id = v.id",
