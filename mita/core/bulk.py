@@ -266,11 +266,10 @@ def instances_insert(instances: Sequence[models.Model]) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     table = quote(model._meta.db_table)
-    # The values straight from the instances' __dict__ (one C call per row); through readers only the fields the
-    # driver would not take as they are (files, JSON; dates and times on SQLite).
+    # The values straight from the instances' __dict__ (one C call per row); through readers (reader_of) only the
+    # files, JSON, and dates and times (DateTimeField is a DateField): Django's text on SQLite, each distinct one
+    # formatted once on PostgreSQL.
     row_of = operator.itemgetter(*(field.attname for field in fields))
-    # Dates and times too (DateTimeField is a DateField): Django's text on SQLite, each distinct one formatted once on
-    # PostgreSQL (reader_of).
     converted = (models.FileField, models.JSONField, models.DateField)
     special = [
         (position, reader_of(field, connection))

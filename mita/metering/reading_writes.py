@@ -35,17 +35,15 @@ def states_save(states: Sequence[MeterState]) -> None:
     meta = MeterState._meta
     table = quote(meta.db_table)
     fields: list[models.Field[Any, Any]] = [meta.get_field(name) for name in STATE_FIELDS]  # type: ignore[misc]
-    readers = [reader_of(field, connection) for field in fields[:-1]]  # all but the history (JSON)
-    # What psycopg adapts itself, but for the read date: formatted once per distinct day (iso_formatter).
-    plain = operator.attrgetter(meta.pk.attname, "last_index")
-    rest = operator.attrgetter("last_cycle", "last_estimated", "last_actual_index")  # STATE_FIELDS' order
-    iso = iso_formatter()
-
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # COPY into a scratch table, then one UPDATE ... FROM it: no parameters for the driver to quote one by one.
             # The histories go as one JSON array, the n-th for the n-th state: one json.dumps for all of them, where
-            # one per state cost more than the rest of the row together.
+            # one per state cost more than the rest of the row together. The other fields as psycopg adapts them,
+            # but for the read date: formatted once per distinct day (iso_formatter).
+            plain = operator.attrgetter(meta.pk.attname, "last_index")
+            rest = operator.attrgetter("last_cycle", "last_estimated", "last_actual_index")  # STATE_FIELDS' order
+            iso = iso_formatter()
             columns = [quote(field.column) for field in fields[:-1]]
             assignments = ", ".join(
                 [*(f"{name} = v.{name}" for name in columns), f"{quote(fields[-1].column)} = h.value"]
@@ -65,6 +63,7 @@ def states_save(states: Sequence[MeterState]) -> None:
                 [json.dumps([state.history for state in states], check_circular=False)],  # plain lists
             )
         else:
+            readers = [reader_of(field, connection) for field in fields[:-1]]  # all but the history (JSON)
             assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
             cursor.executemany(
                 f"UPDATE {table} SET {assignments} WHERE id = %s",  # noqa: S608 (model names, quoted)
