@@ -153,47 +153,41 @@ def reader_of(field: models.Field[Any, Any], connection: Any) -> Callable[[Any],
         encoder = field.encoder
         return lambda instance: json.dumps(getattr(instance, attname), cls=encoder)
     if connection.vendor == "sqlite" and isinstance(field, models.DateTimeField):
-        converted: dict[Any, Any] = {}  # created_at is one value for a whole batch: converted once
-
-        def read_datetime(instance: Any) -> Any:
-            value = getattr(instance, attname)
-            if value not in converted:
-                converted[value] = field.get_db_prep_save(value, connection)
-            return converted[value]
-
-        return read_datetime
+        as_django_writes = once_each(lambda value: field.get_db_prep_save(value, connection))
+        return lambda instance: as_django_writes(getattr(instance, attname))
     if isinstance(field, models.DateField):
-        return _iso_reader(attname)
+        iso = iso_formatter()
+        return lambda instance: iso(getattr(instance, attname))
     # Decimals go as they are: Django's SQLite backend registers str() as their adapter, psycopg adapts them itself.
     return lambda instance: getattr(instance, attname)
 
 
-FORMATTED_AT_MOST = 4096  # distinct dates or times a reader keeps formatted (a batch holds few: created_at is one)
+FORMATTED_AT_MOST = 4096  # distinct values a converter keeps converted (a batch holds few: created_at is one)
+
+
+def once_each(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert` with each distinct value converted once, up to FORMATTED_AT_MOST of them (None stays None): for the
+    dates and times of a batch, which repeat."""
+    converted: dict[Any, Any] = {}
+
+    def convert_once(value: Any) -> Any:
+        if value is None:
+            return None
+        text = converted.get(value)
+        if text is None:
+            text = convert(value)
+            if len(converted) < FORMATTED_AT_MOST:
+                converted[value] = text
+        return text
+
+    return convert_once
 
 
 def iso_formatter() -> Callable[[Any], str | None]:
     """Dates and times as the ISO text both databases take (None stays None): on SQLite how Django writes a date; on
     PostgreSQL in place of psycopg's own formatting of every value, which is a third of the work of copying a row of
-    readings. Each distinct value is formatted once, up to FORMATTED_AT_MOST of them (a batch holds few)."""
-    formatted: dict[Any, str] = {}
-
-    def iso(value: Any) -> str | None:
-        if value is None:
-            return None
-        text = formatted.get(value)
-        if text is None:
-            text = value.isoformat()
-            if len(formatted) < FORMATTED_AT_MOST:
-                formatted[value] = text
-        return text
-
-    return iso
-
-
-def _iso_reader(attname: str) -> Callable[[Any], Any]:
-    """A date or time field of an instance read through iso_formatter."""
-    iso = iso_formatter()
-    return lambda instance: iso(getattr(instance, attname))
+    readings. Each distinct value is formatted once (once_each)."""
+    return once_each(lambda value: value.isoformat())
 
 
 # (connection alias, database name, table, primary key column) -> the table's id sequence, as PostgreSQL names it

@@ -1,4 +1,4 @@
-"""Batch helpers (mita/core/bulk.py): how a batch of ids is looked up."""
+"""Batch helpers (mita/core/bulk.py): how a batch of ids is looked up, and how its dates and times are written."""
 
 import datetime
 
