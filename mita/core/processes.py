@@ -20,6 +20,7 @@ from django.db import connections
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+Other = TypeVar("Other")
 
 
 class ProcessFailed(Exception):
@@ -35,19 +36,57 @@ def in_processes(work: Callable[[Item], Result], items: Sequence[Item], processe
     whose work fails stops its own share; the others finish theirs; then ProcessFailed is raised with the first
     error. A process that dies without a word (killed, out of memory, even halfway through a message) is a failure
     too, not a wait for ever. The parent's connections are closed first: it opens new ones when it next queries."""
-    context = multiprocessing.get_context("fork")
-    count = min(processes, len(items))
-    pipes = [context.Pipe(duplex=False) for _k in range(count)]  # one each: no lock a dying child could keep held
-    connections.close_all()  # the children must open their own connections, not share the parent's socket
-    children = [
-        context.Process(target=_share, args=(work, items, range(k, len(items), processes), k, pipes), daemon=True)
-        for k in range(count)
-    ]
-    for child in children:
-        child.start()
-    for _reader, writer in pipes:
-        writer.close()  # each child holds its own; a pipe ends when its child does
-    readers = [reader for reader, _writer in pipes]
+    yield from _reports(_Forked(work, items, processes))
+
+
+def alongside(there: Callable[[], Result], here: Callable[[], Other]) -> tuple[Result, Other]:
+    """`there()` in a forked process while `here()` runs in this one, on two cores; both results. As in_processes:
+    the parent's connections are closed first, and what `there` returns comes back pickled. When `here` raises, the
+    other process is stopped and its work dropped; when `there` fails, ProcessFailed is raised after `here` is done."""
+    forked = _Forked(lambda _item: there(), [None], 1)
+    try:
+        done_here = here()
+    except BaseException:
+        forked.stop()
+        raise
+    [(_position, done_there)] = _reports(forked)
+    return done_there, done_here
+
+
+class _Forked:
+    """Processes forked to do `work` for `items`, each with a pipe to report on."""
+
+    def __init__(self, work: Callable[[Any], Any], items: Sequence[Any], processes: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.count = count = min(processes, len(items))
+        pipes = [context.Pipe(duplex=False) for _k in range(count)]  # one each: no lock a dying child could keep held
+        connections.close_all()  # the children must open their own connections, not share the parent's socket
+        self.children = [
+            context.Process(target=_share, args=(work, items, range(k, len(items), processes), k, pipes), daemon=True)
+            for k in range(count)
+        ]
+        for child in self.children:
+            child.start()
+        for _reader, writer in pipes:
+            writer.close()  # each child holds its own; a pipe ends when its child does
+        self.readers = [reader for reader, _writer in pipes]
+
+    def stop(self) -> None:
+        """End the processes, whatever they are doing (what they began rolls back with their connections)."""
+        for child in self.children:
+            child.terminate()
+        self.end()
+
+    def end(self) -> None:
+        for child in self.children:
+            child.join()
+        for reader in self.readers:
+            reader.close()
+
+
+def _reports(forked: _Forked) -> Iterator[tuple[int, Any]]:
+    """(position, result) of each item as the processes report it; ProcessFailed at the end if one failed."""
+    count, children, readers = forked.count, forked.children, forked.readers
     errors: list[str] = []
     finished: set[int] = set()  # the children that said their share is done (or stopped at an error), or died
     try:
@@ -74,12 +113,9 @@ def in_processes(work: Callable[[Item], Result], items: Sequence[Item], processe
                     finished.add(k)
     finally:
         if len(finished) < count:  # the caller stopped early: what is begun rolls back with its connection
-            for child in children:
-                child.terminate()
-        for child in children:
-            child.join()
-        for reader in readers:
-            reader.close()
+            forked.stop()
+        else:
+            forked.end()
     if errors:
         raise ProcessFailed(errors[0])
 

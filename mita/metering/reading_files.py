@@ -102,10 +102,31 @@ class FileRow:
 
 @dataclasses.dataclass
 class ReadingFile:
+    """A file read as far as its records (each a list of cell texts, after the header); `rows` makes them rows."""
+
     file_format: str
     columns: list[str]
     ignored_columns: list[str]
-    rows: list[FileRow]
+    records: list[list[str]]
+    first_number: int  # records[0]'s number in the file (whose records are numbered from 1, the header's too)
+    # Each column's position in a record, a missing column's the one past the header's last: a record is padded with
+    # empty cells to there (`width`), so that every cell is read by position (no dict per row).
+    at: tuple[int, ...]
+    width: int
+    today: datetime.date
+
+    def rows(self, start: int = 0, stop: int | None = None) -> list[FileRow]:
+        """The rows of records[start:stop] (all by default) with their cells read; blank records are not rows."""
+        at, width, today = self.at, self.width, self.today
+        rows: list[FileRow] = []
+        for number, record in enumerate(self.records[start:stop], start=self.first_number + start):
+            cells = [cell.strip() for cell in record]
+            if not any(cells):
+                continue
+            if len(cells) < width:
+                cells += [""] * (width - len(cells))
+            rows.append(_row(number, [cells[position] for position in at], today))
+        return rows
 
 
 # Records: lists of cell texts --------------------------------------------------------------------------------------
@@ -278,7 +299,7 @@ def _cycle(text: str, row: FileRow) -> str:
 
 
 def reading_file_read(*, file_name: str, content: bytes) -> ReadingFile:
-    """Every row of the file with its cells read (no look-ups yet); a file that cannot be read raises."""
+    """The file's header and records (no row read yet, no look-up); a file that cannot be read raises."""
     if not content.strip():
         raise ReadingFileError(_("The file is empty."), code="import_empty")
     if len(content) > MAX_FILE_BYTES:
@@ -290,43 +311,40 @@ def reading_file_read(*, file_name: str, content: bytes) -> ReadingFile:
         raise ReadingFileError(
             _("Old Excel files (.xls) are not read: save the sheet as XLSX or CSV UTF-8."), code="import_format"
         )
-    records = _records_xlsx(content) if is_xlsx else _records_csv(content)
-    today = timezone.localdate()
+    records = iter(_records_xlsx(content) if is_xlsx else _records_csv(content))
     keys: list[str] | None = None
     ignored: list[str] = []
-    rows: list[FileRow] = []
-    at: tuple[int, ...] = ()
-    width = 0
+    header_number = 0
     for number, record in enumerate(records, start=1):
-        if keys is None:
-            if any(str(cell).strip() for cell in record):
-                keys, ignored = _header(record)
-                # Each column's position in a record, a missing column's the one past the header's last: a record
-                # is padded with empty cells to there, so that every cell is read by position (no dict per row).
-                width = len(keys) + 1
-                at = tuple(keys.index(key) if key in keys else width - 1 for key in COLUMN_KEYS)
-            continue
-        cells = [cell.strip() for cell in record]
-        if not any(cells):
-            continue
-        if len(rows) >= MAX_ROWS:
-            raise ReadingFileError(
-                _("The file has more than %(max)s rows: split it into several files.") % {"max": MAX_ROWS},
-                code="import_too_many_rows",
-            )
-        if len(cells) < width:
-            cells += [""] * (width - len(cells))
-        rows.append(_row(number, [cells[position] for position in at], today))
+        if _filled(record):
+            keys, ignored = _header(record)
+            header_number = number
+            break
     if keys is None:
         raise ReadingFileError(_("The file has no header row."), code="import_no_header")
-    if not rows:
+    rest = list(records)
+    if len(rest) > MAX_ROWS and sum(1 for record in rest if _filled(record)) > MAX_ROWS:
+        raise ReadingFileError(
+            _("The file has more than %(max)s rows: split it into several files.") % {"max": MAX_ROWS},
+            code="import_too_many_rows",
+        )
+    if not any(_filled(record) for record in rest):
         raise ReadingFileError(_("The file has a header but no rows of readings."), code="import_no_rows")
+    width = len(keys) + 1
     return ReadingFile(
         file_format="xlsx" if is_xlsx else "csv",
         columns=[key for key in keys if key],
         ignored_columns=ignored,
-        rows=rows,
+        records=rest,
+        first_number=header_number + 1,
+        at=tuple(keys.index(key) if key in keys else width - 1 for key in COLUMN_KEYS),
+        width=width,
+        today=timezone.localdate(),
     )
+
+
+def _filled(record: list[str]) -> bool:
+    return any(str(cell).strip() for cell in record)
 
 
 def _row(number: int, values: list[str], today: datetime.date) -> FileRow:

@@ -63,14 +63,13 @@ def _installations(operator: Any, field: str, values: list[Any]) -> Iterator[Pla
 
 def rows_resolve(*, operator: Any, rows: list[FileRow]) -> None:
     """Find each row's connection, meter and reader (ids, in place) and add what is wrong: unknown numbers or
-    serials, a meter not installed or not the one on the connection, a date before the installation, the same
-    connection, register and date twice with different readings."""
+    serials, a meter not installed or not the one on the connection, a date before the installation. (Two readings of
+    one connection, register and date are found among the good rows: Checked.duplicates_refused.)"""
     readable = [row for row in rows if not row.errors and not row.blank]
     _registers_check(operator, readable)
     by_number = _installed_by_number(operator, readable)
     by_serial = _installed_by_serial(operator, readable)
     readers = _Readers(operator) if any(row.reader for row in readable) else None
-    first_row: dict[tuple[int, str, datetime.date], FileRow] = {}
     for row in readable:
         placed = _row_place(row, by_number, by_serial)
         if placed is None:
@@ -84,20 +83,6 @@ def rows_resolve(*, operator: Any, rows: list[FileRow]) -> None:
             )
         if row.reader and readers is not None:
             row.reader_id = readers.find(row)
-        if row.errors:
-            continue
-        same = (placed.connection_id, row.register, row.read_on)
-        first = first_row.setdefault(same, row)
-        if first is not row and (first.index, first.cycle, first.reader_code) != (
-            row.index,
-            row.cycle,
-            row.reader_code,
-        ):
-            row.error(
-                "index",
-                _("Row %(row)s has another reading of this connection and register on the same date: keep one.")
-                % {"row": first.number},
-            )
 
 
 def _row_place(

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mita.core.processes import ProcessFailed, in_processes
+from mita.core.processes import ProcessFailed, alongside, in_processes
 
 
 def _square_where(item: int) -> tuple[int, int]:
@@ -99,3 +99,32 @@ def test_large_results_from_both_processes_arrive_whole():
 
     done = dict(in_processes(work, list(range(6)), 2))
     assert all(done[position] == [position] * 200_000 for position in range(6))
+
+
+def test_alongside_runs_one_part_in_another_process_while_the_other_runs_here():
+    there, here = alongside(lambda: ("there", os.getpid()), lambda: ("here", os.getpid()))
+    assert here == ("here", os.getpid())
+    assert there[0] == "there" and there[1] != os.getpid()
+    assert multiprocessing.active_children() == []
+
+
+def test_alongside_raises_the_other_process_failure_once_the_work_here_is_done():
+    done_here: list[str] = []
+
+    def failing() -> None:
+        raise ValueError("the other half is broken")
+
+    with pytest.raises(ProcessFailed, match=r"^ValueError: the other half is broken$"):
+        alongside(failing, lambda: done_here.append("here"))
+    assert done_here == ["here"]
+
+
+def test_alongside_stops_the_other_process_when_the_work_here_fails():
+    def here() -> None:
+        raise RuntimeError("this half failed")
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="this half failed"):
+        alongside(lambda: time.sleep(30), here)
+    assert time.monotonic() - started < 10  # not waited for
+    assert multiprocessing.active_children() == []
