@@ -1,4 +1,5 @@
-"""Work shared among forked processes: a bill run's units, a file of readings' chunks.
+"""Work shared among forked processes: a bill run's units, a file of readings' chunks, the two halves of a large file's
+check.
 
 Python runs one thread at a time per process, so a batch whose own Python is half its cost uses one core however many
 threads it has. Forked processes each run their share on their own core while the database serves the others. Each
