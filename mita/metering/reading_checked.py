@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from mita.metering.reading_files import FileRow
 from mita.metering.readings import ReadingInput
 
-VERSION = 2  # of the kept layout; another version is read as none (the file is checked again)
+VERSION = 3  # of the kept layout; another version is read as none (the file is checked again)
 
 # The fields of a good row kept, in FileRow's own order: those before its errors, and its ids after them.
 _BEFORE = (
@@ -147,12 +147,21 @@ class Checked:
         ]
 
     def kept(self) -> bytes:
-        """The compressed JSON ReadingImport.checked keeps."""
-        columns = dict(self.columns)
-        columns["index"] = [None if index is None else str(index) for index in columns["index"]]
-        columns["read_on"] = [day.isoformat() for day in columns["read_on"]]
+        """The compressed JSON ReadingImport.checked keeps: each column a list, or {"all": value} when every row has
+        the same value (most of a file's columns: its register, cycle, empty serials and notes), which JSON writes
+        and reads once instead of once per row."""
+        columns: dict[str, Any] = {}
+        for name, values in self.columns.items():
+            if name == "index":
+                values = [None if index is None else str(index) for index in values]
+            elif name == "read_on":
+                iso = {day: day.isoformat() for day in set(values)}  # a file's rows share a few dates
+                values = list(map(iso.__getitem__, values))
+            columns[name] = {"all": values[0]} if values and values.count(values[0]) == len(values) else values
         errors = [[row.number, row.connection_number, row.meter_serial, row.errors] for row in self.errors]
-        text = json.dumps({"version": VERSION, "good": columns, "errors": errors}, separators=(",", ":"))
+        text = json.dumps(
+            {"version": VERSION, "rows": len(self), "good": columns, "errors": errors}, separators=(",", ":")
+        )
         return zlib.compress(text.encode(), 1)
 
     @classmethod
@@ -163,9 +172,15 @@ class Checked:
         found = json.loads(zlib.decompress(kept))
         if found.get("version") != VERSION:
             return None
-        columns = found["good"]
-        columns["index"] = [None if index is None else Decimal(index) for index in columns["index"]]
-        columns["read_on"] = list(map(datetime.date.fromisoformat, columns["read_on"]))
+        count = found["rows"]
+        columns = {
+            name: [values["all"]] * count if isinstance(values, dict) else values
+            for name, values in found["good"].items()
+        }
+        decimals = {text: Decimal(text) for text in set(columns["index"]) if text is not None}
+        columns["index"] = [None if text is None else decimals[text] for text in columns["index"]]
+        days = {text: datetime.date.fromisoformat(text) for text in set(columns["read_on"])}
+        columns["read_on"] = list(map(days.__getitem__, columns["read_on"]))
         errors = [
             FileRow(number, connection_number, meter_serial, "", "", None, None, "", "", "", "", errors)
             for number, connection_number, meter_serial, errors in found["errors"]

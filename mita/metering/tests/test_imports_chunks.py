@@ -175,8 +175,18 @@ def test_the_rows_a_check_keeps_come_back_as_they_were():
         (4, "AAL-9999", [{"column": "read_on", "message": "Write the date the meter was read."}])
     ]  # the rows with errors as reported; blank rows are counted, not kept
     assert Checked.read(b"") is None
-    older = zlib.compress(json.dumps({"version": 1, "rows": []}).encode())  # the layout before: read as none
-    assert Checked.read(older) is None
+    for version in (1, 2):  # the layouts before: read as none (the file is checked again)
+        older = zlib.compress(json.dumps({"version": version, "rows": []}).encode())
+        assert Checked.read(older) is None
+    # a column the same on every row is kept once, and read back on every row
+    twice = FileRow(6, "AAL-0004", "", "", "main", D("1234.567"), datetime.date(2026, 1, 28), "2026-01", "", "", "", [])
+    twice.connection_id, twice.installation_id = 13, 14
+    same = Checked.read(Checked.of([good, twice]).kept())
+    assert same is not None
+    assert same.columns["index"] == [D("1234.567"), D("1234.567")]
+    assert same.columns["read_on"] == [datetime.date(2026, 1, 28)] * 2
+    assert [same.row(0), same.row(1)] == [good, twice]
+    assert len(json.loads(zlib.decompress(Checked.of([good, twice]).kept()))["good"]["register"]) == 1  # {"all": ...}
 
 
 def test_checked_rows_become_the_inputs_readings_record_takes_with_their_keys():

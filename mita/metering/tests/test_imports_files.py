@@ -160,6 +160,18 @@ def test_rows_left_empty_are_connections_not_read_skipped_without_error(operator
     assert (reading_import.rows_valid, reading_import.rows_blank, reading_import.rows_error) == (1, 1, 0)
 
 
+def test_an_index_has_at_most_three_decimals_however_it_is_written(operator_a, two_connections):
+    content = csv_bytes(
+        "AAL-0002,,,512.3456,2026-01-26,,,,",
+        "AAL-0002,,,5.123e-1,2026-01-27,,,,",
+        "AAL-0002,,,512.500,2026-01-28,,,,",
+        "AAL-0002,,,5.125E2,2026-01-29,,,,",
+    )
+    reading_import = check(operator_a, content)
+    assert problems(reading_import) == {2: [("error", "", "index")], 3: [("error", "", "index")]}
+    assert reading_import.rows_valid == 2
+
+
 def test_the_same_connection_and_date_twice_with_different_indexes_is_an_error_on_the_later_row(
     operator_a, two_connections
 ):
