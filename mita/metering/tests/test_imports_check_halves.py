@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 
 from mita.metering import reading_imports
-from mita.metering.models import ReadingImportRow
+from mita.metering.models import ReadingImport, ReadingImportRow
 from mita.metering.reading_checked import Checked
 from mita.metering.reading_imports import reading_import_check
 from mita.metering.tests.world import metered_connection
@@ -80,6 +80,8 @@ def test_a_file_checked_in_halves_finds_what_one_check_of_the_whole_file_finds(o
     whole = reading_import_check(operator=operator_a, acting_user=None, file_name="r.csv", content=_file())
     assert len(halves) <= 1
     assert _outcome(in_halves) == _outcome(whole)
+    for reading_import in (in_halves, whole):  # the file itself is kept as it came
+        assert bytes(ReadingImport.objects.get(pk=reading_import.pk).content) == _file()
     counts, columns, errors = _outcome(in_halves)
     assert counts == (13, 6, 5, 2)  # rows (the blank record is none), good, with errors, blank
     assert columns["number"] == [2, 3, 6, 8, 9, 13]
