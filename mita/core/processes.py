@@ -13,6 +13,7 @@ finalizing one would end the parent's session on the socket they share."""
 import multiprocessing
 import multiprocessing.connection
 import pickle
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -29,6 +30,14 @@ class ProcessFailed(Exception):
 
 
 _INHERITED: list[Any] = []  # a forked process's copies of its parent's connections, never finalized
+
+
+def fork_safe() -> bool:
+    """Whether this process may fork for work it could do alone: it runs one thread. A forked process has only the
+    thread that forked it, and a lock another thread held at that moment (logging's, a driver's) stays held in it for
+    ever. So a web worker serving requests on threads (gunicorn --threads) checks a file in one process; a sync
+    worker, a task worker and the command line fork."""
+    return threading.active_count() == 1
 
 
 def in_processes(work: Callable[[Item], Result], items: Sequence[Item], processes: int) -> Iterator[tuple[int, Result]]:

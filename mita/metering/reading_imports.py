@@ -18,7 +18,7 @@ from mita.core.audit import audit_record
 from mita.core.bulk import among, collector_paused, instances_insert
 from mita.core.jobs import job_advance, job_create, job_fail, job_finish, job_start
 from mita.core.prepared import prepared_cursor
-from mita.core.processes import ProcessFailed, alongside, in_processes
+from mita.core.processes import ProcessFailed, alongside, fork_safe, in_processes
 from mita.metering.errors import MeteringError
 from mita.metering.models import Reading, ReadingImport, ReadingImportRow
 from mita.metering.reading_checked import Checked, reading_key
@@ -98,9 +98,9 @@ def reading_import_check(*, operator: Any, acting_user: Any, file_name: str, con
 
 def _checked(operator: Any, read: ReadingFile) -> tuple[Checked, int]:
     """The file's rows read and looked up, the good ones by column, and how many are blank. A large file on
-    PostgreSQL, outside a transaction, is checked in two halves at once, the second in a forked process
-    (core.processes.alongside): each half's Python on its own core, their look-ups on the database together. Two
-    readings of one day are then looked for across the whole file."""
+    PostgreSQL, outside a transaction, in a process of one thread (core.processes.fork_safe), is checked in two
+    halves at once, the second in a forked process (core.processes.alongside): each half's Python on its own core,
+    their look-ups on the database together. Two readings of one day are then looked for across the whole file."""
 
     def share(start: int, stop: int | None) -> tuple[Checked, int]:
         rows = read.rows(start, stop)
@@ -108,7 +108,8 @@ def _checked(operator: Any, read: ReadingFile) -> tuple[Checked, int]:
         return Checked.of(rows), sum(1 for row in rows if row.blank)
 
     records = len(read.records)
-    if connection.vendor == "postgresql" and not connection.in_atomic_block and records > CHECK_HALVES_PAST:
+    halves = connection.vendor == "postgresql" and not connection.in_atomic_block and records > CHECK_HALVES_PAST
+    if halves and fork_safe():
         half = records // 2
         try:
             (second, blank_second), (first, blank_first) = alongside(lambda: share(half, None), lambda: share(0, half))

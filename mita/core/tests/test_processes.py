@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mita.core.processes import ProcessFailed, alongside, in_processes
+from mita.core.processes import ProcessFailed, alongside, fork_safe, in_processes
 
 
 def _square_where(item: int) -> tuple[int, int]:
@@ -128,3 +128,15 @@ def test_alongside_stops_the_other_process_when_the_work_here_fails():
         alongside(lambda: time.sleep(30), here)
     assert time.monotonic() - started < 10  # not waited for
     assert multiprocessing.active_children() == []
+
+
+def test_a_process_is_fork_safe_only_while_it_runs_one_thread():
+    assert fork_safe() == (threading.active_count() == 1)
+    serving = threading.Event()
+    other = threading.Thread(target=serving.wait)
+    other.start()
+    try:
+        assert not fork_safe()
+    finally:
+        serving.set()
+        other.join()

@@ -5,6 +5,7 @@ by column, the same errors and counts, and two readings of one connection on one
 import datetime
 import os
 import pickle
+import threading
 from decimal import Decimal
 
 import pytest
@@ -73,6 +74,7 @@ def test_a_file_checked_in_halves_finds_what_one_check_of_the_whole_file_finds(o
         return alongside(there, here)
 
     monkeypatch.setattr(reading_imports, "alongside", spied)
+    monkeypatch.setattr(reading_imports, "fork_safe", lambda: True)  # a test run may hold a live server's threads
     monkeypatch.setattr(reading_imports, "CHECK_HALVES_PAST", 10)  # the file has 14 records after its header
     in_halves = reading_import_check(operator=operator_a, acting_user=None, file_name="r.csv", content=_file())
     assert len(halves) == (1 if connection.vendor == "postgresql" else 0)  # SQLite: one writer, one process
@@ -108,3 +110,22 @@ def test_checked_rows_pickle_with_their_indexes_and_dates_as_they_were():
     assert [str(index) for index in again.columns["index"] if index is not None] == ["112.50", "0.001"]
     assert again.columns["read_on"] == days and len(again) == 3
     assert checked.columns["index"][0] == D("112.50")  # pickling left the original as it was
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_serving_on_threads_checks_a_large_file_in_one_process(operator_a, monkeypatch):
+    metered_connection(operator_a, number="AAL-0000", serial="30000", initial_index=D(100))
+    halves = []
+    monkeypatch.setattr(reading_imports, "alongside", lambda there, here: halves.append(1))
+    monkeypatch.setattr(reading_imports, "CHECK_HALVES_PAST", 10)
+    serving = threading.Event()
+    other = threading.Thread(target=serving.wait)  # as a web worker's other requests
+    other.start()
+    try:
+        checked = reading_import_check(operator=operator_a, acting_user=None, file_name="r.csv", content=_file())
+    finally:
+        serving.set()
+        other.join()
+    assert halves == []
+    # one connection of the file is this test's: the others are errors
+    assert (checked.rows_total, checked.rows_valid, checked.rows_error, checked.rows_blank) == (13, 1, 10, 2)
