@@ -82,9 +82,11 @@ class _Forked:
         self.readers = [reader for reader, _writer in pipes]
 
     def stop(self) -> None:
-        """End the processes, whatever they are doing (what they began rolls back with their connections)."""
+        """End the processes, whatever they are doing (what they began rolls back with their connections). Killed, not
+        asked: a forked process starts with its parent's signal handlers, and the task worker's handles SIGTERM by
+        finishing its task first."""
         for child in self.children:
-            child.terminate()
+            child.kill()
         self.end()
 
     def end(self) -> None:
