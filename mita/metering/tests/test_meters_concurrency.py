@@ -9,6 +9,7 @@ import pytest
 from django.db import close_old_connections, connection
 
 from mita.core.errors import Conflict
+from mita.metering import services_movements
 from mita.metering.models import Meter, Movement, MovementKey
 from mita.metering.serials import serial_range
 from mita.metering.services_movements import meters_receive
@@ -84,3 +85,32 @@ def test_the_same_serials_received_at_once_without_a_key_make_one_batch_and_clas
         isinstance(result, Conflict) and result.code == "serials_taken" for result in results if result not in made
     )
     assert (Meter.objects.count(), Movement.objects.count()) == (50, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_whose_key_was_committed_just_after_the_first_look_is_a_replay(operator_a, monkeypatch):
+    store, model = store_of(operator_a), meter_model_of(operator_a)
+    options = {
+        "operator": operator_a,
+        "store": store,
+        "meter_model": model,
+        "serials": serial_range("WM-030001", "WM-030005"),
+        "received_on": datetime.date(2026, 1, 15),
+        "supplier": "Itron Africa",
+        "key": "delivery-1",
+        "acting_user": None,
+    }
+    first = meters_receive(**options).movement
+    # the same request, which looked for its key a moment before the first one committed
+    replay = services_movements._replay
+    looks: list[str] = []
+
+    def late(operator, key, digest):
+        looks.append(key)
+        return None if len(looks) == 1 else replay(operator, key, digest)
+
+    monkeypatch.setattr(services_movements, "_replay", late)
+    again = meters_receive(**options)
+    assert (again.movement.pk, again.replayed) == (first.pk, True)  # not "these serials are already registered"
+    assert len(looks) == 2
+    assert (Meter.objects.count(), Movement.objects.count()) == (5, 1)
