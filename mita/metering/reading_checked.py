@@ -7,7 +7,7 @@ chunks out, only in the processes recording them (docs/metering-imports.md, "Ele
 import datetime
 import json
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +39,14 @@ FIELDS = (*_BEFORE, *_AFTER)
 def reading_key(connection_id: int, register: str, read_on: datetime.date) -> str:
     """The idempotency key of a file's row: the same connection, register and read date is the same reading."""
     return f"file:{connection_id}:{register}:{read_on.isoformat()}"
+
+
+def _each_once(convert: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """`values` converted, each distinct one once and None kept: a file's rows share a few dates, and the list is
+    made by one C call where a comprehension calls per row."""
+    done = {value: convert(value) for value in set(values) - {None}}
+    done[None] = None
+    return list(map(done.__getitem__, values))
 
 
 class Checked:
@@ -101,9 +109,8 @@ class Checked:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         columns = state["columns"]
-        columns["index"] = [None if index is None else Decimal(index) for index in columns["index"]]
-        days = {number: datetime.date.fromordinal(number) for number in set(columns["read_on"])}
-        columns["read_on"] = list(map(days.__getitem__, columns["read_on"]))
+        columns["index"] = _each_once(Decimal, columns["index"])
+        columns["read_on"] = _each_once(datetime.date.fromordinal, columns["read_on"])
         self.columns, self.errors = columns, state["errors"]
 
     def __len__(self) -> int:
@@ -155,8 +162,7 @@ class Checked:
             if name == "index":
                 values = [None if index is None else str(index) for index in values]
             elif name == "read_on":
-                iso = {day: day.isoformat() for day in set(values)}  # a file's rows share a few dates
-                values = list(map(iso.__getitem__, values))
+                values = _each_once(datetime.date.isoformat, values)
             columns[name] = {"all": values[0]} if values and values.count(values[0]) == len(values) else values
         errors = [[row.number, row.connection_number, row.meter_serial, row.errors] for row in self.errors]
         text = json.dumps(
@@ -177,10 +183,8 @@ class Checked:
             name: [values["all"]] * count if isinstance(values, dict) else values
             for name, values in found["good"].items()
         }
-        decimals = {text: Decimal(text) for text in set(columns["index"]) if text is not None}
-        columns["index"] = [None if text is None else decimals[text] for text in columns["index"]]
-        days = {text: datetime.date.fromisoformat(text) for text in set(columns["read_on"])}
-        columns["read_on"] = list(map(days.__getitem__, columns["read_on"]))
+        columns["index"] = _each_once(Decimal, columns["index"])
+        columns["read_on"] = _each_once(datetime.date.fromisoformat, columns["read_on"])
         errors = [
             FileRow(number, connection_number, meter_serial, "", "", None, None, "", "", "", "", errors)
             for number, connection_number, meter_serial, errors in found["errors"]
