@@ -182,8 +182,9 @@ class Bill(models.Model):
     consumption = models.DecimalField(_("consumption"), max_digits=16, decimal_places=3, default=Decimal(0))
     previous_index = models.DecimalField(_("previous index"), max_digits=16, decimal_places=3, null=True, blank=True)
     current_index = models.DecimalField(_("current index"), max_digits=16, decimal_places=3, null=True, blank=True)
+    # Nothing looks bills up by tariff version (versions are never deleted): no index to write with each bill
     tariff_version = models.ForeignKey(
-        "tariffs.TariffVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "tariffs.TariffVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     currency = models.CharField(max_length=3)
     net = models.DecimalField(_("net"), **MONEY)  # type: ignore[arg-type]

@@ -91,7 +91,11 @@ class Transfer(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    # A transfer is reversed once at most (transfer_reverses_once below, only where set: almost every transfer
+    # reverses nothing, and a full unique index would take an entry for each)
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by", db_index=False
+    )
     memo = models.JSONField(default=dict, blank=True)
 
     objects = OperatorManager()
@@ -101,6 +105,9 @@ class Transfer(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(condition=~models.Q(debit=models.F("credit")), name="transfer_two_accounts"),
+            models.UniqueConstraint(
+                fields=["reverses"], condition=models.Q(reverses__isnull=False), name="transfer_reverses_once"
+            ),
         ]
         # References are matched exactly, never by prefix: no LIKE index (each is written with every transfer).
         indexes = [
@@ -170,7 +177,8 @@ class IdempotencyRecord(models.Model):
 class Charge(models.Model):
     """Something a customer account owes: a head, net and VAT, a due date. Payments clear charges (oldest first)."""
 
-    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+")
+    # Every query of charges names a holder, a reference or a primary key beside the operator: no index of its own
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="+", db_index=False)
     holder = models.CharField(_("customer account"), max_length=64)
     head = models.CharField(_("head"), max_length=40)
     net = models.DecimalField(_("net"), max_digits=16, decimal_places=2)

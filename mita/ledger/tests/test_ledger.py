@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from mita.core.errors import DomainError
 from mita.core.prepared import writes_joined
@@ -101,6 +101,31 @@ def test_reversing_a_bill_restores_the_balance_and_keeps_the_history(operator_a,
     with pytest.raises(DomainError) as again:
         transfers_reverse(operator=operator_a, reference="bill:AAL-0001", reason="twice", acting_user=admin_a)
     assert again.value.code == "nothing_to_reverse"
+
+
+def test_the_database_lets_a_transfer_be_reversed_once(operator_a, admin_a):
+    """transfer_reverses_once: unique where set (a partial index), so the many transfers reversing nothing pass."""
+    charge(operator_a, admin_a)
+    original = Transfer.objects.filter(reference="bill:AAL-0001").first()
+
+    def reversal() -> Transfer:
+        return transfer_post(
+            operator=operator_a,
+            debit=original.credit,
+            credit=original.debit,
+            amount=original.amount,
+            kind=Transfer.Kind.REVERSAL,
+            reference="bill:AAL-0001",
+            value_date=DAY,
+            acting_user=admin_a,
+            reverses=original,
+        )
+
+    first = reversal()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        reversal()
+    assert list(original.reversed_by.all()) == [first]
+    assert Transfer.objects.filter(reverses__isnull=True).count() == 2  # the charge's two, unaffected
 
 
 def test_the_database_refuses_to_change_or_delete_a_transfer(operator_a, admin_a):
