@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from mita.billing.lines import lines_text
 from mita.billing.models import Bill, BillRun, BillRunUnit
-from mita.core.prepared import writes_flush
+from mita.core.foreign_keys import copy_checked
 from mita.tariffs import pricing
 
 
@@ -37,20 +37,17 @@ _BILL_COLUMNS = (
 )  # fmt: skip
 
 
-def _insert(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def _insert(model: type[Bill], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     if not rows:
         return
     quote = connection.ops.quote_name
     if connection.vendor == "postgresql":
-        # COPY: one stream for the whole unit (executemany sends a statement per row, even pipelined).
-        names = ", ".join(quote(column) for column in columns)
-        writes_flush()  # COPY goes around Django's cursor: writes waiting in a writes_joined block go first
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        # COPY: one stream for the whole unit (executemany sends a statement per row, even pipelined), the foreign
+        # keys checked once per distinct value (core.foreign_keys)
+        copy_checked(connection, model, columns, rows)
         return
     sql = (
-        f"INSERT INTO {quote(table)} ({', '.join(quote(column) for column in columns)}) "  # noqa: S608 (our names)
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column) for column in columns)}) "  # noqa: S608 (our names)
         f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
     with connection.cursor() as cursor:
@@ -76,7 +73,7 @@ def bills_insert(*, run: BillRun, unit: BillRunUnit, bills: list[BillRow], quote
     now = ops.adapt_datetimefield_value(timezone.now())
     status = str(Bill.Status.DRAFT)
     _insert(
-        Bill._meta.db_table,
+        Bill,
         _BILL_COLUMNS,
         [
             (

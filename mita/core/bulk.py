@@ -21,6 +21,7 @@ from django.db.models import F, Lookup, Q, signals
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
+from mita.core.foreign_keys import copy_checked
 from mita.core.prepared import Read, prepared_cursor, sent_later, writes_flush
 
 IN_CHUNK = 900  # values per IN (...) where there are no arrays (SQLite's old limit is 999)
@@ -239,10 +240,11 @@ def ids_take(connection: Any, model: type[models.Model], count: int) -> list[int
         return list(range(first, first + count))
 
 
-def instances_insert(instances: Sequence[models.Model]) -> None:
+def instances_insert(instances: Sequence[models.Model], *, keys_together: bool = False) -> None:
     """Insert new instances of one model (every concrete field as it is set: defaults and auto_now_add are the
     caller's) and give them their primary keys, as bulk_create would (a primary key that is not an auto field, e.g. a
-    one-to-one, is the caller's too)."""
+    one-to-one, is the caller's too). `keys_together`: on PostgreSQL their foreign keys are checked once per distinct
+    value (core.foreign_keys.copy_checked), for batches that refer to the same rows again and again."""
     if not instances:
         return
     model = type(instances[0])
@@ -257,9 +259,6 @@ def instances_insert(instances: Sequence[models.Model]) -> None:
         ids = ids_take(connection, model, len(instances))
         for instance, instance_id in zip(instances, ids, strict=True):
             instance.pk = instance_id
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    table = quote(model._meta.db_table)
     # The values straight from the instances' __dict__ (one C call per row); through readers (reader_of) only the
     # files, JSON, and dates and times (DateTimeField is a DateField): Django's text on SQLite, each distinct one
     # formatted once on PostgreSQL.
@@ -278,18 +277,28 @@ def instances_insert(instances: Sequence[models.Model]) -> None:
                 row[position] = read(instance)
             yield row
 
+    if keys_together and connection.vendor == "postgresql":
+        copy_checked(connection, model, [field.column for field in fields], list(rows()))
+    else:
+        _rows_write(connection, model, fields, rows())
+    for instance in instances:
+        instance._state.adding = False
+        instance._state.db = alias
+
+
+def _rows_write(connection: Any, model: type[models.Model], fields: list[Any], rows: Iterable[list[Any]]) -> None:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    table = quote(model._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             writes_flush(connection)  # COPY goes around Django's cursor: the writes waiting go first
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows():
+                for row in rows:
                     copy.write_row(row)
         else:
             marks = ", ".join(["%s"] * len(fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows()))  # noqa: S608 (model names, quoted)
-    for instance in instances:
-        instance._state.adding = False
-        instance._state.db = alias
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))  # noqa: S608 (model names, quoted)
 
 
 def statistics_refresh(*tables: type[models.Model], using: str = "default") -> None:

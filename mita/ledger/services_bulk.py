@@ -85,7 +85,7 @@ def charges_post_many(
             )
             for spec in charges
         ]
-        instances_insert(posted)
+        instances_insert(posted, keys_together=True)
         made_by = acting_user.pk if getattr(acting_user, "pk", None) else None
         transfer = maker(Transfer, created_by_id=made_by, **common)
         transfers = []
@@ -112,7 +112,7 @@ def charges_post_many(
                         memo=memo,
                     )
                 )
-        instances_insert(transfers)
+        instances_insert(transfers, keys_together=True)
         _balances_add(transfers, holder_accounts=set(receivables.values()))
         for posting in posted:
             if posting.holder in with_credit:
