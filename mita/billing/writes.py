@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from mita.billing.lines import lines_text
 from mita.billing.models import Bill, BillRun, BillRunUnit
-from mita.core.foreign_keys import copy_checked
+from mita.core.bulk import rows_insert
 from mita.tariffs import pricing
 
 
@@ -37,23 +37,6 @@ _BILL_COLUMNS = (
 )  # fmt: skip
 
 
-def _insert(model: type[Bill], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    if connection.vendor == "postgresql":
-        # COPY: one stream for the whole unit (executemany sends a statement per row, even pipelined), the foreign
-        # keys checked once per distinct value (core.foreign_keys)
-        copy_checked(connection, model, columns, rows)
-        return
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(column) for column in columns)}) "  # noqa: S608 (our names)
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
 def _decimal(value: Decimal | None) -> Any:
     return value  # both drivers take a Decimal as it is (Django registers its adapter with sqlite3)
 
@@ -72,7 +55,10 @@ def bills_insert(*, run: BillRun, unit: BillRunUnit, bills: list[BillRow], quote
     due_on = ops.adapt_datefield_value(cycle.due_on)
     now = ops.adapt_datetimefield_value(timezone.now())
     status = str(Bill.Status.DRAFT)
-    _insert(
+    # the foreign keys checked once per distinct value (core.foreign_keys): a unit's bills share their run, unit,
+    # cycle, operator and tariff versions
+    rows_insert(
+        connection,
         Bill,
         _BILL_COLUMNS,
         [
@@ -104,6 +90,7 @@ def bills_insert(*, run: BillRun, unit: BillRunUnit, bills: list[BillRow], quote
             )
             for bill, quote in zip(bills, quotes, strict=True)
         ],
+        keys_together=True,
     )
 
 

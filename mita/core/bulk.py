@@ -21,7 +21,7 @@ from django.db.models import F, Lookup, Q, signals
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
-from mita.core.foreign_keys import copy_checked
+from mita.core.foreign_keys import keys_checked
 from mita.core.prepared import Read, prepared_cursor, sent_later, writes_flush
 
 IN_CHUNK = 900  # values per IN (...) where there are no arrays (SQLite's old limit is 999)
@@ -244,7 +244,7 @@ def instances_insert(instances: Sequence[models.Model], *, keys_together: bool =
     """Insert new instances of one model (every concrete field as it is set: defaults and auto_now_add are the
     caller's) and give them their primary keys, as bulk_create would (a primary key that is not an auto field, e.g. a
     one-to-one, is the caller's too). `keys_together`: on PostgreSQL their foreign keys are checked once per distinct
-    value (core.foreign_keys.copy_checked), for batches that refer to the same rows again and again."""
+    value (core.foreign_keys), for batches that refer to the same rows again and again."""
     if not instances:
         return
     model = type(instances[0])
@@ -277,28 +277,38 @@ def instances_insert(instances: Sequence[models.Model], *, keys_together: bool =
                 row[position] = read(instance)
             yield row
 
-    if keys_together and connection.vendor == "postgresql":
-        copy_checked(connection, model, [field.column for field in fields], list(rows()))
-    else:
-        _rows_write(connection, model, fields, rows())
+    rows_insert(connection, model, [field.column for field in fields], list(rows()), keys_together=keys_together)
     for instance in instances:
         instance._state.adding = False
         instance._state.db = alias
 
 
-def _rows_write(connection: Any, model: type[models.Model], fields: list[Any], rows: Iterable[list[Any]]) -> None:
+def rows_insert(
+    connection: Any,
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    keys_together: bool = False,
+) -> None:
+    """Insert rows (values in `columns` order, as the driver takes them) into the model's table: one COPY on
+    PostgreSQL (with `keys_together`, the foreign keys checked once per distinct value: core.foreign_keys), one
+    executemany on SQLite."""
+    if not rows:
+        return
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    names = ", ".join(quote(column) for column in columns)
     table = quote(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        writes_flush(connection)  # COPY goes around Django's cursor: the writes waiting go first
+        checked = keys_checked(connection, model, columns, rows) if keys_together else contextlib.nullcontext()
+        with checked, connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join(["%s"] * len(columns))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            writes_flush(connection)  # COPY goes around Django's cursor: the writes waiting go first
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))  # noqa: S608 (model names, quoted)
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608 (model names, quoted)
 
 
 def statistics_refresh(*tables: type[models.Model], using: str = "default") -> None:

@@ -5,7 +5,7 @@ FOR KEY SHARE so that it cannot be deleted (or its key changed) before the inser
 bill run inserts 2,000 bills with six foreign keys each and 4,000 transfers with four, most of them the same run,
 unit, operator or account again and again: measured, those checks cost three times the insert itself.
 
-`copy_checked` does what the triggers do, once per distinct value: for each foreign key of the rows, the referenced
+`keys_checked` (around `core.bulk.rows_insert`'s COPY) does what the triggers do, once per distinct value: for each foreign key of the rows, the referenced
 rows are looked up and locked FOR KEY SHARE in one statement (in key order, as the triggers would lock them one by
 one), a value that is not there is an IntegrityError naming the column and the value, and the rows are then copied
 with the triggers off (`session_replication_role = replica`, for the COPY only, inside the caller's transaction).
@@ -17,12 +17,11 @@ of its own on INSERT (the triggers off would skip it too). Otherwise the rows ar
 checks each one.
 """
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import IntegrityError, models
-
-from mita.core.prepared import writes_flush
 
 # (alias, database, user) -> whether the role may set session_replication_role: asked once per database and user
 _ALLOWED: dict[tuple[str, str, str], bool] = {}
@@ -59,7 +58,7 @@ def _has_insert_trigger(connection: Any, table: str) -> bool:
 
 
 def checked_together(connection: Any, model: type[models.Model]) -> bool:
-    """Whether copy_checked checks the model's foreign keys once per batch here (else the database checks each row)."""
+    """Whether keys_checked checks the model's foreign keys once per batch here (else the database checks each row)."""
     return (
         connection.vendor == "postgresql"
         and connection.in_atomic_block
@@ -96,21 +95,20 @@ def _keys_lock(cursor: Any, model: type[models.Model], columns: Sequence[str], r
             )
 
 
-def copy_checked(
+@contextlib.contextmanager
+def keys_checked(
     connection: Any, model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> None:
-    """COPY the rows (values in `columns` order) into the model's table on PostgreSQL, their foreign keys checked
-    once per distinct value where checked_together allows, by the database row by row otherwise."""
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(column) for column in columns)
-    writes_flush(connection)  # COPY goes around Django's cursor: writes waiting in a writes_joined block go first
-    together = checked_together(connection, model)
+) -> Iterator[None]:
+    """Around the COPY of the rows (values in `columns` order) into the model's table: where checked_together allows,
+    their foreign keys checked and locked once per distinct value and the triggers off for the COPY alone; otherwise
+    nothing, and the database checks each row."""
+    if not checked_together(connection, model):
+        yield
+        return
     with connection.cursor() as cursor:
-        if together:
-            _keys_lock(cursor, model, columns, rows)
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        if together:  # a failed COPY fails the transaction (or its savepoint), which undoes the SET LOCAL too
-            cursor.execute("SET LOCAL session_replication_role = origin")
+        _keys_lock(cursor, model, columns, rows)
+        cursor.execute("SET LOCAL session_replication_role = replica")
+    yield
+    # not reached when the COPY fails: that fails the transaction (or its savepoint), which undoes the SET LOCAL too
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = origin")
