@@ -21,6 +21,7 @@ from django.db.models import F, Lookup, Q, signals
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
+from mita.core.arrays import array_literal
 from mita.core.foreign_keys import keys_checked
 from mita.core.prepared import Read, prepared_cursor, sent_later, writes_flush
 
@@ -83,22 +84,6 @@ class AnyOf(Lookup):
         return f"{lhs} = ANY(%s::{db_type}[])", [*lhs_params, array_literal(self.rhs)]
 
 
-def array_literal(values: Iterable[Any]) -> str:
-    """The values as one PostgreSQL array literal ('{1,2,3}', '{"a","b\\"c"}'), for a `%s::<type>[]` parameter: one
-    string the driver sends as it is, where a list goes through its array dumper value by value (a third of a second
-    for 20,000 values)."""
-    values = list(values)
-    if all(type(value) is int for value in values):
-        return "{" + ",".join(map(str, values)) + "}"
-    return "{" + ",".join("NULL" if value is None else _quoted(str(value)) for value in values) + "}"
-
-
-def _quoted(text: str) -> str:
-    if "\\" in text or '"' in text:
-        text = text.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
-
-
 class InList(Lookup):
     """`lhs IN (%s, %s, ...)` with the values passed to the driver as they are: for strings and integers, which the
     drivers take alike, without Django's per-value preparation (about 5 us a value: seconds over a million)."""
@@ -153,14 +138,19 @@ def reader_of(field: models.Field[Any, Any], connection: Any) -> Callable[[Any],
     if isinstance(field, models.JSONField):
         encoder = field.encoder
         return lambda instance: json.dumps(getattr(instance, attname), cls=encoder)
-    if connection.vendor == "sqlite" and isinstance(field, models.DateTimeField):
-        as_django_writes = once_each(lambda value: field.get_db_prep_save(value, connection))
-        return lambda instance: as_django_writes(getattr(instance, attname))
     if isinstance(field, models.DateField):
-        iso = iso_formatter()
-        return lambda instance: iso(getattr(instance, attname))
+        written = date_writer(field, connection)
+        return lambda instance: written(getattr(instance, attname))
     # Decimals go as they are: Django's SQLite backend registers str() as their adapter, psycopg adapts them itself.
     return lambda instance: getattr(instance, attname)
+
+
+def date_writer(field: models.DateField, connection: Any) -> Callable[[Any], Any]:
+    """A date or time (DateTimeField is a DateField) as the driver takes it: Django's text on SQLite; the ISO text on
+    PostgreSQL, in place of psycopg's own formatting of every value. Each distinct value written once (once_each)."""
+    if connection.vendor == "sqlite" and isinstance(field, models.DateTimeField):
+        return once_each(lambda value: field.get_db_prep_save(value, connection))
+    return iso_formatter()
 
 
 FORMATTED_AT_MOST = 4096  # distinct values a converter keeps converted (a batch holds few: created_at is one)
@@ -260,14 +250,17 @@ def instances_insert(instances: Sequence[models.Model], *, keys_together: bool =
         for instance, instance_id in zip(instances, ids, strict=True):
             instance.pk = instance_id
     # The values straight from the instances' __dict__ (one C call per row); through readers (reader_of) only the
-    # files, JSON, and dates and times (DateTimeField is a DateField): Django's text on SQLite, each distinct one
-    # formatted once on PostgreSQL.
+    # files and JSON; the dates and times set (not None) written from the row's own values (date_writer).
     row_of = operator.itemgetter(*(field.attname for field in fields))
-    converted = (models.FileField, models.JSONField, models.DateField)
     special = [
         (position, reader_of(field, connection))
         for position, field in enumerate(fields)
-        if isinstance(field, converted)
+        if isinstance(field, models.FileField | models.JSONField)
+    ]
+    dated = [
+        (position, date_writer(field, connection))
+        for position, field in enumerate(fields)
+        if isinstance(field, models.DateField)
     ]
 
     def rows() -> Iterator[list[Any]]:
@@ -275,6 +268,9 @@ def instances_insert(instances: Sequence[models.Model], *, keys_together: bool =
             row = list(row_of(vars(instance)))
             for position, read in special:
                 row[position] = read(instance)
+            for position, written in dated:
+                if row[position] is not None:
+                    row[position] = written(row[position])
             yield row
 
     rows_insert(connection, model, [field.column for field in fields], list(rows()), keys_together=keys_together)

@@ -23,6 +23,8 @@ from typing import Any
 
 from django.db import IntegrityError, models
 
+from mita.core.arrays import array_literal
+
 # (alias, database, user) -> whether the role may set session_replication_role: asked once per database and user
 _ALLOWED: dict[tuple[str, str, str], bool] = {}
 
@@ -82,9 +84,12 @@ def _keys_lock(cursor: Any, model: type[models.Model], columns: Sequence[str], r
             continue
         target = field.target_field
         table, column = quote(target.model._meta.db_table), quote(target.column)
+        # The values as one array literal of the key's own type: a list goes through the driver's array dumper value
+        # by value (a readings chunk refers to 5,000 connections and 5,000 installations).
+        db_type = target.rel_db_type(cursor.db)
         cursor.execute(
-            f"SELECT {column} FROM ONLY {table} WHERE {column} = ANY(%s) ORDER BY {column} FOR KEY SHARE",  # noqa: S608 (model names, quoted)
-            [values],
+            f"SELECT {column} FROM ONLY {table} WHERE {column} = ANY(%s::{db_type}[]) ORDER BY {column} FOR KEY SHARE",  # noqa: S608 (model names, quoted)
+            [array_literal(values)],
         )
         found = {row[0] for row in cursor.fetchall()}
         if len(found) < len(values):
