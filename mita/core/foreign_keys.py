@@ -86,7 +86,7 @@ def _keys_lock(cursor: Any, model: type[models.Model], columns: Sequence[str], r
         table, column = quote(target.model._meta.db_table), quote(target.column)
         # The values as one array literal of the key's own type: a list goes through the driver's array dumper value
         # by value (a readings chunk refers to 5,000 connections and 5,000 installations).
-        db_type = target.rel_db_type(cursor.db)
+        db_type = field.db_type(cursor.db)  # the foreign key column's type, the key's own (bigint, not bigserial)
         cursor.execute(
             f"SELECT {column} FROM ONLY {table} WHERE {column} = ANY(%s::{db_type}[]) ORDER BY {column} FOR KEY SHARE",  # noqa: S608 (model names, quoted)
             [array_literal(values)],
