@@ -29,7 +29,7 @@ from mita.billing.writes import BillRow, bills_insert, bills_number
 from mita.core import jobs
 from mita.core.bulk import collector_paused, id_span, statistics_refresh
 from mita.core.models import Job
-from mita.core.processes import ProcessFailed, in_processes
+from mita.core.processes import ProcessFailed, fork_safe, in_processes
 from mita.core.sequences import sequence_advance, sequence_claim
 from mita.customers.indigent import indigent_customer_ids
 from mita.customers.models import Connection
@@ -549,7 +549,9 @@ def run_until_done(
     if progress:
         progress(run, done, total)
     try:
-        if workers > 1 and len(pending) > 1 and db_connection.vendor == "postgresql":
+        # Forked workers only from a process of one thread (core.processes.fork_safe): a threaded web worker running
+        # the task at once does the units itself.
+        if workers > 1 and len(pending) > 1 and db_connection.vendor == "postgresql" and fork_safe():
             for _unit_id in _in_processes(run, pending, workers):
                 done += 1
                 if progress:

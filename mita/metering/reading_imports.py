@@ -382,12 +382,14 @@ def _record_chunk(
 def _recorded(
     operator: Any, checked: Checked, chunks: list[list[int]], *, installation_checked: bool, acting_user: Any
 ) -> Iterator[tuple[list[int], ChunkDone]]:
-    """Each chunk with what became of it, in the order they are done. On PostgreSQL, outside a transaction, the chunks
+    """Each chunk with what became of it, in the order they are done. On PostgreSQL, outside a transaction, in a
+    process of one thread (core.processes.fork_safe: not a threaded web worker running the task at once), the chunks
     are shared among RECORD_PROCESSES forked processes (core.processes), each chunk its own transaction: the
     processes' Python runs on every core while the database serves them. Chunks share no connection, so they lock no
     meter state in common."""
     options = {"installation_checked": installation_checked, "acting_user": acting_user}
-    if connection.vendor != "postgresql" or connection.in_atomic_block or RECORD_PROCESSES < 2 or len(chunks) < 2:
+    shared = connection.vendor == "postgresql" and not connection.in_atomic_block
+    if not shared or RECORD_PROCESSES < 2 or len(chunks) < 2 or not fork_safe():
         for chunk in chunks:
             yield chunk, _record_chunk(operator, checked, chunk, **options)
         return

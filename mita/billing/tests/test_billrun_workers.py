@@ -2,6 +2,8 @@
 ledger as a run in one process, numbered without a gap; a unit that fails in a worker fails the step with its error,
 and the run started again finishes."""
 
+import os
+
 import pytest
 from django.db import connection
 
@@ -15,6 +17,13 @@ from mita.ledger.selectors import ledger_verify, trial_balance
 from mita.testing.factories import OperatorFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _forks(monkeypatch):
+    """The workers are forked as from the command line or a task worker (one thread), though a test run may hold a
+    live server's threads (core.processes.fork_safe)."""
+    monkeypatch.setattr(billing_run, "fork_safe", lambda: True)
 
 
 def _bills(operator) -> list[tuple[str, object, list[tuple[str, object]]]]:
@@ -136,3 +145,23 @@ def test_a_large_run_refreshes_the_planner_statistics_of_its_tables_before_it_is
                 [["billing_bill", "ledger_account", "ledger_balance"]],
             )
             assert cursor.fetchone()[0] == 3
+
+
+def test_a_process_running_other_threads_does_the_units_itself(district_a, monkeypatch):
+    # A threaded web worker running the task at once: a fork would keep whatever lock another thread held.
+    monkeypatch.setattr(billing_run, "fork_safe", lambda: False)
+    operator = OperatorFactory(prefix="THR")
+    world = billing_world(operator)
+    made = billrun_create(operator=operator, cycle=world["cycle"], acting_user=None, background=False)
+    stage, compute, done, title = billing_run.STEPS[BillRun.Status.COMPUTING]
+    processes = []
+
+    def compute_here(run, unit_id):
+        processes.append(os.getpid())  # a list in this process: a forked worker's units would not show here
+        return compute(run, unit_id)
+
+    monkeypatch.setitem(billing_run.STEPS, BillRun.Status.COMPUTING, (stage, compute_here, done, title))
+    previewed = run_until_done(made, unit_size=2, workers=2)
+    assert previewed.status == BillRun.Status.PREVIEW
+    assert len(processes) == previewed.units_total > 2 and set(processes) == {os.getpid()}
+    assert Bill.objects.filter(run=made).count() == 9

@@ -60,6 +60,7 @@ def test_chunks_are_recorded_two_at_once_on_postgresql_with_the_findings_of_one_
 ):
     installations, content = _connections_and_file(operator_a)
     monkeypatch.setattr(reading_imports, "RECORD_CHUNK", 2)
+    monkeypatch.setattr(reading_imports, "fork_safe", lambda: True)  # a test run may hold a live server's threads
     spy = tmp_path / "chunks.jsonl"  # a file: the chunks may be recorded in other processes
     record_chunk = reading_imports._record_chunk
 
@@ -106,6 +107,7 @@ def test_chunks_are_recorded_two_at_once_on_postgresql_with_the_findings_of_one_
 def test_a_chunk_that_fails_fails_the_import_and_running_it_again_records_the_rest_once(operator_a, monkeypatch):
     installations, content = _connections_and_file(operator_a)
     monkeypatch.setattr(reading_imports, "RECORD_CHUNK", 2)
+    monkeypatch.setattr(reading_imports, "fork_safe", lambda: True)
     record_chunk = reading_imports._record_chunk
     failing = installations[3].connection_id
 
@@ -133,6 +135,26 @@ def test_a_chunk_that_fails_fails_the_import_and_running_it_again_records_the_re
     assert (done.status, done.rows_created + done.rows_replayed, done.rows_replayed) == ("done", 8, recorded_before)
     assert Reading.objects.filter(operator=operator_a, source="import").count() == 8
     assert Reading.objects.filter(connection_id=failing).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_running_other_threads_records_the_chunks_itself(operator_a, monkeypatch):
+    # A threaded web worker running the import at once: a fork would keep whatever lock another thread held.
+    _installations, content = _connections_and_file(operator_a)
+    monkeypatch.setattr(reading_imports, "RECORD_CHUNK", 2)
+    monkeypatch.setattr(reading_imports, "fork_safe", lambda: False)
+    processes = []
+    record_chunk = reading_imports._record_chunk
+
+    def spied(operator, checked, chunk, **options):
+        processes.append(os.getpid())  # a list in this process: a forked chunk would not show here
+        return record_chunk(operator, checked, chunk, **options)
+
+    monkeypatch.setattr(reading_imports, "_record_chunk", spied)
+    checked = reading_import_check(operator=operator_a, acting_user=None, file_name="r.csv", content=content)
+    done = reading_import_run(reading_import_id=checked.pk)
+    assert processes == [os.getpid()] * 4  # every chunk, here
+    assert (done.status, done.rows_created, done.rows_review) == ("done", 8, 1)
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
