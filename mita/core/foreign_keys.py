@@ -5,10 +5,11 @@ FOR KEY SHARE so that it cannot be deleted (or its key changed) before the inser
 bill run inserts 2,000 bills with six foreign keys each and 4,000 transfers with four, most of them the same run,
 unit, operator or account again and again: measured, those checks cost three times the insert itself.
 
-`keys_checked` (around `core.bulk.rows_insert`'s COPY) does what the triggers do, once per distinct value: for each foreign key of the rows, the referenced
-rows are looked up and locked FOR KEY SHARE in one statement (in key order, as the triggers would lock them one by
-one), a value that is not there is an IntegrityError naming the column and the value, and the rows are then copied
-with the triggers off (`session_replication_role = replica`, for the COPY only, inside the caller's transaction).
+`keys_checked` (around `core.bulk.rows_insert`'s COPY) does what the triggers do, once per distinct value: for each
+foreign key of the rows, the referenced rows are looked up and locked FOR KEY SHARE in one statement (in key order,
+as the triggers would lock them one by one), a value that is not there is an IntegrityError naming the column and
+the value, and the rows are then copied with the triggers off (`session_replication_role = replica`, for the COPY
+only, inside the caller's transaction).
 The lock is held to the end of the transaction, as the triggers' is, so the integrity is the same.
 
 It applies only where it is the same thing: on PostgreSQL, inside a transaction, for a role allowed to set
